@@ -1,0 +1,1 @@
+"""API: the FastAPI app, its routes, wire schemas and error mapping."""

@@ -1,0 +1,116 @@
+"""The app factory: builds one server (database, blobs, worker, routes) from a Settings object."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import IO
+
+from fastapi import FastAPI, Request, Response
+
+from troupe import __version__
+from troupe.api.errors import error_response, install_error_handlers
+from troupe.api.routes import characters, files, health, tasks
+from troupe.api.services import Services
+from troupe.errors import TroupeError
+from troupe.jobs import queue
+from troupe.jobs.executors import make_executors
+from troupe.jobs.worker import Worker, WorkerConfig
+from troupe.settings import Settings
+from troupe.store.blobs import BlobStore
+from troupe.store.db import Database, upgrade_database
+
+log = logging.getLogger(__name__)
+
+# Multipart framing and form fields ride on top of the file itself.
+BODY_OVERHEAD_BYTES = 64 * 1024
+
+
+def build_services(settings: Settings) -> Services:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_database(settings.resolved_database_url)
+    db = Database(settings.resolved_database_url)
+    blobs = BlobStore(settings.blob_dir)
+    config = WorkerConfig(
+        threads=settings.workers,
+        lease_seconds=settings.job_lease_seconds,
+        max_attempts=settings.job_max_attempts,
+    )
+    worker = Worker(db, make_executors(settings, db, blobs), config)
+    return Services(settings=settings, db=db, blobs=blobs, worker=worker)
+
+
+def take_data_dir_lock(settings: Settings) -> IO[str] | None:
+    """Hold an exclusive lock on the data dir; None when another live process holds it."""
+    handle = (settings.data_dir / ".lock").open("w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
+def recover_jobs(services: Services, lock: IO[str] | None) -> None:
+    """Jobs left running by a dead process: take them back now when nobody else can own them.
+
+    With a shared database (PostgreSQL, or another live process on this data dir) their
+    leases run out instead and any worker claims them then.
+    """
+    if lock is not None and services.settings.is_embedded_database:
+        released = queue.release_running_jobs(services.db)
+        if released:
+            log.warning("taking back %d job(s) left running by a stopped process", released)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = build_services(settings)
+        lock = take_data_dir_lock(settings)
+        recover_jobs(services, lock)
+        app.state.services = services
+        services.worker.start()
+        try:
+            yield
+        finally:
+            services.worker.stop()
+            services.db.dispose()
+            if lock is not None:
+                lock.close()
+
+    app = FastAPI(
+        title="troupe",
+        version=__version__,
+        description="Character-consistent video: the Sora 2 Character API, self-hosted.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.middleware("http")(body_limit(settings.max_upload_bytes + BODY_OVERHEAD_BYTES))
+    for module in (characters, tasks, files, health):
+        app.include_router(module.router)
+    return app
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def body_limit(max_bytes: int) -> Callable[[Request, Handler], Awaitable[Response]]:
+    """Refuse a body whose declared length is over the limit before reading any of it."""
+
+    async def middleware(request: Request, call_next: Handler) -> Response:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            return error_response(
+                TroupeError(
+                    "file_too_large",
+                    f"the request body is {declared} bytes; the limit is {max_bytes}",
+                )
+            )
+        return await call_next(request)
+
+    return middleware

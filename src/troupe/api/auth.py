@@ -1,0 +1,45 @@
+"""Bearer API keys: each key belongs to one owner; every row a request touches is the owner's."""
+
+from __future__ import annotations
+
+import hashlib
+
+from fastapi import Request
+
+from troupe.api.services import Services
+from troupe.errors import TroupeError
+from troupe.store import repo
+
+# With no key configured anywhere the server is a single-user local install.
+OPEN_MODE_OWNER = "local"
+
+
+def env_key_owner(key: str) -> str:
+    return "env_" + hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def authenticate(request: Request) -> str:
+    """The owner behind the request's key; raises `invalid_api_key` when there is none."""
+    services: Services = request.app.state.services
+    token = bearer_token(request)
+    if token is not None and token in services.settings.api_keys:
+        return env_key_owner(token)
+    with services.db.transaction() as session:
+        if token is not None and (owner := repo.owner_of_key(session, token)):
+            return owner
+        keys_exist = bool(services.settings.api_keys) or repo.any_api_keys(session)
+    if not keys_exist:
+        return OPEN_MODE_OWNER
+    if token is None:
+        raise TroupeError(
+            "invalid_api_key", "missing API key: send the header 'Authorization: Bearer KEY'"
+        )
+    raise TroupeError("invalid_api_key", "incorrect API key provided")

@@ -1,0 +1,204 @@
+"""Character routes: the seeds' JSON creation, the SDK's upload, reading, listing, deleting."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import JSONResponse
+
+from troupe.api.auth import authenticate
+from troupe.api.schemas import (
+    CharacterCreateBody,
+    CharacterDeleted,
+    CharacterList,
+    CharacterObject,
+    ErrorBody,
+    TaskObject,
+    character_object,
+    task_object,
+)
+from troupe.api.services import Services, base_url, services_of
+from troupe.api.uploads import save_upload
+from troupe.characters.intake import CreationRequest, read_json_request, read_upload_request
+from troupe.errors import TroupeError
+from troupe.ids import new_id
+from troupe.jobs.executors import upload_blob_key
+from troupe.jobs.tasks import submit_character_task, wait_for_task
+from troupe.store import repo
+from troupe.store.tables import Task
+
+router = APIRouter()
+Owner = Annotated[str, Depends(authenticate)]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody} for status in (400, 401, 404, 409, 413, 422, 502)
+}
+
+
+def poll_headers(services: Services) -> dict[str, str]:
+    return {"openai-poll-after-ms": str(services.settings.poll_after_ms)}
+
+
+def wants_async(request: Request, body_flag: bool) -> bool:
+    return body_flag or "respond-async" in request.headers.get("prefer", "").lower()
+
+
+def task_response(request: Request, task: Task, status_code: int) -> JSONResponse:
+    services = services_of(request)
+    character = None
+    if task.status == "completed" and task.character_id:
+        with services.db.transaction() as session:
+            row = repo.get_character(session, task.owner, task.character_id)
+        character = character_object(row, base_url(request)) if row else None
+    body = task_object(task, character).model_dump(mode="json")
+    return JSONResponse(body, status_code=status_code, headers=poll_headers(services))
+
+
+def settled_character(request: Request, owner: str, task: Task) -> CharacterObject | JSONResponse:
+    """Wait for a task; its character, its error, or (past the wait limit) the task as 202."""
+    services = services_of(request)
+    settled = wait_for_task(services.db, services.worker, task, services.settings.sync_wait_seconds)
+    if settled.status == "failed":
+        raise TroupeError(
+            settled.error_code or "internal_error",
+            settled.error_message or "character creation failed",
+            param=settled.error_param,
+        )
+    if settled.status != "completed" or settled.character_id is None:
+        return task_response(request, settled, 202)
+    with services.db.transaction() as session:
+        row = repo.get_character(session, owner, settled.character_id)
+    if row is None:
+        raise TroupeError("character_not_found", "the character was deleted meanwhile")
+    return character_object(row, base_url(request))
+
+
+def submit(
+    request: Request, owner: str, creation: CreationRequest, task_id: str | None = None
+) -> Task:
+    services = services_of(request)
+    return submit_character_task(services.db, services.worker, owner, creation, task_id)
+
+
+@router.post(
+    "/v1/characters",
+    response_model=CharacterObject,
+    responses={202: {"model": TaskObject}, **ERRORS},
+    summary="Create a character from a video URL or a completed video job",
+)
+@router.post(
+    "/sora/v1/characters",
+    response_model=CharacterObject,
+    responses={202: {"model": TaskObject}, **ERRORS},
+    include_in_schema=False,
+)
+def create_character(
+    request: Request, body: CharacterCreateBody, owner: Owner
+) -> CharacterObject | JSONResponse:
+    creation = read_json_request(body.model_dump(by_alias=True))
+    task = submit(request, owner, creation)
+    if wants_async(request, body.async_):
+        return task_response(request, task, 202)
+    return settled_character(request, owner, task)
+
+
+@router.post(
+    "/v1/videos/generations",
+    response_model=TaskObject,
+    responses=ERRORS,
+    summary="Create a character as a task (task-style resellers)",
+)
+def create_character_task(
+    request: Request, body: CharacterCreateBody, owner: Owner
+) -> JSONResponse:
+    raw = body.model_dump(by_alias=True)
+    if not any(raw.get(field) for field in ("url", "video_url", "from_task", "video_id")):
+        raise TroupeError(
+            "invalid_request",
+            "this server creates characters here: give url (or video_url) or from_task; "
+            "prompt-only video generation is POST /v1/videos",
+            param="url",
+        )
+    task = submit(request, owner, read_json_request(raw))
+    return task_response(request, task, 200)
+
+
+@router.post(
+    "/v1/videos/characters",
+    response_model=CharacterObject,
+    responses={202: {"model": TaskObject}, **ERRORS},
+    summary="Create a character from an uploaded video (official SDK)",
+)
+def upload_character(
+    request: Request,
+    owner: Owner,
+    video: Annotated[UploadFile, File(description="The source video")],
+    name: Annotated[str, Form(description="Display name, 1-80 characters")],
+    timestamps: Annotated[str | None, Form(description='"start,end"; default: best window')] = None,
+    username: Annotated[str | None, Form()] = None,
+) -> CharacterObject | JSONResponse:
+    creation = read_upload_request(name, timestamps, username, video.filename)
+    services = services_of(request)
+    task_id = new_id("task")
+    key = save_upload(
+        video, services.blobs, upload_blob_key(task_id), services.settings.max_upload_bytes
+    )
+    creation = dataclasses.replace(creation, source={**creation.source, "upload_key": key})
+    task = submit(request, owner, creation, task_id)
+    if wants_async(request, False):
+        return task_response(request, task, 202)
+    return settled_character(request, owner, task)
+
+
+@router.get("/v1/characters", response_model=CharacterList, responses=ERRORS)
+def list_characters(
+    request: Request,
+    owner: Owner,
+    after: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    order: Literal["asc", "desc"] = "desc",
+    q: str | None = None,
+) -> CharacterList:
+    services = services_of(request)
+    with services.db.transaction() as session:
+        page = repo.list_characters(session, owner, after=after, limit=limit, order=order, query=q)
+    data = [character_object(row, base_url(request)) for row in page.rows]
+    return CharacterList(
+        data=data,
+        first_id=data[0].id if data else None,
+        last_id=data[-1].id if data else None,
+        has_more=page.has_more,
+    )
+
+
+def find_character(request: Request, owner: str, ref: str) -> CharacterObject:
+    services = services_of(request)
+    with services.db.transaction() as session:
+        row = repo.get_character(session, owner, ref)
+    if row is None:
+        raise TroupeError("character_not_found", f"no character {ref!r}", param="character_id")
+    return character_object(row, base_url(request))
+
+
+@router.get("/v1/characters/{character_ref}", response_model=CharacterObject, responses=ERRORS)
+def get_character(request: Request, character_ref: str, owner: Owner) -> CharacterObject:
+    return find_character(request, owner, character_ref)
+
+
+@router.get(
+    "/v1/videos/characters/{character_id}", response_model=CharacterObject, responses=ERRORS
+)
+def get_character_sdk(request: Request, character_id: str, owner: Owner) -> CharacterObject:
+    return find_character(request, owner, character_id)
+
+
+@router.delete("/v1/characters/{character_ref}", response_model=CharacterDeleted, responses=ERRORS)
+def delete_character(request: Request, character_ref: str, owner: Owner) -> CharacterDeleted:
+    services = services_of(request)
+    with services.db.transaction() as session:
+        row = repo.get_character(session, owner, character_ref)
+        if row is None:
+            raise TroupeError("character_not_found", f"no character {character_ref!r}")
+        repo.delete_character(session, row)
+        return CharacterDeleted(id=row.id)

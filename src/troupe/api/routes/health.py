@@ -1,0 +1,23 @@
+"""Operations routes: liveness and readiness."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from sqlalchemy import text
+
+from troupe import __version__
+from troupe.api.services import services_of
+
+router = APIRouter()
+
+
+@router.get("/healthz", include_in_schema=False)
+def healthz() -> dict[str, str]:
+    return {"status": "ok", "version": __version__}
+
+
+@router.get("/readyz", include_in_schema=False)
+def readyz(request: Request) -> dict[str, str]:
+    with services_of(request).db.transaction() as session:
+        session.execute(text("SELECT 1"))
+    return {"status": "ready"}

@@ -1,0 +1,152 @@
+"""The wire format: request bodies and response objects as clients of the seeds and SDK see them."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from troupe.errors import ERROR_CODES
+from troupe.store.tables import Character, Task
+
+# --- requests ---------------------------------------------------------------------------
+
+
+class CharacterCreateBody(BaseModel):
+    """JSON body of the seeds' creation routes; resellers send more fields, which are ignored."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    model: str | None = Field(None, examples=["sora-2-character"])
+    url: str | None = Field(None, description="Public http(s) URL of the source video")
+    video_url: str | None = Field(None, description="Alias of url (task-style resellers)")
+    from_task: str | None = Field(None, description="A completed video job of yours")
+    video_id: str | None = Field(None, description="Alias of from_task")
+    timestamps: Any = Field(
+        None,
+        description='"start,end" in seconds, 1-3 s apart; omitted: the best window troupe finds',
+        examples=["1,3"],
+    )
+    name: str | None = Field(None, description="Display name, 1-80 characters")
+    username: str | None = Field(None, description="Wanted @username; derived from name if absent")
+    async_: bool = Field(False, alias="async", description="Answer 202 with a task at once")
+
+
+# --- responses --------------------------------------------------------------------------
+
+
+class ErrorDetail(BaseModel):
+    message: str
+    type: str
+    param: str | None
+    code: str
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class CharacterSource(BaseModel):
+    type: Literal["url", "task", "upload"]
+    url: str | None = None
+    task_id: str | None = None
+    timestamps: str
+
+
+class CharacterObject(BaseModel):
+    id: str
+    object: Literal["character"] = "character"
+    username: str
+    display_name: str
+    name: str
+    created_at: int
+    permalink: str
+    profile_picture_url: str
+    source: CharacterSource
+    quality: dict[str, Any]
+    references: list[str]
+    voice_url: str | None
+
+
+class TaskObject(BaseModel):
+    id: str
+    object: Literal["generation.task"] = "generation.task"
+    model: str
+    status: Literal["queued", "in_progress", "completed", "failed"]
+    progress: int
+    created_at: int
+    completed_at: int | None
+    result: CharacterObject | None
+    error: ErrorDetail | None
+
+
+class CharacterList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[CharacterObject]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+
+class CharacterDeleted(BaseModel):
+    id: str
+    object: Literal["character.deleted"] = "character.deleted"
+    deleted: bool = True
+
+
+# --- building responses from rows -------------------------------------------------------
+
+
+def character_file_url(base_url: str, character_id: str, filename: str) -> str:
+    return f"{base_url}/v1/characters/{character_id}/{filename}"
+
+
+def character_object(row: Character, base_url: str) -> CharacterObject:
+    references = row.blobs.get("references", [])
+    return CharacterObject(
+        id=row.id,
+        username=row.username,
+        display_name=row.display_name,
+        name=row.display_name,
+        created_at=row.created_at,
+        permalink=f"{base_url}/characters/{row.username}",
+        profile_picture_url=character_file_url(base_url, row.id, "profile.jpg"),
+        source=CharacterSource(
+            type=row.source["type"],
+            url=row.source.get("url"),
+            task_id=row.source.get("task_id"),
+            timestamps=row.source["timestamps"],
+        ),
+        quality=row.quality,
+        references=[
+            character_file_url(base_url, row.id, f"references/{index}.png")
+            for index in range(len(references))
+        ],
+        voice_url=character_file_url(base_url, row.id, "voice.m4a")
+        if "voice" in row.blobs
+        else None,
+    )
+
+
+def task_error(task: Task) -> ErrorDetail | None:
+    if task.status != "failed" or task.error_code is None:
+        return None
+    return ErrorDetail(
+        message=task.error_message or "",
+        type=ERROR_CODES.get(task.error_code, (500, "api_error"))[1],
+        param=task.error_param,
+        code=task.error_code,
+    )
+
+
+def task_object(task: Task, character: CharacterObject | None) -> TaskObject:
+    return TaskObject(
+        id=task.id,
+        model=task.model,
+        status=task.status,  # type: ignore[arg-type]
+        progress=task.progress,
+        created_at=task.created_at,
+        completed_at=task.completed_at,
+        result=character if task.status == "completed" else None,
+        error=task_error(task),
+    )

@@ -1,0 +1,30 @@
+"""The objects one server instance is built from, kept on `app.state.services`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from troupe.jobs.worker import Worker
+from troupe.settings import Settings
+from troupe.store.blobs import BlobStore
+from troupe.store.db import Database
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    blobs: BlobStore
+    worker: Worker
+
+
+def services_of(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+def base_url(request: Request) -> str:
+    """Where clients reach this server: the configured public URL, else the request's own."""
+    configured = services_of(request).settings.public_url
+    return (configured or str(request.base_url)).rstrip("/")

@@ -1,0 +1,1 @@
+"""Characters: timestamps, usernames, and the pipeline that cuts a subject out of a clip."""

@@ -1,0 +1,121 @@
+"""Reading a character-creation request from any of the wire shapes into one checked value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from troupe.characters.timestamps import parse_timestamps
+from troupe.characters.usernames import check_username
+from troupe.errors import TroupeError
+
+CHARACTER_MODELS = ("sora-character", "sora-2-character")
+# Task-style resellers (seed 003) create characters with a video model and a character source.
+VIDEO_MODELS = ("sora-2", "sora-2-pro", "sora-2-vip")
+MAX_NAME_LENGTH = 80
+
+
+@dataclass(frozen=True)
+class CreationRequest:
+    """A creation request in troupe's own terms, whatever route and shape it came in."""
+
+    model: str
+    source: dict[
+        str, Any
+    ]  # {"type": "url", "url"} | {"type": "task", "task_id"} | {"type": "upload"}
+    timestamps: str | None  # normalised "start,end", or None for "find the best window"
+    name: str | None
+    username: str | None
+
+    def to_task_request(self, character_id: str) -> dict[str, Any]:
+        return {
+            "character_id": character_id,
+            "source": self.source,
+            "timestamps": self.timestamps,
+            "name": self.name,
+            "username": self.username,
+        }
+
+
+def _invalid(message: str, param: str | None) -> TroupeError:
+    return TroupeError("invalid_request", message, param=param)
+
+
+def check_model(model: object, default: str) -> str:
+    if model is None or model == "":
+        return default
+    if not isinstance(model, str) or model not in (*CHARACTER_MODELS, *VIDEO_MODELS):
+        allowed = ", ".join((*CHARACTER_MODELS, *VIDEO_MODELS))
+        raise _invalid(f"model {model!r} cannot create characters; use one of {allowed}", "model")
+    return model
+
+
+def check_name(name: object) -> str | None:
+    if name is None:
+        return None
+    if not isinstance(name, str) or not name.strip():
+        raise _invalid("name must be a non-empty string", "name")
+    if len(name.strip()) > MAX_NAME_LENGTH:
+        raise _invalid(f"name must be at most {MAX_NAME_LENGTH} characters", "name")
+    return name.strip()
+
+
+def check_source_url(url: object) -> str:
+    if not isinstance(url, str) or not url.strip():
+        raise _invalid("url must be a non-empty string", "url")
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise TroupeError(
+            "url_not_allowed", f"url must be an http or https address, got {url!r}", param="url"
+        )
+    return url.strip()
+
+
+def _optional_timestamps(raw: object) -> str | None:
+    return None if raw is None else str(parse_timestamps(raw))
+
+
+def _optional_username(raw: object) -> str | None:
+    return None if raw is None or raw == "" else check_username(raw)
+
+
+def read_json_request(body: object) -> CreationRequest:
+    """The seeds' JSON: `url` (or `video_url`) xor `from_task` (or `video_id`), `timestamps`."""
+    if not isinstance(body, dict):
+        raise _invalid("the request body must be a JSON object", None)
+    url = body.get("url") or body.get("video_url")
+    task_id = body.get("from_task") or body.get("video_id")
+    if url and task_id:
+        raise _invalid("give exactly one of url and from_task, not both", "url")
+    if not url and not task_id:
+        raise _invalid("give exactly one of url and from_task", "url")
+    if url:
+        source: dict[str, Any] = {"type": "url", "url": check_source_url(url)}
+    else:
+        if not isinstance(task_id, str):
+            raise _invalid("from_task must be a task or video id string", "from_task")
+        source = {"type": "task", "task_id": task_id}
+    return CreationRequest(
+        model=check_model(body.get("model"), CHARACTER_MODELS[0]),
+        source=source,
+        timestamps=_optional_timestamps(body.get("timestamps")),
+        name=check_name(body.get("name")),
+        username=_optional_username(body.get("username")),
+    )
+
+
+def read_upload_request(
+    name: object, timestamps: object, username: object, filename: str | None
+) -> CreationRequest:
+    """The official SDK's multipart form: `name` is required there, `timestamps` is troupe's."""
+    checked_name = check_name(name)
+    if checked_name is None:
+        raise _invalid("name is required (1-80 characters)", "name")
+    return CreationRequest(
+        model=CHARACTER_MODELS[0],
+        source={"type": "upload", "filename": filename},
+        timestamps=_optional_timestamps(timestamps or None),
+        name=checked_name,
+        username=_optional_username(username),
+    )

@@ -1,0 +1,65 @@
+"""The one error family of troupe: every failure is a value with a stable code.
+
+The API layer turns a `TroupeError` into OpenAI's error JSON; jobs store its code and
+message on the failed task. Codes and HTTP statuses are the table of SPEC section 4.
+"""
+
+from __future__ import annotations
+
+# code -> (HTTP status, OpenAI-style error type)
+ERROR_CODES: dict[str, tuple[int, str]] = {
+    "invalid_request": (400, "invalid_request_error"),
+    "invalid_timestamps": (400, "invalid_request_error"),
+    "video_too_long": (400, "invalid_request_error"),
+    "unsupported_media": (400, "invalid_request_error"),
+    "no_audio_track": (400, "invalid_request_error"),
+    "file_too_large": (413, "invalid_request_error"),
+    "url_not_allowed": (400, "invalid_request_error"),
+    "download_failed": (502, "api_error"),
+    "human_likeness_detected": (422, "invalid_request_error"),
+    "no_subject_found": (422, "invalid_request_error"),
+    "low_quality_segment": (422, "invalid_request_error"),
+    "unknown_character": (400, "invalid_request_error"),
+    "username_taken": (409, "invalid_request_error"),
+    "task_not_found": (404, "invalid_request_error"),
+    "video_not_found": (404, "invalid_request_error"),
+    "character_not_found": (404, "invalid_request_error"),
+    "task_not_completed": (409, "invalid_request_error"),
+    "invalid_api_key": (401, "authentication_error"),
+    "rate_limit_exceeded": (429, "rate_limit_error"),
+    "quota_exceeded": (402, "insufficient_quota"),
+    "internal_error": (500, "api_error"),
+}
+
+
+class TroupeError(Exception):
+    """A failure the client can act on: a SPEC error code, a message, and the field at fault."""
+
+    def __init__(self, code: str, message: str, param: str | None = None) -> None:
+        if code not in ERROR_CODES:
+            raise ValueError(f"unknown error code {code!r}")
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.param = param
+
+    @property
+    def status(self) -> int:
+        return ERROR_CODES[self.code][0]
+
+    @property
+    def type(self) -> str:
+        return ERROR_CODES[self.code][1]
+
+    def to_body(self) -> dict[str, dict[str, str | None]]:
+        return {
+            "error": {
+                "message": self.message,
+                "type": self.type,
+                "param": self.param,
+                "code": self.code,
+            }
+        }
+
+    def __repr__(self) -> str:
+        return f"TroupeError({self.code!r}, {self.message!r}, param={self.param!r})"

@@ -1,0 +1,1 @@
+"""Jobs: a durable queue in the database and the worker that runs it."""

@@ -1,0 +1,152 @@
+"""The durable job queue: claiming, leasing and settling job rows in the database.
+
+Every state change is a conditional UPDATE checked by its row count, so two workers (threads,
+processes or machines sharing one database) never both own a job, and a worker whose lease ran
+out cannot settle a job that another worker has taken over.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from troupe.errors import TroupeError
+from troupe.ids import now_seconds
+from troupe.store.db import Database
+from troupe.store.tables import Job, Task
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    id: int
+    task_id: str
+    kind: str
+    attempt: int
+    worker_id: str
+
+
+def _claimable(now: float) -> object:
+    return or_(
+        Job.state == "queued",
+        (Job.state == "running") & (Job.lease_expires_at < now),
+    )
+
+
+def claim_next(
+    db: Database, worker_id: str, lease_seconds: float, max_attempts: int
+) -> ClaimedJob | None:
+    """Take the oldest claimable job, or None. Jobs out of attempts are failed on the way."""
+    while True:
+        now = time.time()
+        with db.transaction() as session:
+            candidate = session.scalar(select(Job).where(_claimable(now)).order_by(Job.id).limit(1))
+            if candidate is None:
+                return None
+            attempt = candidate.attempts + 1
+            if candidate.attempts >= max_attempts:
+                _give_up(session, candidate, now)
+                continue
+            taken = session.execute(
+                update(Job)
+                .where(Job.id == candidate.id, _claimable(now))
+                .values(
+                    state="running",
+                    worker_id=worker_id,
+                    attempts=Job.attempts + 1,
+                    lease_expires_at=now + lease_seconds,
+                )
+            ).rowcount  # type: ignore[attr-defined]
+            if not taken:
+                continue  # another worker won the race; look again
+            session.execute(
+                update(Task)
+                .where(Task.id == candidate.task_id, Task.status.in_(("queued", "in_progress")))
+                .values(status="in_progress")
+            )
+            return ClaimedJob(
+                id=candidate.id,
+                task_id=candidate.task_id,
+                kind=candidate.kind,
+                attempt=attempt,
+                worker_id=worker_id,
+            )
+
+
+def _give_up(session: Session, job: Job, now: float) -> None:
+    """A job whose every attempt died with its worker fails instead of looping forever."""
+    taken = session.execute(
+        update(Job).where(Job.id == job.id, _claimable(now)).values(state="done", worker_id=None)
+    ).rowcount  # type: ignore[attr-defined]
+    if taken:
+        _fail_task(
+            session,
+            job.task_id,
+            TroupeError(
+                "internal_error",
+                f"the job was interrupted {job.attempts} times and was given up",
+            ),
+        )
+
+
+def renew_leases(db: Database, worker_id: str, job_ids: list[int], lease_seconds: float) -> None:
+    if not job_ids:
+        return
+    with db.transaction() as session:
+        session.execute(
+            update(Job)
+            .where(Job.id.in_(job_ids), Job.worker_id == worker_id, Job.state == "running")
+            .values(lease_expires_at=time.time() + lease_seconds)
+        )
+
+
+def release_running_jobs(db: Database) -> int:
+    """Expire every lease at once. Only safe when this process alone uses the database."""
+    with db.transaction() as session:
+        return session.execute(
+            update(Job).where(Job.state == "running").values(lease_expires_at=0.0)
+        ).rowcount  # type: ignore[attr-defined]
+
+
+def settle(
+    db: Database,
+    job: ClaimedJob,
+    apply: Callable[[Session], None] | None,
+    error: TroupeError | None,
+) -> bool:
+    """Finish a job and its task in one transaction; False when the job is no longer ours."""
+    with db.transaction() as session:
+        owned = session.execute(
+            update(Job)
+            .where(Job.id == job.id, Job.worker_id == job.worker_id, Job.state == "running")
+            .values(state="done", lease_expires_at=None)
+        ).rowcount  # type: ignore[attr-defined]
+        if not owned:
+            return False
+        if error is None and apply is not None:
+            apply(session)
+            session.execute(
+                update(Task)
+                .where(Task.id == job.task_id)
+                .values(status="completed", progress=100, completed_at=now_seconds())
+            )
+        else:
+            _fail_task(session, job.task_id, error or TroupeError("internal_error", "no result"))
+        return True
+
+
+def _fail_task(session: Session, task_id: str, error: TroupeError) -> None:
+    session.execute(
+        update(Task)
+        .where(Task.id == task_id)
+        .values(
+            status="failed",
+            error_code=error.code,
+            error_message=error.message,
+            error_param=error.param,
+            completed_at=now_seconds(),
+        )
+    )

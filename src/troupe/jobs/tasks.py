@@ -1,0 +1,71 @@
+"""Submitting character tasks and waiting for them to settle."""
+
+from __future__ import annotations
+
+import time
+
+from troupe.characters.intake import CreationRequest
+from troupe.errors import TroupeError
+from troupe.ids import new_id
+from troupe.jobs.worker import Worker
+from troupe.store import repo
+from troupe.store.db import Database
+from troupe.store.tables import Task
+
+TERMINAL_STATUSES = ("completed", "failed")
+
+
+def check_source_task(db: Database, owner: str, task_id: str) -> None:
+    """`from_task` must name a completed video job of the caller's; none exist before videos do."""
+    with db.transaction() as session:
+        task = repo.get_task(session, owner, task_id)
+    if task is None:
+        raise TroupeError("task_not_found", f"no task or video {task_id!r}", param="from_task")
+    if task.kind != "video":
+        raise TroupeError(
+            "invalid_request",
+            f"{task_id} is a {task.kind} task; from_task must name a video job",
+            param="from_task",
+        )
+    if task.status != "completed":
+        raise TroupeError(
+            "task_not_completed", f"video job {task_id} is {task.status}", param="from_task"
+        )
+
+
+def submit_character_task(
+    db: Database, worker: Worker, owner: str, creation: CreationRequest, task_id: str | None = None
+) -> Task:
+    """Check what can be checked now, then write the task and its job in one transaction."""
+    if creation.source["type"] == "task":
+        check_source_task(db, owner, creation.source["task_id"])
+    task_id = task_id or new_id("task")
+    with db.transaction() as session:
+        if creation.username and repo.username_in_use(session, creation.username):
+            raise TroupeError(
+                "username_taken", f"username @{creation.username} is taken", param="username"
+            )
+        task = repo.create_task(
+            session,
+            task_id=task_id,
+            owner=owner,
+            kind="character",
+            model=creation.model,
+            request=creation.to_task_request(new_id("char")),
+        )
+    worker.notify_new_job()
+    return task
+
+
+def wait_for_task(db: Database, worker: Worker, task: Task, timeout: float) -> Task:
+    """The task once it has settled, or as it stands when `timeout` runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with db.transaction() as session:
+            current = repo.get_task_by_id(session, task.id)
+        assert current is not None
+        remaining = deadline - time.monotonic()
+        if current.status in TERMINAL_STATUSES or remaining <= 0:
+            return current
+        # Jobs may settle in another process, so re-read the database at least every 0.25 s.
+        worker.wait_settled(min(0.25, remaining))

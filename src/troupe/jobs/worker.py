@@ -1,0 +1,146 @@
+"""The in-process worker: threads that claim jobs, run their executor, and settle them."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from troupe.errors import TroupeError
+from troupe.ids import new_id
+from troupe.jobs import queue
+from troupe.jobs.queue import ClaimedJob
+from troupe.store import repo
+from troupe.store.db import Database
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[int], None]
+# An executor does the slow work outside any transaction and returns what to write on success.
+Executor = Callable[[ClaimedJob, ProgressFn], Callable[[Session], None]]
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    threads: int
+    lease_seconds: float
+    max_attempts: int
+    idle_poll_seconds: float = 0.5
+
+
+class Worker:
+    """Runs jobs from the database on a few threads and keeps their leases alive."""
+
+    def __init__(self, db: Database, executors: dict[str, Executor], config: WorkerConfig) -> None:
+        self.db = db
+        self.executors = executors
+        self.config = config
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{new_id('w')[-6:]}"
+        self._wakeup = threading.Event()
+        self._stopping = threading.Event()
+        self._settled = threading.Condition()
+        self._held: set[int] = set()
+        self._held_lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        for index in range(self.config.threads):
+            self._spawn(self._run_loop, f"troupe-worker-{index}")
+        self._spawn(self._heartbeat_loop, "troupe-heartbeat")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
+        self._wakeup.set()
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    # --- signalling -----------------------------------------------------------------------
+
+    def notify_new_job(self) -> None:
+        self._wakeup.set()
+
+    def wait_settled(self, timeout: float) -> None:
+        """Sleep until some job settles here (or the timeout passes); callers re-read the DB."""
+        with self._settled:
+            self._settled.wait(timeout)
+
+    # --- loops ----------------------------------------------------------------------------
+
+    def _run_loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                job = queue.claim_next(
+                    self.db, self.worker_id, self.config.lease_seconds, self.config.max_attempts
+                )
+            except Exception:
+                log.exception("claiming a job failed")
+                job = None
+            if job is None:
+                self._wakeup.wait(self.config.idle_poll_seconds)
+                self._wakeup.clear()
+                continue
+            self._run_one(job)
+
+    def _heartbeat_loop(self) -> None:
+        interval = self.config.lease_seconds / 3
+        while not self._stopping.wait(interval):
+            with self._held_lock:
+                held = list(self._held)
+            try:
+                queue.renew_leases(self.db, self.worker_id, held, self.config.lease_seconds)
+            except Exception:
+                log.exception("renewing leases failed")
+
+    def _run_one(self, job: ClaimedJob) -> None:
+        with self._held_lock:
+            self._held.add(job.id)
+        try:
+            self._settle(job, *self._execute(job))
+        finally:
+            with self._held_lock:
+                self._held.discard(job.id)
+            with self._settled:
+                self._settled.notify_all()
+
+    def _execute(
+        self, job: ClaimedJob
+    ) -> tuple[Callable[[Session], None] | None, TroupeError | None]:
+        executor = self.executors.get(job.kind)
+        if executor is None:
+            return None, TroupeError("internal_error", f"no executor for job kind {job.kind!r}")
+        try:
+            return executor(job, lambda percent: self._report_progress(job, percent)), None
+        except TroupeError as error:
+            return None, error
+        except Exception:
+            log.exception("job %s (task %s) crashed", job.id, job.task_id)
+            return None, TroupeError("internal_error", "the job failed unexpectedly")
+
+    def _settle(
+        self, job: ClaimedJob, apply: Callable[[Session], None] | None, error: TroupeError | None
+    ) -> None:
+        try:
+            queue.settle(self.db, job, apply, error)
+        except TroupeError as late_error:
+            # The result could not be written (a username taken meanwhile, say): fail cleanly.
+            queue.settle(self.db, job, None, late_error)
+        except Exception:
+            log.exception("settling job %s (task %s) failed", job.id, job.task_id)
+            failure = TroupeError("internal_error", "saving the result failed")
+            queue.settle(self.db, job, None, failure)
+
+    def _report_progress(self, job: ClaimedJob, percent: int) -> None:
+        with self.db.transaction() as session:
+            repo.set_task_progress(session, job.task_id, max(0, min(99, percent)))

@@ -1,0 +1,1 @@
+"""Media: safe fetching, probing, decoding a window, encoding outputs."""

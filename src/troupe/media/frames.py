@@ -1,0 +1,23 @@
+"""The decoded-frame value passed from media decoding to the vision code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded picture: `time` in seconds into the source, `image` RGB uint8 HxWx3."""
+
+    time: float
+    image: np.ndarray
+
+    @property
+    def width(self) -> int:
+        return int(self.image.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.image.shape[0])

@@ -1,0 +1,26 @@
+"""Alembic environment: runs troupe's migrations against the URL set by `store.db`."""
+
+from alembic import context
+from sqlalchemy import create_engine
+
+from troupe.store.tables import Base
+
+config = context.config
+url = config.get_main_option("sqlalchemy.url")
+assert url, "troupe.store.db.alembic_config sets sqlalchemy.url"
+
+if context.is_offline_mode():
+    context.configure(url=url, target_metadata=Base.metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+else:
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=Base.metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()

@@ -1,0 +1,1 @@
+"""Store: SQL tables, repository functions and the blob folder."""

@@ -1,0 +1,185 @@
+"""Repository functions: every SQL statement troupe runs outside the job queue lives here."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from troupe.ids import new_id, now_seconds
+from troupe.store.tables import ApiKey, Character, Job, Task
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+# --- API keys -------------------------------------------------------------------------
+
+
+def create_api_key(session: Session, owner: str) -> tuple[ApiKey, str]:
+    """Store a new key for `owner`; the plain key is returned once and never stored."""
+    plain = new_id("sk-troupe").replace("_", "-")
+    row = ApiKey(
+        id=new_id("key"),
+        owner=owner,
+        key_hash=hash_key(plain),
+        prefix=plain[:14],
+        created_at=now_seconds(),
+    )
+    session.add(row)
+    return row, plain
+
+
+def owner_of_key(session: Session, plain: str) -> str | None:
+    row = session.scalar(
+        select(ApiKey).where(ApiKey.key_hash == hash_key(plain), ApiKey.revoked_at.is_(None))
+    )
+    return row.owner if row else None
+
+
+def list_api_keys(session: Session) -> list[ApiKey]:
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)))
+
+
+def revoke_api_key(session: Session, key_id: str) -> bool:
+    result = session.execute(
+        update(ApiKey)
+        .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
+        .values(revoked_at=now_seconds())
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def any_api_keys(session: Session) -> bool:
+    return session.scalar(select(func.count()).select_from(ApiKey)) != 0
+
+
+# --- tasks ----------------------------------------------------------------------------
+
+
+def create_task(
+    session: Session, *, task_id: str, owner: str, kind: str, model: str, request: dict[str, Any]
+) -> Task:
+    """Insert a task and the job that runs it in one transaction, so neither exists alone."""
+    created = now_seconds()
+    task = Task(
+        id=task_id,
+        owner=owner,
+        kind=kind,
+        model=model,
+        status="queued",
+        progress=0,
+        request=request,
+        created_at=created,
+    )
+    session.add(task)
+    session.flush()  # the job's foreign key needs the task row first
+    session.add(Job(task_id=task_id, kind=kind, state="queued", attempts=0, created_at=created))
+    return task
+
+
+def get_task(session: Session, owner: str, task_id: str) -> Task | None:
+    return session.scalar(select(Task).where(Task.id == task_id, Task.owner == owner))
+
+
+def get_task_by_id(session: Session, task_id: str) -> Task | None:
+    return session.get(Task, task_id)
+
+
+def set_task_progress(session: Session, task_id: str, progress: int) -> None:
+    session.execute(
+        update(Task)
+        .where(Task.id == task_id, Task.status == "in_progress")
+        .values(progress=progress)
+    )
+
+
+def attach_character_to_task(session: Session, task_id: str, character_id: str) -> None:
+    session.execute(update(Task).where(Task.id == task_id).values(character_id=character_id))
+
+
+# --- characters -----------------------------------------------------------------------
+
+
+def username_in_use(session: Session, username: str) -> bool:
+    query = select(Character.id).where(
+        func.lower(Character.username) == username.lower(), Character.deleted_at.is_(None)
+    )
+    return session.scalar(query) is not None
+
+
+def insert_character(session: Session, character: Character) -> Character:
+    session.add(character)
+    session.flush()
+    return character
+
+
+def get_character(session: Session, owner: str, id_or_username: str) -> Character | None:
+    ref = id_or_username.removeprefix("@")
+    query = select(Character).where(
+        Character.owner == owner,
+        Character.deleted_at.is_(None),
+        or_(Character.id == ref, func.lower(Character.username) == ref.lower()),
+    )
+    return session.scalar(query)
+
+
+def get_live_character_by_id(session: Session, character_id: str) -> Character | None:
+    """For file URLs: the unguessable id is the capability, so no owner is asked for."""
+    query = select(Character).where(Character.id == character_id, Character.deleted_at.is_(None))
+    return session.scalar(query)
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[Character]
+    has_more: bool
+
+
+def list_characters(
+    session: Session, owner: str, *, after: str | None, limit: int, order: str, query: str | None
+) -> Page:
+    """Cursor pagination over (created_at, id), newest first for `desc`."""
+    statement = select(Character).where(Character.owner == owner, Character.deleted_at.is_(None))
+    if query:
+        prefix = query.removeprefix("@").lower().replace("%", r"\%").replace("_", r"\_") + "%"
+        statement = statement.where(
+            or_(
+                func.lower(Character.username).like(prefix, escape="\\"),
+                func.lower(Character.display_name).like(prefix, escape="\\"),
+            )
+        )
+    descending = order == "desc"
+    if after:
+        cursor = session.get(Character, after)
+        if cursor is not None and cursor.owner == owner:
+            key = (cursor.created_at, cursor.id)
+            statement = statement.where(
+                _before(key) if descending else _after(key),
+            )
+    sort = (Character.created_at, Character.id)
+    statement = statement.order_by(*(c.desc() for c in sort) if descending else sort)
+    rows = list(session.scalars(statement.limit(limit + 1)))
+    return Page(rows=rows[:limit], has_more=len(rows) > limit)
+
+
+def _before(key: tuple[int, str]) -> Any:
+    created, ident = key
+    return or_(
+        Character.created_at < created, (Character.created_at == created) & (Character.id < ident)
+    )
+
+
+def _after(key: tuple[int, str]) -> Any:
+    created, ident = key
+    return or_(
+        Character.created_at > created, (Character.created_at == created) & (Character.id > ident)
+    )
+
+
+def delete_character(session: Session, character: Character) -> None:
+    character.deleted_at = now_seconds()

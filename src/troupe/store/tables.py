@@ -1,0 +1,93 @@
+"""SQLAlchemy tables: API keys, tasks, the jobs that run them, and characters."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class ApiKey(Base):
+    """A key made with `troupe keys create`; only its SHA-256 is stored."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(80), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[int] = mapped_column(Integer)
+    revoked_at: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class Task(Base):
+    """What a client polls: the public face of one job (`generation.task`)."""
+
+    __tablename__ = "tasks"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(80), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # "character"
+    model: Mapped[str] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(20))  # queued | in_progress | completed | failed
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    character_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    error_code: Mapped[str | None] = mapped_column(String(40), default=None)
+    error_message: Mapped[str | None] = mapped_column(Text, default=None)
+    error_param: Mapped[str | None] = mapped_column(String(40), default=None)
+    created_at: Mapped[int] = mapped_column(Integer)
+    completed_at: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class Job(Base):
+    """A unit of work for the worker, written in the same transaction as its task.
+
+    A worker owns a running job while its lease lasts and renews the lease by heartbeat;
+    a job whose lease ran out belongs to a dead worker and may be claimed again.
+    """
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id"), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20))  # queued | running | done
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker_id: Mapped[str | None] = mapped_column(String(80), default=None)
+    lease_expires_at: Mapped[float | None] = mapped_column(Float, default=None)
+    created_at: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (Index("ix_jobs_claimable", "state", "lease_expires_at"),)
+
+
+class Character(Base):
+    """A reusable subject. Never modified in place; deletion hides it and frees its username."""
+
+    __tablename__ = "characters"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(80), index=True)
+    username: Mapped[str] = mapped_column(String(30))
+    display_name: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[int] = mapped_column(Integer)
+    task_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    source: Mapped[dict[str, Any]] = mapped_column(JSON)
+    quality: Mapped[dict[str, Any]] = mapped_column(JSON)
+    blobs: Mapped[dict[str, Any]] = mapped_column(JSON)  # role -> blob key
+    deleted_at: Mapped[int | None] = mapped_column(Integer, default=None)
+
+    __table_args__ = (
+        Index(
+            "uq_characters_live_username",
+            "username",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+    )

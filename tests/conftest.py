@@ -1,0 +1,74 @@
+"""Shared fixtures: generated source clips, a CDN-like file server, and a live troupe server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import MediaServer, ServerProcess, start_media_server
+from troupe.media.synthetic import ClipSpec, make_mascot_clip, write_bytes_file
+
+# name -> how to make it; every test that needs a source video takes it from here.
+CLIPS: dict[str, ClipSpec] = {
+    "mascot.mp4": ClipSpec(seconds=4, width=1280, height=720),
+    "small.mp4": ClipSpec(seconds=3, width=640, height=360),
+    "silent.mp4": ClipSpec(seconds=3, width=640, height=360, audio=False),
+    "long.mp4": ClipSpec(seconds=20, width=320, height=240, fps=12),
+    "mascot.mov": ClipSpec(seconds=3, width=640, height=360, container="mov"),
+    "mascot.mkv": ClipSpec(seconds=3, width=640, height=360, container="mkv"),
+    "mascot.webm": ClipSpec(seconds=3, width=640, height=360, container="webm"),
+    "mascot.avi": ClipSpec(seconds=3, width=640, height=360, container="avi"),
+}
+NOT_VIDEOS = {
+    "random.mp4": "random",
+    "notes.txt": "text",
+    "picture.png": "png",
+    "playlist.m3u8": "hls_playlist",
+    "playlist.mp4": "hls_playlist",
+    "concat.mp4": "concat_playlist",
+    "song.mp3": "mp3",
+}
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("media")
+    for name, spec in CLIPS.items():
+        make_mascot_clip(root / name, spec)
+    for name, kind in NOT_VIDEOS.items():
+        write_bytes_file(root / name, kind, target=root / "mascot.mp4")
+    return root
+
+
+@pytest.fixture(scope="session")
+def media(media_dir: Path) -> Iterator[MediaServer]:
+    server = start_media_server(media_dir)
+    yield server
+    server.server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    process = ServerProcess(data_dir=tmp_path_factory.mktemp("server") / "data").start()
+    yield process
+    process.stop()
+
+
+StartServer = Callable[..., ServerProcess]
+
+
+@pytest.fixture
+def make_server(tmp_path: Path) -> Iterator[StartServer]:
+    """Start extra servers with their own settings; all are stopped after the test."""
+    started: list[ServerProcess] = []
+
+    def start(env: dict[str, str] | None = None, name: str = "data") -> ServerProcess:
+        process = ServerProcess(data_dir=tmp_path / name, env=env or {})
+        started.append(process)
+        return process.start()
+
+    yield start
+    for process in started:
+        process.stop()

@@ -1,0 +1,111 @@
+"""The queue's guarantees on a real SQLite database: one owner per job, leases, attempts."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from troupe.errors import TroupeError
+from troupe.jobs import queue
+from troupe.store import repo
+from troupe.store.db import Database, upgrade_database
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Database:
+    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    upgrade_database(url)
+    return Database(url)
+
+
+def add_tasks(db: Database, count: int) -> list[str]:
+    ids = [f"task_{index}" for index in range(count)]
+    with db.transaction() as session:
+        for task_id in ids:
+            repo.create_task(
+                session, task_id=task_id, owner="o", kind="character", model="m", request={}
+            )
+    return ids
+
+
+def task_status(db: Database, task_id: str) -> tuple[str, str | None]:
+    with db.transaction() as session:
+        task = repo.get_task_by_id(session, task_id)
+        assert task is not None
+        return task.status, task.error_code
+
+
+def test_each_job_is_claimed_exactly_once_under_contention(db: Database) -> None:
+    add_tasks(db, 40)
+    claimed: list[str] = []
+    lock = threading.Lock()
+
+    def drain(worker: str) -> None:
+        while job := queue.claim_next(db, worker, lease_seconds=30, max_attempts=3):
+            with lock:
+                claimed.append(job.task_id)
+
+    threads = [threading.Thread(target=drain, args=(f"w{index}",)) for index in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(claimed) == sorted(f"task_{index}" for index in range(40))
+
+
+def test_expired_lease_is_claimed_again_and_old_owner_cannot_settle(db: Database) -> None:
+    [task_id] = add_tasks(db, 1)
+    first = queue.claim_next(db, "dead", lease_seconds=0.05, max_attempts=3)
+    assert first is not None and first.attempt == 1
+    assert task_status(db, task_id) == ("in_progress", None)
+    assert queue.claim_next(db, "other", lease_seconds=30, max_attempts=3) is None
+    time.sleep(0.1)
+    second = queue.claim_next(db, "alive", lease_seconds=30, max_attempts=3)
+    assert second is not None and second.attempt == 2
+    assert not queue.settle(db, first, lambda session: None, None), "the dead owner lost the job"
+    assert queue.settle(db, second, lambda session: None, None)
+    assert task_status(db, task_id) == ("completed", None)
+
+
+def test_renewed_lease_keeps_the_job(db: Database) -> None:
+    add_tasks(db, 1)
+    job = queue.claim_next(db, "w", lease_seconds=0.2, max_attempts=3)
+    assert job is not None
+    for _ in range(3):
+        time.sleep(0.1)
+        queue.renew_leases(db, "w", [job.id], lease_seconds=0.2)
+    assert queue.claim_next(db, "thief", lease_seconds=30, max_attempts=3) is None
+
+
+def test_job_out_of_attempts_fails_with_internal_error(db: Database) -> None:
+    [task_id] = add_tasks(db, 1)
+    for _ in range(2):
+        assert queue.claim_next(db, "crashy", lease_seconds=0.01, max_attempts=2) is not None
+        time.sleep(0.02)
+    assert queue.claim_next(db, "next", lease_seconds=30, max_attempts=2) is None
+    assert task_status(db, task_id) == ("failed", "internal_error")
+
+
+def test_release_running_jobs_makes_them_claimable_at_once(db: Database) -> None:
+    add_tasks(db, 1)
+    assert queue.claim_next(db, "dead", lease_seconds=3600, max_attempts=3) is not None
+    assert queue.release_running_jobs(db) == 1
+    assert queue.claim_next(db, "new", lease_seconds=30, max_attempts=3) is not None
+
+
+def test_failure_is_recorded_with_its_code(db: Database) -> None:
+    [task_id] = add_tasks(db, 1)
+    job = queue.claim_next(db, "w", lease_seconds=30, max_attempts=3)
+    assert job is not None
+    queue.settle(db, job, None, TroupeError("no_subject_found", "nothing there"))
+    assert task_status(db, task_id) == ("failed", "no_subject_found")
+
+
+def test_task_and_job_are_written_together(db: Database) -> None:
+    with pytest.raises(RuntimeError), db.transaction() as session:
+        repo.create_task(session, task_id="task_x", owner="o", kind="k", model="m", request={})
+        raise RuntimeError("the request failed after the insert")
+    assert queue.claim_next(db, "w", lease_seconds=30, max_attempts=3) is None

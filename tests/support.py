@@ -1,0 +1,145 @@
+"""Test helpers: a real troupe server in a child process, and a static file server for sources."""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+SLOW_SECONDS = 3.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class ServerProcess:
+    """`troupe serve` on 127.0.0.1, started and stopped like an operator would."""
+
+    data_dir: Path
+    env: dict[str, str] = field(default_factory=dict)
+    api_key: str | None = "test-key-alpha"
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir.parent / f"{self.data_dir.name}-server.log"
+
+    def start(self, timeout: float = 60.0) -> ServerProcess:
+        env = {
+            **os.environ,
+            "TROUPE_ALLOWED_HOSTS": "127.0.0.1",
+            "TROUPE_API_KEYS": "test-key-alpha,test-key-beta",
+            **self.env,
+        }
+        command = [sys.executable, "-m", "troupe", "serve", "--port", str(self.port)]
+        command += ["--data-dir", str(self.data_dir)]
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        self._wait_healthy(timeout)
+        return self
+
+    def _wait_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log_path.read_text()[-4000:]}")
+            try:
+                if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server did not start:\n{self.log_path.read_text()[-4000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL: the process gets no chance to clean up."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def client(self, api_key: str | None = None, **kwargs: Any) -> httpx.Client:
+        key = self.api_key if api_key is None else api_key
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=120, **kwargs)
+
+
+class SourceHandler(SimpleHTTPRequestHandler):
+    """Static files, plus `/redirect?to=URL` and `/slow/NAME` (waits 3 s before answering)."""
+
+    def do_GET(self) -> None:
+        path, _, query = self.path.partition("?")
+        if path == "/redirect":
+            self.send_response(302)
+            self.send_header("Location", urllib.parse.parse_qs(query)["to"][0])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if path.startswith("/slow/"):
+            time.sleep(SLOW_SECONDS)
+            self.path = path.removeprefix("/slow")
+        super().do_GET()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@dataclass
+class MediaServer:
+    """Serves a folder over HTTP on 127.0.0.1, as a CDN would serve source videos."""
+
+    root: Path
+    server: ThreadingHTTPServer
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def url(self, name: str) -> str:
+        return f"{self.base_url}/{name}"
+
+
+def start_media_server(root: Path) -> MediaServer:
+    handler = functools.partial(SourceHandler, directory=str(root))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return MediaServer(root=root, server=server)
+
+
+def wait_for_task(client: httpx.Client, task_id: str, timeout: float = 120) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body: dict[str, Any] = client.get(f"/v1/tasks/{task_id}").json()
+        if body["status"] in ("completed", "failed"):
+            return body
+        time.sleep(0.2)
+    raise AssertionError(f"task {task_id} did not settle in {timeout}s")
