@@ -20,6 +20,9 @@ CLIPS: dict[str, ClipSpec] = {
     "mascot.mkv": ClipSpec(seconds=3, width=640, height=360, container="mkv"),
     "mascot.webm": ClipSpec(seconds=3, width=640, height=360, container="webm"),
     "mascot.avi": ClipSpec(seconds=3, width=640, height=360, container="avi"),
+    "grass.mp4": ClipSpec(seconds=3, width=640, height=360, background="texture"),
+    "empty.mp4": ClipSpec(seconds=3, width=640, height=360, sprite=False, background="texture"),
+    "dark.mp4": ClipSpec(seconds=3, width=640, height=360, brightness=0.03),
 }
 NOT_VIDEOS = {
     "random.mp4": "random",

@@ -164,6 +164,18 @@ def test_redirect_to_a_private_address_is_refused(
     assert "localhost" in assert_error(response, 400, "url_not_allowed", "url")
 
 
+def test_no_subject_found(server: ServerProcess, media: MediaServer) -> None:
+    """The empty lawn fails; the same lawn with the mascot on it (grass.mp4) succeeds."""
+    response = create(server, {"url": media.url("empty.mp4"), "timestamps": "0,2"})
+    assert_error(response, 422, "no_subject_found", "timestamps")
+    assert create(server, {"url": media.url("grass.mp4"), "timestamps": "0,2"}).status_code == 200
+
+
+def test_low_quality_segment(server: ServerProcess, media: MediaServer) -> None:
+    response = create(server, {"url": media.url("dark.mp4"), "timestamps": "0,2"})
+    assert "dark" in assert_error(response, 422, "low_quality_segment", "timestamps")
+
+
 def test_download_failed(server: ServerProcess, media: MediaServer) -> None:
     missing = create(server, {"url": media.url("missing.mp4"), "timestamps": "0,1"})
     assert "404" in assert_error(missing, 502, "download_failed")

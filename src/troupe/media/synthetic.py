@@ -47,7 +47,9 @@ class ClipSpec:
     keyframe_seconds: float = 2.0  # like phone video; x264 alone would put one every ~10 s
     audio: bool = True  # a sine tone
     container: str = "mp4"  # one of _CONTAINERS
-    background: str = "scene"  # "scene" (textured, static camera) or "plain" (flat grey)
+    # "scene" (hills, sun, trees; static camera), "texture" (grass-like noise with no object
+    # standing out) or "plain" (flat grey)
+    background: str = "scene"
     sprite_color: tuple[int, int, int] = (230, 60, 40)
     tone_hz: float = 440.0
     stereo: bool = False
@@ -58,8 +60,8 @@ class ClipSpec:
     def __post_init__(self) -> None:
         if self.container not in _CONTAINERS:
             raise ValueError(f"container must be one of {sorted(_CONTAINERS)}")
-        if self.background not in ("scene", "plain"):
-            raise ValueError("background must be 'scene' or 'plain'")
+        if self.background not in ("scene", "texture", "plain"):
+            raise ValueError("background must be 'scene', 'texture' or 'plain'")
         # yuv420p needs even dimensions
         if self.width % 2 or self.height % 2 or self.width < 64 or self.height < 64:
             raise ValueError("width and height must be even and at least 64")
@@ -225,6 +227,8 @@ def _render_background(spec: ClipSpec) -> np.ndarray:
     if spec.background == "plain":
         return np.full((h, w, 3), 128, dtype=np.uint8)
     rng = np.random.default_rng(spec.seed)
+    if spec.background == "texture":
+        return _render_texture(w, h, rng)
     rows = np.linspace(0.0, 1.0, h, dtype=np.float32)[:, np.newaxis, np.newaxis]
     sky = np.array([110, 170, 230], np.float32)
     haze = np.array([200, 225, 240], np.float32)
@@ -254,6 +258,16 @@ def _render_background(spec: ClipSpec) -> np.ndarray:
         draw.ellipse((sx - 2 * r, sy - r, sx + 2 * r, sy + r), fill=(150, 150, 140))
     noise = rng.normal(0.0, 6.0, (h, w, 1)).astype(np.float32)
     return np.clip(np.asarray(image, np.float32) + noise, 0, 255).astype(np.uint8)
+
+
+def _render_texture(w: int, h: int, rng: np.random.Generator) -> np.ndarray:
+    """Grass seen from above: detailed everywhere, with nothing that stands out from the rest."""
+    coarse = rng.normal(0.0, 1.0, (h // 8 + 1, w // 8 + 1)).astype(np.float32)
+    blotches = np.asarray(Image.fromarray(coarse).resize((w, h), Image.Resampling.BICUBIC))
+    grain = rng.normal(0.0, 1.0, (h, w)).astype(np.float32)
+    light = 0.5 + 0.12 * blotches + 0.08 * grain
+    grass = np.array([80, 130, 60], np.float32)
+    return np.clip(grass * light[..., np.newaxis] * 2, 0, 255).astype(np.uint8)
 
 
 def _render_sprite(spec: ClipSpec, mouth_open: bool) -> tuple[np.ndarray, np.ndarray]:

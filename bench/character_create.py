@@ -1,0 +1,102 @@
+"""End-to-end character creation time for a 720p 3 s window, against raw PyAV decode of it.
+
+Run: .venv/bin/python bench/character_create.py [--repeats N]
+Starts a real troupe server (uvicorn, in this process) and a file server on 127.0.0.1, creates
+characters over HTTP with a URL source, and prints the median times and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import statistics
+import tempfile
+import threading
+import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import av
+import httpx
+import uvicorn
+
+from troupe.api.app import create_app
+from troupe.media.probe import open_media
+from troupe.media.synthetic import ClipSpec, make_mascot_clip
+from troupe.settings import Settings
+
+WINDOW = (1.0, 4.0)
+
+
+def raw_decode_seconds(path: Path, start: float, end: float) -> float:
+    """Seek to the keyframe before `start` and decode every frame up to `end`, converting none."""
+    began = time.perf_counter()
+    with open_media(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        container.seek(int(start / stream.time_base), stream=stream, backward=True)
+        for frame in container.decode(stream):
+            if frame.time is not None and frame.time >= end:
+                break
+    return time.perf_counter() - began
+
+
+def serve_files(root: Path) -> ThreadingHTTPServer:
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def start_troupe(data_dir: Path) -> tuple[uvicorn.Server, str]:
+    settings = Settings(data_dir=data_dir, allowed_hosts=["127.0.0.1"], api_keys=["bench"])
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning")
+    server = uvicorn.Server(config)
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    return server, f"http://127.0.0.1:{port}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        clip = root / "source.mp4"
+        make_mascot_clip(clip, ClipSpec(seconds=5, width=1280, height=720, fps=24))
+        files = serve_files(root)
+        troupe, base = start_troupe(root / "data")
+        url = f"http://127.0.0.1:{files.server_address[1]}/source.mp4"
+        body = {"url": url, "timestamps": f"{WINDOW[0]:g},{WINDOW[1]:g}"}
+        with httpx.Client(
+            base_url=base, headers={"Authorization": "Bearer bench"}, timeout=300
+        ) as client:
+            client.post("/v1/characters", json=body).raise_for_status()  # warm-up
+            create_times, decode_times = [], []
+            for _ in range(args.repeats):
+                began = time.perf_counter()
+                client.post("/v1/characters", json=body).raise_for_status()
+                create_times.append(time.perf_counter() - began)
+                decode_times.append(raw_decode_seconds(clip, *WINDOW))
+        troupe.should_exit = True
+        files.shutdown()
+    create_median = statistics.median(create_times)
+    decode_median = statistics.median(decode_times)
+    print(
+        f"source: 1280x720 H.264 24 fps, window {WINDOW[0]:g}-{WINDOW[1]:g} s, {args.repeats} runs"
+    )
+    print(
+        f"PyAV {av.__version__} raw decode of the window: {decode_median * 1000:8.1f} ms (median)"
+    )
+    print(f"end-to-end POST /v1/characters:         {create_median * 1000:8.1f} ms (median)")
+    print(f"ratio creation / raw decode:            {create_median / decode_median:8.2f}x")
+
+
+if __name__ == "__main__":
+    main()

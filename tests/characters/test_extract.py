@@ -1,0 +1,218 @@
+"""The extraction pipeline end to end on synthetic windows, and window suggestion."""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import time
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from troupe.characters.extract import extract_character, suggest_window
+from troupe.errors import TroupeError
+from troupe.media.frames import Frame
+
+SPRITE = (235, 120, 30)
+Box = tuple[int, int, int, int]
+
+
+def background(w: int, h: int) -> np.ndarray:
+    """Colour gradient with faint discs: texture, but nothing that stands out."""
+    rng = np.random.default_rng(0)
+    x = np.linspace(0, 1, w)[None, :, None]
+    y = np.linspace(0, 1, h)[:, None, None]
+    img = np.array([70, 110, 150]) * (1 - x) + np.array([150, 150, 110]) * x + 30 * y
+    img = np.broadcast_to(img, (h, w, 3)).copy()
+    for _ in range(12):
+        disc = np.zeros((h, w), np.uint8)
+        centre = (int(rng.integers(0, w)), int(rng.integers(0, h)))
+        cv2.circle(disc, centre, int(rng.integers(h // 20, h // 6)), 1, -1)
+        img[disc > 0] += rng.integers(-18, 18, 3)
+    return img.astype(np.float32)
+
+
+def draw_sprite(img: np.ndarray, cx: float, cy: float, ry: float) -> Box:
+    """Cartoon blob (outlined ellipse with eyes); returns its ground-truth box."""
+    rx = ry * 0.8
+    centre, axes = (round(cx), round(cy)), (round(rx), round(ry))
+    cv2.ellipse(img, centre, axes, 0, 0, 360, (120, 50, 10), -1, cv2.LINE_AA)
+    inner = (round(rx * 0.93), round(ry * 0.95))
+    cv2.ellipse(img, centre, inner, 0, 0, 360, SPRITE, -1, cv2.LINE_AA)
+    for side in (-1, 1):
+        eye = (round(cx + side * rx * 0.35), round(cy - ry * 0.3))
+        cv2.circle(img, eye, round(rx * 0.18), (255, 255, 255), -1, cv2.LINE_AA)
+        cv2.circle(img, eye, round(rx * 0.08), (10, 10, 10), -1, cv2.LINE_AA)
+    return centre[0] - axes[0], centre[1] - axes[1], 2 * axes[0] + 1, 2 * axes[1] + 1
+
+
+@functools.cache  # several tests share a window; they never modify it
+def window(
+    w: int = 640,
+    h: int = 360,
+    n: int = 24,
+    fps: float = 8.0,
+    start: float = 1.0,
+    size: float = 0.2,
+    moving: bool = True,
+    growth: float = 0.0,
+    visible: Callable[[float], bool] = lambda t: True,
+) -> tuple[list[Frame], dict[float, Box]]:
+    """Frames of a blob walking across (or standing still), with its box at each visible time."""
+    bg, rng = background(w, h), np.random.default_rng(1)
+    # A few noise fields reused in turn: sensor noise without drawing millions of normals a frame.
+    noise = rng.normal(0, 4, (3, h, w, 3)).astype(np.float32)
+    frames, boxes = [], {}
+    for i in range(n):
+        t, img = start + i / fps, bg.copy()
+        cx = w * (0.3 + 0.4 * i / (n - 1)) if moving else w * 0.5
+        if visible(t):
+            boxes[t] = draw_sprite(img, cx, h * 0.55, size * h * (1 + growth * i / (n - 1)))
+        frames.append(Frame(t, np.clip(img + noise[i % 3], 0, 255).astype(np.uint8)))
+    return frames, boxes
+
+
+def iou(a: Box | list[int], b: Box) -> float:
+    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
+
+
+def failure(frames: list[Frame], width: int = 1280, height: int = 720) -> TroupeError:
+    with pytest.raises(TroupeError) as caught:
+        extract_character(frames, width, height)
+    assert caught.value.param == "timestamps"
+    assert caught.value.status == 422
+    return caught.value
+
+
+def test_box_is_reported_in_source_pixels() -> None:
+    frames, boxes = window()
+    report = extract_character(frames, 1280, 720).report
+    x, y, w, h = boxes[report.best_frame_time]
+    truth = (2 * x, 2 * y, 2 * w, 2 * h)
+    assert iou(report.subject_box, truth) >= 0.85
+    assert report.resolution == "1280x720"
+    assert report.warnings == []
+    assert 0.05 < report.subject_coverage < 0.08
+    assert report.sharpness > 0.5
+    assert json.loads(json.dumps(report.to_dict()))["subject_box"] == report.subject_box
+
+
+def test_profile_is_a_square_centred_on_the_subject() -> None:
+    frames, _ = window(moving=False)
+    profile = Image.open(io.BytesIO(extract_character(frames, 640, 360).profile_jpeg))
+    assert profile.format == "JPEG" and profile.size == (512, 512)
+    centre = np.asarray(profile.convert("RGB"))[236:276, 236:276].reshape(-1, 3).mean(axis=0)
+    assert np.abs(centre - SPRITE).max() < 12
+    corner = np.asarray(profile.convert("RGB"))[:20, :20].reshape(-1, 3).mean(axis=0)
+    assert np.abs(corner - SPRITE).max() > 60
+
+
+def test_profile_near_the_edge_is_padded_to_a_full_square() -> None:
+    frames, _ = window(moving=False)
+    shifted = [Frame(f.time, np.ascontiguousarray(f.image[:, 200:])) for f in frames]
+    extraction = extract_character(shifted, 440, 360)
+    assert Image.open(io.BytesIO(extraction.profile_jpeg)).size == (512, 512)
+
+
+def test_references_are_cut_outs_on_white_and_transparent() -> None:
+    frames, _ = window()
+    pngs = extract_character(frames, 1280, 720).references_png
+    assert len(pngs) == 6
+    for white_png, alpha_png in zip(pngs[::2], pngs[1::2], strict=True):
+        white, alpha = Image.open(io.BytesIO(white_png)), Image.open(io.BytesIO(alpha_png))
+        assert (white.format, white.mode, alpha.mode) == ("PNG", "RGB", "RGBA")
+        rgba, rgb = np.asarray(alpha), np.asarray(white)
+        h, w = rgba.shape[:2]
+        assert rgba[h // 2, w // 2, 3] == 255
+        assert np.abs(rgba[h // 2, w // 2, :3].astype(int) - SPRITE).max() < 20
+        assert rgba[:3, :3, 3].max() == 0 and rgba[-3:, -3:, 3].max() == 0
+        assert rgb[:3, :3].min() == 255
+        assert 0.5 < (rgba[:, :, 3] > 127).mean() < 0.85
+
+
+def test_references_come_from_different_moments() -> None:
+    frames, _ = window(moving=False, size=0.18, growth=0.5)  # the blob comes closer
+    pngs = extract_character(frames, 640, 360).references_png
+    heights = sorted(Image.open(io.BytesIO(p)).size[1] for p in pngs[::2])
+    assert len(heights) == 3
+    assert heights[-1] > 1.25 * heights[0]
+    assert heights[0] < heights[1] < heights[2]
+
+
+def test_fingerprint_holds_colour_and_shape() -> None:
+    frames, _ = window()
+    data = np.load(io.BytesIO(extract_character(frames, 1280, 720).fingerprint))
+    assert data["lab_hist"].sum() == pytest.approx(1.0, abs=1e-4)
+    thumb = data["thumbnail"]
+    assert thumb.shape == (32, 32, 3)
+    assert float((thumb * thumb).sum()) == pytest.approx(1.0, abs=1e-4)
+    assert data["thumbnail_alpha"][16, 16] > 0.9 and data["thumbnail_alpha"][0, 0] < 0.1
+    assert data["aspect"] == pytest.approx(0.8, abs=0.05)
+    assert data["lab_mean"][1] > 20  # orange: strongly red-yellow in a*
+
+
+def test_black_window_is_too_dark() -> None:
+    frames, _ = window()
+    error = failure([Frame(f.time, np.zeros_like(f.image)) for f in frames])
+    assert error.code == "low_quality_segment"
+    assert error.message.startswith("too dark: mean brightness 0/255")
+    assert "between 1.0s and 3.9s" in error.message
+
+
+def test_blurred_window_is_rejected_as_blurred() -> None:
+    frames, _ = window()
+    error = failure([Frame(f.time, cv2.GaussianBlur(f.image, (0, 0), 8)) for f in frames])
+    assert error.code == "low_quality_segment"
+    assert "blur" in error.message
+
+
+def test_empty_window_has_no_subject() -> None:
+    frames, _ = window(visible=lambda t: False)
+    error = failure(frames)
+    assert error.code == "no_subject_found"
+    assert error.message == "no moving or distinct subject found between 1.0s and 3.9s"
+
+
+def test_tiny_subject_is_too_small() -> None:
+    frames, _ = window(size=0.045)
+    error = failure(frames)
+    assert error.code == "no_subject_found"
+    assert error.message.startswith("subject too small: covers 0.")
+
+
+def test_warnings_for_low_resolution_small_and_edge() -> None:
+    frames, _ = window(w=480, h=270, size=0.09)
+    assert extract_character(frames, 480, 270).report.warnings == ["below 720p", "subject small"]
+    edge = [Frame(f.time, np.ascontiguousarray(f.image[:, 290:])) for f in window(moving=False)[0]]
+    assert "subject touches the frame edge" in extract_character(edge, 350, 360).report.warnings
+
+
+def test_suggest_window_finds_where_the_subject_is() -> None:
+    frames, _ = window(n=40, fps=4.0, start=0.0, visible=lambda t: 5.0 <= t < 8.0)
+    start, end = suggest_window(frames, 10.0)
+    assert 1.0 <= end - start <= 3.0
+    assert start >= 4.9 and end <= 8.1
+    assert end - start >= 2.5
+
+
+def test_suggest_window_on_a_short_video_takes_all_of_it() -> None:
+    frames, _ = window(n=3, fps=4.0, start=0.0)
+    assert suggest_window(frames, 0.8) == (0.0, 0.8)
+
+
+def test_a_720p_window_extracts_quickly() -> None:
+    small, boxes = window(n=72, fps=24.0)
+    frames = [Frame(f.time, cv2.resize(f.image, (1280, 720))) for f in small]
+    extract_character(frames[:8], 1280, 720)  # warm-up: first OpenCV calls allocate pools
+    began = time.perf_counter()
+    report = extract_character(frames, 1280, 720).report
+    assert time.perf_counter() - began < 2.5  # typically ~0.3 s on two cores
+    x, y, w, h = boxes[report.best_frame_time]
+    assert iou(report.subject_box, (2 * x, 2 * y, 2 * w, 2 * h)) >= 0.85

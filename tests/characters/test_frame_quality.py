@@ -1,0 +1,111 @@
+"""Frame quality scores on synthetic pictures: focus, exposure, camera shift."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from troupe.characters.frame_quality import (
+    camera_shift,
+    exposure,
+    grey,
+    resize_long_side,
+    shake,
+    sharpness,
+)
+
+
+def textured(w: int = 640, h: int = 360, seed: int = 0) -> np.ndarray:
+    """Shapes and fine noise: a scene with detail at every scale."""
+    rng = np.random.default_rng(seed)
+    img = np.full((h, w, 3), 120, np.uint8)
+    for _ in range(60):
+        colour = tuple(int(c) for c in rng.integers(30, 230, 3))
+        x, y = int(rng.integers(0, w)), int(rng.integers(0, h))
+        r = int(rng.integers(h // 40, h // 8))
+        cv2.circle(img, (x, y), r, colour, -1)
+    noise = rng.normal(0, 6, img.shape)
+    return np.clip(img + noise, 0, 255).astype(np.uint8)
+
+
+def test_blur_lowers_sharpness_monotonically() -> None:
+    img = textured()
+    scores = [sharpness(cv2.GaussianBlur(img, (0, 0), s) if s else img) for s in (0, 1, 3, 8)]
+    assert scores[0] > 0.8
+    assert scores == sorted(scores, reverse=True)
+    assert scores[-1] < 0.05
+
+
+def test_sharpness_is_comparable_across_sizes() -> None:
+    big = textured(1280, 720)
+    small = cv2.resize(big, (640, 360), interpolation=cv2.INTER_AREA)
+    assert abs(sharpness(big) - sharpness(small)) < 0.15
+
+
+def test_sharpness_of_a_box_sees_only_that_region() -> None:
+    img = textured()
+    img[:, 320:] = cv2.GaussianBlur(img, (0, 0), 6)[:, 320:]
+    assert sharpness(img, (20, 20, 250, 300)) > 0.8
+    assert sharpness(img, (380, 20, 250, 300)) < 0.1
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"), [(0, "dark"), (10, "dark"), (255, "overexposed"), (245, "overexposed")]
+)
+def test_exposure_flags_unusable_frames(value: int, problem: str) -> None:
+    result = exposure(np.full((360, 640, 3), value, np.uint8))
+    assert result.problem == problem
+    assert result.score == 0.0
+    assert result.mean == pytest.approx(value, abs=1.0)
+
+
+def test_exposure_prefers_mid_tones() -> None:
+    good = exposure(textured())
+    dim = exposure((textured() * 0.3).astype(np.uint8))
+    assert good.problem is None and good.score > 0.9
+    assert dim.problem is None
+    assert 0.0 < dim.score < good.score
+
+
+def test_exposure_counts_clipped_pixels() -> None:
+    img = textured()
+    img[:180] = 255
+    result = exposure(img)
+    assert result.bright_fraction == pytest.approx(0.5, abs=0.02)
+    assert result.problem is None
+
+
+def test_camera_shift_recovers_a_translation() -> None:
+    scene = textured(720, 420)
+    a = grey(scene[30:390, 40:680], 160)
+    b = grey(scene[42:402, 16:656], 160)  # content moves 24 px right and 12 px up
+    dx, dy = camera_shift(a, b)
+    assert dx == pytest.approx(24 / 4, abs=0.5)
+    assert dy == pytest.approx(-12 / 4, abs=0.5)
+
+
+def test_camera_shift_ignores_a_subject_moving_over_a_plain_background() -> None:
+    rng = np.random.default_rng(1)
+    ramp = np.linspace(90, 170, 640)[None, :, None]
+    frames = []
+    for x in (200, 260):
+        img = np.broadcast_to(ramp, (360, 640, 3)) + rng.normal(0, 4, (360, 640, 3))
+        cv2.ellipse(img, (x, 180), (60, 80), 0, 0, 360, (240, 120, 20), -1)
+        frames.append(grey(np.clip(img, 0, 255).astype(np.uint8), 160))
+    assert camera_shift(frames[0], frames[1]) == (0.0, 0.0)
+
+
+def test_shake_is_zero_on_a_tripod_and_positive_when_hand_held() -> None:
+    scene = textured(720, 420)
+    still = [scene[30:390, 40:680]] * 4
+    offsets = [(0, 0), (20, 8), (4, 30), (30, 16)]
+    shaky = [scene[30 + dy : 390 + dy, 40 + dx : 680 + dx] for dx, dy in offsets]
+    assert shake(still) == [0.0] * 4
+    assert all(s > 0.01 for s in shake(shaky))
+
+
+def test_resize_long_side_never_enlarges() -> None:
+    img = np.zeros((720, 1280, 3), np.uint8)
+    assert resize_long_side(img, 400).shape == (225, 400, 3)
+    assert resize_long_side(img, 2000) is img
