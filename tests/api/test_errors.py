@@ -187,6 +187,17 @@ def test_username_taken(server: ServerProcess, media: MediaServer) -> None:
     body = {"url": media.url("small.mp4"), "timestamps": "0,1", "username": "only_one"}
     assert create(server, body).status_code == 200
     assert_error(create(server, body), 409, "username_taken", "username")
+    uploads = server.data_dir / "blobs" / "uploads"
+    before = set(uploads.iterdir()) if uploads.exists() else set()
+    with server.client() as client, (media.root / "small.mp4").open("rb") as video:
+        upload = client.post(
+            "/v1/videos/characters",
+            data={"name": "again", "username": "only_one"},
+            files={"video": ("s.mp4", video)},
+        )
+    assert_error(upload, 409, "username_taken", "username")
+    after = set(uploads.iterdir()) if uploads.exists() else set()
+    assert after == before, "a refused upload leaves no file behind"
 
 
 def test_from_task(server: ServerProcess, media: MediaServer) -> None:

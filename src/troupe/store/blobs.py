@@ -47,5 +47,5 @@ class BlobStore:
         scratch.mkdir(exist_ok=True)
         return tempfile.TemporaryDirectory(dir=scratch)
 
-    def delete_prefix(self, prefix: str) -> None:
-        shutil.rmtree(self.path(prefix), ignore_errors=True)
+    def delete(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)

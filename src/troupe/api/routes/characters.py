@@ -145,7 +145,11 @@ def upload_character(
         video, services.blobs, upload_blob_key(task_id), services.settings.max_upload_bytes
     )
     creation = dataclasses.replace(creation, source={**creation.source, "upload_key": key})
-    task = submit(request, owner, creation, task_id)
+    try:
+        task = submit(request, owner, creation, task_id)
+    except TroupeError:
+        services.blobs.delete(key)  # no task will ever read it
+        raise
     if wants_async(request, False):
         return task_response(request, task, 202)
     return settled_character(request, owner, task)
