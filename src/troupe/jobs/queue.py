@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
 from troupe.errors import TroupeError
@@ -29,7 +29,7 @@ class ClaimedJob:
     worker_id: str
 
 
-def _claimable(now: float) -> object:
+def _claimable(now: float) -> ColumnElement[bool]:
     return or_(
         Job.state == "queued",
         (Job.state == "running") & (Job.lease_expires_at < now),
