@@ -143,7 +143,7 @@ class Page:
 def list_characters(
     session: Session, owner: str, *, after: str | None, limit: int, order: str, query: str | None
 ) -> Page:
-    """Cursor pagination over (created_at, id), newest first for `desc`."""
+    """Cursor pagination over (created_ns, id), newest first for `desc`."""
     statement = select(Character).where(Character.owner == owner, Character.deleted_at.is_(None))
     if query:
         prefix = query.removeprefix("@").lower().replace("%", r"\%").replace("_", r"\_") + "%"
@@ -157,11 +157,11 @@ def list_characters(
     if after:
         cursor = session.get(Character, after)
         if cursor is not None and cursor.owner == owner:
-            key = (cursor.created_at, cursor.id)
+            key = (cursor.created_ns, cursor.id)
             statement = statement.where(
                 _before(key) if descending else _after(key),
             )
-    sort = (Character.created_at, Character.id)
+    sort = (Character.created_ns, Character.id)
     statement = statement.order_by(*(c.desc() for c in sort) if descending else sort)
     rows = list(session.scalars(statement.limit(limit + 1)))
     return Page(rows=rows[:limit], has_more=len(rows) > limit)
@@ -170,14 +170,14 @@ def list_characters(
 def _before(key: tuple[int, str]) -> Any:
     created, ident = key
     return or_(
-        Character.created_at < created, (Character.created_at == created) & (Character.id < ident)
+        Character.created_ns < created, (Character.created_ns == created) & (Character.id < ident)
     )
 
 
 def _after(key: tuple[int, str]) -> Any:
     created, ident = key
     return or_(
-        Character.created_at > created, (Character.created_at == created) & (Character.id > ident)
+        Character.created_ns > created, (Character.created_ns == created) & (Character.id > ident)
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -76,6 +76,8 @@ class Character(Base):
     username: Mapped[str] = mapped_column(String(30))
     display_name: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[int] = mapped_column(Integer)
+    # Lists page by creation order; seconds alone tie, so keep nanoseconds too.
+    created_ns: Mapped[int] = mapped_column(BigInteger)
     task_id: Mapped[str | None] = mapped_column(String(40), default=None)
     source: Mapped[dict[str, Any]] = mapped_column(JSON)
     quality: Mapped[dict[str, Any]] = mapped_column(JSON)

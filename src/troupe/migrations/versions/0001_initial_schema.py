@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("username", sa.String(length=30), nullable=False),
         sa.Column("display_name", sa.String(length=80), nullable=False),
         sa.Column("created_at", sa.Integer(), nullable=False),
+        sa.Column("created_ns", sa.BigInteger(), nullable=False),
         sa.Column("task_id", sa.String(length=40), nullable=True),
         sa.Column("source", sa.JSON(), nullable=False),
         sa.Column("quality", sa.JSON(), nullable=False),

@@ -1,0 +1,46 @@
+"""Window ranking from per-frame scores."""
+
+from __future__ import annotations
+
+from troupe.characters.timestamps import Window
+from troupe.characters.windows import rank_windows, window_lengths
+
+
+def frame_times(duration: float, fps: float = 4.0) -> list[float]:
+    return [index / fps for index in range(int(duration * fps))]
+
+
+def test_lengths_longest_first() -> None:
+    assert window_lengths(10) == [3.0, 2.5, 2.0, 1.5, 1.0]
+    assert window_lengths(1.6) == [1.6, 1.1]
+
+
+def test_best_window_covers_the_good_stretch() -> None:
+    times = frame_times(10)
+    scores = [0.9 if 5.0 <= t < 8.0 else 0.05 for t in times]
+    best = rank_windows(times, scores, 10)[0]
+    assert best.window == Window(5.0, 8.0)
+    assert best.score > 0.85
+
+
+def test_candidates_do_not_overlap_and_are_ordered() -> None:
+    times = frame_times(12)
+    scores = [0.8 if t < 3 else 0.6 if 6 <= t < 9 else 0.1 for t in times]
+    ranked = rank_windows(times, scores, 12, count=3)
+    assert [c.window for c in ranked[:2]] == [Window(0.0, 3.0), Window(6.0, 9.0)]
+    assert ranked[0].score >= ranked[1].score >= ranked[2].score
+    for i, a in enumerate(ranked):
+        for b in ranked[i + 1 :]:
+            assert a.window.end <= b.window.start or b.window.end <= a.window.start
+
+
+def test_windows_stay_inside_short_sources() -> None:
+    times = frame_times(1.5)
+    ranked = rank_windows(times, [0.5] * len(times), 1.5)
+    assert ranked and all(c.window.end <= 1.5 and c.window.length >= 1.0 for c in ranked)
+    assert rank_windows(frame_times(0.8), [1.0, 1.0, 1.0], 0.8) == []
+
+
+def test_to_dict_is_what_the_api_returns() -> None:
+    best = rank_windows(frame_times(4), [0.5] * 16, 4)[0]
+    assert best.to_dict() == {"timestamps": "0,3", "start": 0.0, "end": 3.0, "score": 0.5}
