@@ -7,6 +7,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from troupe.characters.create import CharacterFiles, build_character_files
@@ -21,6 +22,9 @@ from troupe.store import repo
 from troupe.store.blobs import BlobStore
 from troupe.store.db import Database
 from troupe.store.tables import Character
+
+# A derived username raced by another process gets a fresh suffix this many times.
+USERNAME_ATTEMPTS = 5
 
 
 def character_blob_prefix(character_id: str) -> str:
@@ -72,33 +76,48 @@ def _record_character(
     request: dict[str, Any],
     files: CharacterFiles,
 ) -> None:
-    wanted = request.get("username")
-    if wanted and repo.username_in_use(session, wanted):
-        raise TroupeError("username_taken", f"username @{wanted} is taken", param="username")
-    username = wanted or derive_username(
-        request.get("name"), lambda name: repo.username_in_use(session, name)
+    wanted: str | None = request.get("username")
+    for _ in range(USERNAME_ATTEMPTS):
+        username = wanted or derive_username(
+            request.get("name"), lambda name: repo.username_in_use(session, name)
+        )
+        if wanted and repo.username_in_use(session, wanted):
+            break
+        try:
+            # A savepoint: another process may take the name between the check and the insert.
+            with session.begin_nested():
+                repo.insert_character(session, _character_row(job, owner, request, files, username))
+        except IntegrityError as error:
+            if "username" not in str(error.orig).lower():
+                raise
+            continue
+        repo.attach_character_to_task(session, job.task_id, request["character_id"])
+        return
+    raise TroupeError(
+        "username_taken", f"username @{wanted or username} is taken", param="username"
     )
+
+
+def _character_row(
+    job: ClaimedJob, owner: str, request: dict[str, Any], files: CharacterFiles, username: str
+) -> Character:
     source = request["source"]
     created_ns = time.time_ns()
-    repo.insert_character(
-        session,
-        Character(
-            id=request["character_id"],
-            owner=owner,
-            username=username,
-            display_name=request.get("name") or username,
-            created_at=created_ns // 1_000_000_000,
-            created_ns=created_ns,
-            task_id=job.task_id,
-            source={
-                "type": source["type"],
-                "url": source.get("url"),
-                "task_id": source.get("task_id"),
-                "filename": source.get("filename"),
-                "timestamps": str(files.window),
-            },
-            quality=files.quality,
-            blobs=files.blobs,
-        ),
+    return Character(
+        id=request["character_id"],
+        owner=owner,
+        username=username,
+        display_name=request.get("name") or username,
+        created_at=created_ns // 1_000_000_000,
+        created_ns=created_ns,
+        task_id=job.task_id,
+        source={
+            "type": source["type"],
+            "url": source.get("url"),
+            "task_id": source.get("task_id"),
+            "filename": source.get("filename"),
+            "timestamps": str(files.window),
+        },
+        quality=files.quality,
+        blobs=files.blobs,
     )
-    repo.attach_character_to_task(session, job.task_id, request["character_id"])

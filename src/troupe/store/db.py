@@ -8,10 +8,13 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# PostgreSQL advisory lock key that every troupe process takes around schema upgrades ("troupe").
+MIGRATION_LOCK_KEY = 0x74726F757065
 
 
 def make_engine(url: str) -> Engine:
@@ -40,7 +43,28 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade_database(url: str) -> None:
-    command.upgrade(alembic_config(url), "head")
+    """Bring the schema to head.
+
+    Several servers sharing one PostgreSQL may start at once; without turns, both would create
+    the tables of an empty database and all but one would crash on duplicate names. A
+    session-level advisory lock, held on its own connection while Alembic runs, serialises them;
+    the later ones then find the schema at head and do nothing.
+    """
+    if make_url(url).get_backend_name() != "postgresql":
+        command.upgrade(alembic_config(url), "head")
+        return
+    engine = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            try:
+                command.upgrade(alembic_config(url), "head")
+            finally:
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                )
+    finally:
+        engine.dispose()
 
 
 class Database:
