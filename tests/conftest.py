@@ -22,6 +22,7 @@ CLIPS: dict[str, ClipSpec] = {
     "mascot.avi": ClipSpec(seconds=3, width=640, height=360, container="avi"),
     "grass.mp4": ClipSpec(seconds=3, width=640, height=360, background="texture"),
     "empty.mp4": ClipSpec(seconds=3, width=640, height=360, sprite=False, background="texture"),
+    "late.mp4": ClipSpec(seconds=8, width=640, height=360, background="texture", sprite_from=4.5),
     "dark.mp4": ClipSpec(seconds=3, width=640, height=360, brightness=0.03),
 }
 NOT_VIDEOS = {

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.conftest import StartServer
+from tests.footage import build_footage
 from tests.support import MediaServer, ServerProcess, free_port, wait_for_task
 
 
@@ -174,6 +176,25 @@ def test_no_subject_found(server: ServerProcess, media: MediaServer) -> None:
 def test_low_quality_segment(server: ServerProcess, media: MediaServer) -> None:
     response = create(server, {"url": media.url("dark.mp4"), "timestamps": "0,2"})
     assert "dark" in assert_error(response, 422, "low_quality_segment", "timestamps")
+
+
+def test_human_likeness_detected(make_server: StartServer, media: MediaServer) -> None:
+    """A photographed person walking over a brick wall is refused, naming when they were seen."""
+    [clip] = build_footage(media.root / "footage", ["astronaut_brick_walk"])
+    relaxed = make_server({"TROUPE_REQUIRE_AUDIO": "false"})  # footage clips are silent
+    url = media.url(f"footage/{clip.path.name}")
+    response = create(relaxed, {"url": url, "timestamps": "0,2"})
+    message = assert_error(response, 422, "human_likeness_detected", "timestamps")
+    assert "real human" in message and re.search(r"at \d+\.\d+s", message)
+
+
+def test_failure_suggests_a_better_window(server: ServerProcess, media: MediaServer) -> None:
+    """The mascot walks in at 4.5 s: asking for 0-2 s fails and points past 4.5 s."""
+    response = create(server, {"url": media.url("late.mp4"), "timestamps": "0,2"})
+    message = assert_error(response, 422, "no_subject_found", "timestamps")
+    suggested = re.search(r"try timestamps (\d+(?:\.\d+)?),(\d+(?:\.\d+)?)$", message)
+    assert suggested, message
+    assert float(suggested[1]) >= 4.0 and float(suggested[2]) <= 8.0
 
 
 def test_download_failed(server: ServerProcess, media: MediaServer) -> None:

@@ -1,4 +1,4 @@
-"""Drawing helpers for vision tests: a textured background and a cartoon blob."""
+"""Drawing helpers for vision tests: backgrounds, a cartoon blob, and camera moves over a scene."""
 
 from __future__ import annotations
 
@@ -36,3 +36,28 @@ def draw_sprite(img: np.ndarray, cx: float, cy: float, ry: float) -> Box:
         cv2.circle(img, eye, round(rx * 0.18), (255, 255, 255), -1, cv2.LINE_AA)
         cv2.circle(img, eye, round(rx * 0.08), (10, 10, 10), -1, cv2.LINE_AA)
     return centre[0] - axes[0], centre[1] - axes[1], 2 * axes[0] + 1, 2 * axes[1] + 1
+
+
+def busy_background(w: int, h: int, seed: int = 0) -> np.ndarray:
+    """Strong blue-grey texture at several scales: plenty of corners for camera tracking."""
+    rng = np.random.default_rng(seed)
+    img = np.zeros((h, w, 3))
+    for cell in (8, 32, 96):
+        small = rng.normal(0, 1, (h // cell + 2, w // cell + 2))
+        img += cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)[:, :, None] * 18
+    return img + np.array([90, 110, 130])
+
+
+def camera_view(
+    scene: np.ndarray, centre: tuple[float, float], zoom: float, size: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """What a camera of `size` (w, h) sees looking at `centre` of the scene, magnified by
+    `zoom`, and the 3x3 map from its pixels to scene pixels."""
+    w, h = size
+    scale = 1.0 / zoom
+    frame_to_scene = np.array(
+        [[scale, 0, centre[0] - scale * w / 2], [0, scale, centre[1] - scale * h / 2], [0, 0, 1]]
+    )
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    view = cv2.warpAffine(scene, frame_to_scene[:2], (w, h), flags=flags)
+    return view, frame_to_scene

@@ -14,7 +14,8 @@ import pytest
 from PIL import Image
 
 from tests.characters.drawing import SPRITE, Box, background, draw_sprite
-from troupe.characters.extract import extract_character, suggest_window
+from troupe.characters.extract import QUALITY_TIE_BREAK, extract_character, frame_scores
+from troupe.characters.fingerprint import load_fingerprint
 from troupe.errors import TroupeError
 from troupe.media.frames import Frame
 
@@ -93,7 +94,7 @@ def test_profile_near_the_edge_is_padded_to_a_full_square() -> None:
 def test_references_are_cut_outs_on_white_and_transparent() -> None:
     frames, _ = window()
     pngs = extract_character(frames, 1280, 720).references_png
-    assert len(pngs) == 6
+    assert len(pngs) in (6, 8, 10)  # three to five references, each on white and transparent
     for white_png, alpha_png in zip(pngs[::2], pngs[1::2], strict=True):
         white, alpha = Image.open(io.BytesIO(white_png)), Image.open(io.BytesIO(alpha_png))
         assert (white.format, white.mode, alpha.mode) == ("PNG", "RGB", "RGBA")
@@ -110,21 +111,21 @@ def test_references_come_from_different_moments() -> None:
     frames, _ = window(moving=False, size=0.18, growth=0.5)  # the blob comes closer
     pngs = extract_character(frames, 640, 360).references_png
     heights = sorted(Image.open(io.BytesIO(p)).size[1] for p in pngs[::2])
-    assert len(heights) == 3
+    assert 3 <= len(heights) <= 5
     assert heights[-1] > 1.25 * heights[0]
-    assert heights[0] < heights[1] < heights[2]
+    assert len(set(heights)) == len(heights)
 
 
 def test_fingerprint_holds_colour_and_shape() -> None:
     frames, _ = window()
-    data = np.load(io.BytesIO(extract_character(frames, 1280, 720).fingerprint))
-    assert data["lab_hist"].sum() == pytest.approx(1.0, abs=1e-4)
-    thumb = data["thumbnail"]
-    assert thumb.shape == (32, 32, 3)
-    assert float((thumb * thumb).sum()) == pytest.approx(1.0, abs=1e-4)
-    assert data["thumbnail_alpha"][16, 16] > 0.9 and data["thumbnail_alpha"][0, 0] < 0.1
-    assert data["aspect"] == pytest.approx(0.8, abs=0.05)
-    assert data["lab_mean"][1] > 20  # orange: strongly red-yellow in a*
+    fingerprint = load_fingerprint(extract_character(frames, 1280, 720).fingerprint)
+    assert 3 <= len(fingerprint.view_sizes) <= 5
+    assert len(fingerprint.descriptors) > 20
+    assert fingerprint.thumbnail.shape == (32, 32, 3)
+    alpha = fingerprint.thumbnail_alpha
+    assert alpha[16, 16] > 0.9 and alpha[0, 0] < 0.1
+    assert fingerprint.aspect == pytest.approx(0.8, abs=0.08)
+    assert fingerprint.lab_mean[1] > 20  # orange: strongly red-yellow in a*
 
 
 def test_black_window_is_too_dark() -> None:
@@ -163,17 +164,54 @@ def test_warnings_for_low_resolution_small_and_edge() -> None:
     assert "subject touches the frame edge" in extract_character(edge, 350, 360).report.warnings
 
 
-def test_suggest_window_finds_where_the_subject_is() -> None:
+def test_frame_scores_find_where_the_subject_is() -> None:
     frames, _ = window(n=40, fps=4.0, start=0.0, visible=lambda t: 5.0 <= t < 8.0)
-    start, end = suggest_window(frames, 10.0)
-    assert 1.0 <= end - start <= 3.0
-    assert start >= 4.9 and end <= 8.1
-    assert end - start >= 2.5
+    scores = frame_scores(frames[::-1])  # any order in, time order out
+    assert len(scores) == 40
+    inside = [s for s, f in zip(scores, frames, strict=True) if 5.0 <= f.time < 8.0]
+    outside = [s for s, f in zip(scores, frames, strict=True) if not 5.0 <= f.time < 8.0]
+    assert min(inside) > 0.3
+    assert 0.0 < max(outside) <= QUALITY_TIE_BREAK  # clean frames still break ties
 
 
-def test_suggest_window_on_a_short_video_takes_all_of_it() -> None:
-    frames, _ = window(n=3, fps=4.0, start=0.0)
-    assert suggest_window(frames, 0.8) == (0.0, 0.8)
+def test_frame_scores_of_unusable_frames_are_zero() -> None:
+    frames, _ = window(n=8, fps=4.0, start=0.0)
+    black = [Frame(f.time, np.zeros_like(f.image)) for f in frames]
+    assert frame_scores(black) == [0.0] * 8
+    assert frame_scores([]) == []
+
+
+def hide_and_blur(hide_from: float, hidden_every: int, blur: float) -> list[Frame]:
+    """A still blob whose right part, from `hide_from` of its width, is hidden (by something
+    the colour of the background) in every `hidden_every`th frame; the other frames blurred."""
+    frames, boxes = window(n=16, moving=False)
+    x, _, w, _ = next(iter(boxes.values()))
+    cut = x + round(w * hide_from)
+    plain, _ = window(n=16, moving=False, visible=lambda t: False)
+    result = []
+    for i, (f, empty) in enumerate(zip(frames, plain, strict=True)):
+        image = f.image.copy()
+        if i % hidden_every == 0:
+            image[:, cut:] = empty.image[:, cut:]
+        else:
+            image = cv2.GaussianBlur(image, (0, 0), blur)
+        result.append(Frame(f.time, image))
+    return result
+
+
+def test_a_partly_hidden_subject_in_the_best_frame_is_reported() -> None:
+    """Whole in the blurred frames, 40% hidden in the sharp ones: the sharp frame still wins."""
+    report = extract_character(hide_and_blur(0.6, 3, 3.0), 640, 360).report
+    assert "subject partly hidden" in report.warnings
+
+
+def test_a_subject_hidden_in_every_usable_frame_is_refused() -> None:
+    """The whole blob shows only in frames too blurred to use; the sharp ones hide half of it."""
+    hidden = hide_and_blur(0.5, 4, 6.0)
+    error = failure(hidden)
+    assert error.code == "no_subject_found"
+    assert error.message.startswith("subject occluded: at most 5")
+    assert error.message.endswith("of it shows in usable frames between 1.0s and 2.9s")
 
 
 def test_a_720p_window_extracts_quickly() -> None:
@@ -182,6 +220,6 @@ def test_a_720p_window_extracts_quickly() -> None:
     extract_character(frames[:8], 1280, 720)  # warm-up: first OpenCV calls allocate pools
     began = time.perf_counter()
     report = extract_character(frames, 1280, 720).report
-    assert time.perf_counter() - began < 2.5  # typically ~0.3 s on two cores
+    assert time.perf_counter() - began < 2.5  # typically ~0.25 s on two cores
     x, y, w, h = boxes[report.best_frame_time]
     assert iou(report.subject_box, (2 * x, 2 * y, 2 * w, 2 * h)) >= 0.85

@@ -1,4 +1,4 @@
-"""Frame quality scores on synthetic pictures: focus, exposure, camera shift."""
+"""Frame quality scores: focus and exposure on synthetic pictures, and the subject's terms."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 from troupe.characters.frame_quality import (
-    camera_shift,
+    completeness_score,
     exposure,
-    grey,
     resize_long_side,
-    shake,
     sharpness,
+    steadiness,
+    subject_size_score,
 )
 
 
@@ -76,33 +76,23 @@ def test_exposure_counts_clipped_pixels() -> None:
     assert result.problem is None
 
 
-def test_camera_shift_recovers_a_translation() -> None:
-    scene = textured(720, 420)
-    a = grey(scene[30:390, 40:680], 160)
-    b = grey(scene[42:402, 16:656], 160)  # content moves 24 px right and 12 px up
-    dx, dy = camera_shift(a, b)
-    assert dx == pytest.approx(24 / 4, abs=0.5)
-    assert dy == pytest.approx(-12 / 4, abs=0.5)
+def test_size_score_prefers_a_subject_with_room_around_it() -> None:
+    tiny, small, good, crowded = (subject_size_score(c) for c in (0.002, 0.02, 0.2, 0.9))
+    assert tiny < small < good == 1.0
+    assert crowded < good
 
 
-def test_camera_shift_ignores_a_subject_moving_over_a_plain_background() -> None:
-    rng = np.random.default_rng(1)
-    ramp = np.linspace(90, 170, 640)[None, :, None]
-    frames = []
-    for x in (200, 260):
-        img = np.broadcast_to(ramp, (360, 640, 3)) + rng.normal(0, 4, (360, 640, 3))
-        cv2.ellipse(img, (x, 180), (60, 80), 0, 0, 360, (240, 120, 20), -1)
-        frames.append(grey(np.clip(img, 0, 255).astype(np.uint8), 160))
-    assert camera_shift(frames[0], frames[1]) == (0.0, 0.0)
+def test_a_subject_that_crosses_the_frame_fast_scores_lower() -> None:
+    assert steadiness(0.0) == 1.0
+    assert steadiness(0.5) == pytest.approx(0.5)
+    assert steadiness(0.1) > steadiness(0.3) > steadiness(2.0)
 
 
-def test_shake_is_zero_on_a_tripod_and_positive_when_hand_held() -> None:
-    scene = textured(720, 420)
-    still = [scene[30:390, 40:680]] * 4
-    offsets = [(0, 0), (20, 8), (4, 30), (30, 16)]
-    shaky = [scene[30 + dy : 390 + dy, 40 + dx : 680 + dx] for dx, dy in offsets]
-    assert shake(still) == [0.0] * 4
-    assert all(s > 0.01 for s in shake(shaky))
+def test_hidden_merged_and_cut_subjects_score_lower() -> None:
+    assert completeness_score(1.0, touches_edge=False) == 1.0
+    hidden, merged = completeness_score(0.6, False), completeness_score(1 / 0.6, False)
+    assert hidden == pytest.approx(merged) == pytest.approx(0.36)
+    assert completeness_score(1.0, touches_edge=True) == 0.5
 
 
 def test_resize_long_side_never_enlarges() -> None:

@@ -65,6 +65,15 @@ def test_window_at_the_start_and_past_the_end(clips: dict) -> None:
     assert decode_window(path, 5.0, 6.0) == []
 
 
+def test_window_at_a_lower_rate_keeps_a_grid_of_frames(clips: dict) -> None:
+    path, _ = clips["mp4"]
+    every = decode_window(path, 1.0, 2.0)
+    thinned = decode_window(path, 1.0, 2.0, fps=8)
+    assert [round(f.time * 24) for f in thinned] == list(range(24, 48, 3))
+    kept = {round(f.time * 24): f.image for f in every}
+    assert all(np.array_equal(kept[round(f.time * 24)], f.image) for f in thinned)
+
+
 def test_max_side_shrinks_the_longer_side(clips: dict) -> None:
     path, _ = clips["mp4"]
     assert decode_window(path, 0.0, 0.1, max_side=160)[0].image.shape == (120, 160, 3)

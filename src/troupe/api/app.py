@@ -12,8 +12,9 @@ from fastapi import FastAPI, Request, Response
 
 from troupe import __version__
 from troupe.api.errors import error_response, install_error_handlers
-from troupe.api.routes import characters, files, health, tasks
+from troupe.api.routes import characters, files, health, tasks, windows
 from troupe.api.services import Services
+from troupe.characters.sources import SourceAccess
 from troupe.errors import TroupeError
 from troupe.jobs import queue
 from troupe.jobs.executors import make_executors
@@ -38,8 +39,9 @@ def build_services(settings: Settings) -> Services:
         lease_seconds=settings.job_lease_seconds,
         max_attempts=settings.job_max_attempts,
     )
-    worker = Worker(db, make_executors(settings, db, blobs), config)
-    return Services(settings=settings, db=db, blobs=blobs, worker=worker)
+    access = SourceAccess.from_settings(settings, blobs)
+    worker = Worker(db, make_executors(db, access), config)
+    return Services(settings=settings, db=db, blobs=blobs, access=access, worker=worker)
 
 
 def take_data_dir_lock(settings: Settings) -> IO[str] | None:
@@ -91,7 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.middleware("http")(body_limit(settings.max_upload_bytes + BODY_OVERHEAD_BYTES))
-    for module in (characters, tasks, files, health):
+    for module in (windows, characters, tasks, files, health):
         app.include_router(module.router)
     return app
 

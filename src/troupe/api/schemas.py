@@ -88,6 +88,19 @@ class CharacterList(BaseModel):
     has_more: bool
 
 
+class WindowCandidateObject(BaseModel):
+    timestamps: str
+    start: float
+    end: float
+    score: float
+
+
+class WindowList(BaseModel):
+    object: Literal["list"] = "list"
+    duration: float
+    data: list[WindowCandidateObject]
+
+
 class CharacterDeleted(BaseModel):
     id: str
     object: Literal["character.deleted"] = "character.deleted"

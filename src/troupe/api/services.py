@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
+from troupe.characters.sources import SourceAccess
 from troupe.jobs.worker import Worker
 from troupe.settings import Settings
 from troupe.store.blobs import BlobStore
@@ -17,6 +18,7 @@ class Services:
     settings: Settings
     db: Database
     blobs: BlobStore
+    access: SourceAccess
     worker: Worker
 
 

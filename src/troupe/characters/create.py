@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from troupe.characters.extract import extract_character, suggest_window
-from troupe.characters.timestamps import Window, check_within
+from troupe.characters.extract import Extraction, extract_character, frame_scores
+from troupe.characters.humans import check_no_humans
+from troupe.characters.timestamps import MAX_WINDOW_SECONDS, Window, check_within
+from troupe.characters.windows import WindowCandidate, rank_windows
 from troupe.errors import TroupeError
+from troupe.media.frames import Frame
 from troupe.media.probe import MediaInfo, probe
 from troupe.media.window import decode_window, extract_audio_clip, sample_frames
 from troupe.store.blobs import BlobStore
 
 # Extraction works on frames whose long side is at most this; boxes are scaled back to source.
 ANALYSIS_MAX_SIDE = 640
+# Extraction looks at 16 frames of a window and screening at 5: 8 fps leaves room to choose.
+ANALYSIS_FPS = 8.0
 WINDOW_SEARCH_FPS = 4.0
 WINDOW_SEARCH_MAX_SIDE = 320
+# Failures that another window of the same source may not have, and so deserve a suggestion.
+SUGGESTIBLE = ("no_subject_found", "low_quality_segment")
+SUGGESTION_CANDIDATES = 5
+MIN_SUGGESTION_SCORE = 0.05
 
 
 @dataclass(frozen=True)
@@ -52,14 +62,47 @@ def check_source(path: Path, rules: SourceRules) -> MediaInfo:
     return info
 
 
-def choose_window(path: Path, info: MediaInfo, window: Window | None) -> Window:
+def scan_windows(path: Path, rules: SourceRules, count: int) -> tuple[float, list[WindowCandidate]]:
+    """The source's duration and its best `count` windows, judged on sparse small frames."""
+    info = check_source(path, rules)
+    samples = sample_frames(path, WINDOW_SEARCH_FPS, WINDOW_SEARCH_MAX_SIDE)
+    times = [frame.time for frame in samples]
+    return info.duration, rank_windows(times, frame_scores(samples), info.duration, count)
+
+
+def choose_window(path: Path, rules: SourceRules, info: MediaInfo, window: Window | None) -> Window:
     """The caller's window checked against the duration, or the best window troupe finds."""
     if window is not None:
         check_within(window, info.duration)
         return window
-    samples = sample_frames(path, WINDOW_SEARCH_FPS, WINDOW_SEARCH_MAX_SIDE)
-    start, end = suggest_window(samples, info.duration)
-    return Window(start, end)
+    _, ranked = scan_windows(path, rules, 1)
+    return ranked[0].window if ranked else Window(0.0, min(info.duration, MAX_WINDOW_SECONDS))
+
+
+def with_suggestion(
+    error: TroupeError, path: Path, rules: SourceRules, tried: Window
+) -> TroupeError:
+    """The same failure, plus the best other window of the source when it looks usable."""
+    _, ranked = scan_windows(path, rules, SUGGESTION_CANDIDATES)
+    for candidate in ranked:
+        away = candidate.window.end <= tried.start or candidate.window.start >= tried.end
+        if away and candidate.score >= MIN_SUGGESTION_SCORE:
+            return TroupeError(
+                error.code, f"{error.message}; try timestamps {candidate.window}", error.param
+            )
+    return error
+
+
+def screened_extraction(frames: list[Frame], info: MediaInfo) -> Extraction:
+    """Screen for people while extracting, on the second core; a person outranks any other
+    failure, since no other window of that source would make it acceptable."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        screening = pool.submit(check_no_humans, frames)
+        try:
+            extraction = extract_character(frames, info.width, info.height)
+        finally:
+            screening.result()
+    return extraction
 
 
 def build_character_files(
@@ -73,14 +116,21 @@ def build_character_files(
     """Run the whole extraction and write its files under `prefix` in the blob store."""
     info = check_source(path, rules)
     progress(15)
-    chosen = choose_window(path, info, window)
-    frames = decode_window(path, chosen.start, chosen.end, max_side=ANALYSIS_MAX_SIDE)
+    chosen = choose_window(path, rules, info, window)
+    frames = decode_window(
+        path, chosen.start, chosen.end, max_side=ANALYSIS_MAX_SIDE, fps=ANALYSIS_FPS
+    )
     if not frames:
         raise TroupeError(
             "unsupported_media", f"no video frames could be decoded between {chosen}s"
         )
     progress(40)
-    extraction = extract_character(frames, info.width, info.height)
+    try:
+        extraction = screened_extraction(frames, info)
+    except TroupeError as error:
+        if error.code not in SUGGESTIBLE or window is None:
+            raise
+        raise with_suggestion(error, path, rules, chosen) from error
     progress(80)
     keys: dict[str, Any] = {
         "profile": blobs.put_bytes(f"{prefix}/profile.jpg", extraction.profile_jpeg),

@@ -4,32 +4,37 @@ an appearance fingerprint and a quality report; or a TroupeError saying why the 
 
 from __future__ import annotations
 
-import io
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import cast
 
 import cv2
 import numpy as np
 
+from troupe.characters.fingerprint import build_fingerprint
 from troupe.characters.frame_quality import (
     Exposure,
+    completeness_score,
     exposure,
     resize_long_side,
-    shake,
     sharpness,
+    steadiness,
+    subject_size_score,
 )
 from troupe.characters.subject import (
-    LAB_OFFSET,
-    LAB_SCALE,
+    Sighting,
     SubjectMask,
-    locate_subjects,
     refine_subject,
+    track_subject,
 )
 from troupe.errors import TroupeError
 from troupe.media.frames import Frame
 
 WORK_SIDE = 640
-MAX_ANALYSED_FRAMES = 36
+MAX_ANALYSED_FRAMES = 16
+# Window search: pieces of a video judged together, and the most a frame without a subject scores.
+SCAN_CHUNK = 3.0
+QUALITY_TIE_BREAK = 0.01
 MIN_SHARPNESS = 0.05
 SOFT_SHARPNESS = 0.25
 MIN_COVERAGE = 0.005
@@ -38,19 +43,24 @@ LARGE_COVERAGE = 0.8
 DIM_MEAN = 60.0
 BRIGHT_CLIPPED = 0.3
 HD_SHORT_SIDE = 720
-# Camera motion per frame (fraction of width) at which a frame's score halves.
-SHAKE_SCALE = 0.02
+# A subject below this share of the size its track expects is partly hidden: a warning for the
+# best frame, a refusal when no usable frame shows more.
+HIDDEN_RATIO = 0.8
 # Reference candidates must score at least this share of the best frame.
 REFERENCE_SCORE_SHARE = 0.5
-REFERENCE_COUNT = 3
+MIN_REFERENCES = 3
+MAX_REFERENCES = 5
+# A fourth or fifth reference must differ at least this much (time apart + look apart).
+EXTRA_NOVELTY = 0.4
+# Seconds between a chosen frame and the neighbours whose motion completes its subject.
+FLOW_GAP = 0.25
+CUT_OUT_THREADS = 2
 PROFILE_SIDE = 512
 PROFILE_MARGIN = 1.4
 REFERENCE_MARGIN = 0.08
 JPEG_QUALITY = 90
 # zlib level 1: a third faster than the default at ~10% more bytes.
 PNG_COMPRESSION = 1
-THUMB_SIDE = 32
-LAB_BINS = (4, 12, 12)
 
 
 @dataclass(frozen=True)
@@ -86,8 +96,13 @@ class _Scored:
     image: np.ndarray
     exposure: Exposure
     sharpness: float
-    subject: SubjectMask | None
+    sighting: Sighting | None
     score: float
+    camera: np.ndarray  # 3x3 map from analysis pixels to the window's reference frame's
+
+    @property
+    def subject(self) -> SubjectMask | None:
+        return self.sighting.subject if self.sighting else None
 
 
 def extract_character(frames: list[Frame], source_width: int, source_height: int) -> Extraction:
@@ -98,49 +113,40 @@ def extract_character(frames: list[Frame], source_width: int, source_height: int
     scored = _score_frames(_evenly(frames, MAX_ANALYSED_FRAMES))
     best = _best_or_raise(scored, _window_text(frames))
     chosen = _diverse(scored, best)
-    # Every chosen frame scored above zero, so each has a subject.
-    refined = [refine_subject(s.image, cast(SubjectMask, s.subject)) for s in chosen]
-    report = _report(chosen[0], refined[0], source_width, source_height)
+    cut_outs = _cut_outs(scored, chosen)
+    best_mask = cut_outs[0][0]
     return Extraction(
-        profile_jpeg=_profile_jpeg(chosen[0], refined[0]),
-        references_png=[
-            png for s, m in zip(chosen, refined, strict=True) for png in _reference_pngs(s, m)
-        ],
-        fingerprint=_fingerprint(chosen, refined),
-        report=report,
+        profile_jpeg=_profile_jpeg(chosen[0], best_mask),
+        references_png=[png for _, _, pngs in cut_outs for png in pngs],
+        fingerprint=build_fingerprint([rgba for _, rgba, _ in cut_outs]),
+        report=_report(chosen[0], best_mask, source_width, source_height),
     )
 
 
-def suggest_window(
-    frames: list[Frame], duration: float, min_len: float = 1.0, max_len: float = 3.0
-) -> tuple[float, float]:
-    """Best [start, end] window of a whole video, judged on sparse frames (~4 fps)."""
-    if duration <= min_len or not frames:
-        return 0.0, max(0.0, min(duration, max_len))
-    scored = _score_frames(sorted(frames, key=lambda f: f.time))
-    # Quality alone only breaks ties: with no subject anywhere, still prefer a clean stretch.
-    goodness = [s.score + 0.05 * s.sharpness * s.exposure.score for s in scored]
-    times = [s.frame.time for s in scored]
-    best_value, best_window = -1.0, (0.0, min(duration, max_len))
-    for length in _lengths(min_len, min(max_len, duration)):
-        for start in sorted({*(min(t, duration - length) for t in times), 0.0}):
-            inside = [
-                g for g, t in zip(goodness, times, strict=True) if start <= t < start + length
-            ]
-            if not inside:
-                continue
-            # A longer window is worth a little: more motion and angles for the character.
-            value = float(np.mean(inside)) * (1.0 - 0.04 * (max_len - length))
-            if value > best_value:
-                best_value, best_window = value, (start, start + length)
-    return round(best_window[0], 3), round(best_window[1], 3)
+def frame_scores(frames: list[Frame]) -> list[float]:
+    """How good a character each of a whole video's sparse frames (~4 fps) would make, 0..1, in
+    time order: 0 without a usable subject, plus at most QUALITY_TIE_BREAK for a sharp, well
+    exposed frame so that a clean stretch still wins when no frame has a subject. The video is
+    judged in pieces of SCAN_CHUNK seconds, each with its own background and track: cuts and long
+    camera moves make one model of a whole video meaningless."""
+    ordered = sorted(frames, key=lambda f: f.time)
+    scores: list[float] = []
+    for chunk in _chunks(ordered, SCAN_CHUNK):
+        scores.extend(
+            min(1.0, s.score + QUALITY_TIE_BREAK * s.sharpness * s.exposure.score)
+            for s in _score_frames(chunk)
+        )
+    return scores
 
 
-def _lengths(min_len: float, max_len: float) -> list[float]:
-    lengths = [max_len]
-    while lengths[-1] - 0.5 >= min_len:
-        lengths.append(lengths[-1] - 0.5)
-    return lengths
+def _chunks(frames: list[Frame], seconds: float) -> list[list[Frame]]:
+    chunks: list[list[Frame]] = []
+    for frame in frames:
+        if chunks and frame.time - chunks[-1][0].time < seconds:
+            chunks[-1].append(frame)
+        else:
+            chunks.append([frame])
+    return chunks
 
 
 def _evenly(frames: list[Frame], count: int) -> list[Frame]:
@@ -150,37 +156,62 @@ def _evenly(frames: list[Frame], count: int) -> list[Frame]:
     return [frames[i] for i in picks]
 
 
+def _cut_outs(
+    scored: list[_Scored], chosen: list[_Scored]
+) -> list[tuple[SubjectMask, np.ndarray, list[bytes]]]:
+    """Each chosen frame's final mask, RGBA cut-out and reference PNGs, two frames at a time:
+    OpenCV releases the GIL while it refines and encodes."""
+
+    def cut_out(s: _Scored) -> tuple[SubjectMask, np.ndarray, list[bytes]]:
+        # Every chosen frame scored above zero, so each has a subject.
+        mask = refine_subject(s.image, cast(SubjectMask, s.subject), _neighbours(scored, s))
+        rgba = _rgba_cut_out(s, mask)
+        return mask, rgba, _reference_pngs(rgba)
+
+    with ThreadPoolExecutor(max_workers=CUT_OUT_THREADS) as pool:
+        return list(pool.map(cut_out, chosen))
+
+
+def _neighbours(scored: list[_Scored], s: _Scored) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The frames nearest FLOW_GAP before and after `s`, where there are such, each with the
+    camera map from `s` to it."""
+    found = []
+    for target in (s.frame.time - FLOW_GAP, s.frame.time + FLOW_GAP):
+        near = min(scored, key=lambda o: abs(o.frame.time - target))
+        if near is not s and abs(near.frame.time - target) < FLOW_GAP / 2:
+            found.append((near.image, np.linalg.inv(near.camera) @ s.camera))
+    return found
+
+
 def _window_text(frames: list[Frame]) -> str:
     return f"between {frames[0].time:.1f}s and {frames[-1].time:.1f}s"
 
 
 def _score_frames(frames: list[Frame]) -> list[_Scored]:
     images = [resize_long_side(f.image, WORK_SIDE) for f in frames]
-    subjects = locate_subjects(images)
-    shakes = shake(images)
+    track = track_subject(images, [f.time for f in frames])
     scored = []
-    for frame, image, subject, motion in zip(frames, images, subjects, shakes, strict=True):
+    for frame, image, sighting, camera in zip(
+        frames, images, track.sightings, track.cameras, strict=True
+    ):
         exp = exposure(image)
         # Judge focus on the subject: a sharp toy in front of a soft background is a good frame.
-        sharp = sharpness(image, subject.box if subject else None)
-        score = _frame_score(exp, sharp, subject, motion)
-        scored.append(_Scored(frame, image, exp, sharp, subject, score))
+        sharp = sharpness(image, sighting.subject.box if sighting else None)
+        score = _frame_score(exp, sharp, sighting)
+        scored.append(_Scored(frame, image, exp, sharp, sighting, score, camera))
     return scored
 
 
-def _frame_score(exp: Exposure, sharp: float, subject: SubjectMask | None, motion: float) -> float:
-    if subject is None or exp.problem or sharp < MIN_SHARPNESS or subject.coverage < MIN_COVERAGE:
+def _frame_score(exp: Exposure, sharp: float, sighting: Sighting | None) -> float:
+    """Sharp, well exposed, a good size, whole and not smeared by motion."""
+    if sighting is None or exp.problem or sharp < MIN_SHARPNESS:
         return 0.0
-    edge = 0.5 if subject.touches_edge else 1.0
-    steadiness = 1.0 / (1.0 + motion / SHAKE_SCALE)
-    return sharp * exp.score * _size_term(subject.coverage) * edge * steadiness
-
-
-def _size_term(coverage: float) -> float:
-    """Favour a subject big enough to show detail yet with room around it."""
-    grow = min(1.0, 0.2 + coverage / 0.08)
-    crowd = 1.0 if coverage <= 0.6 else max(0.3, 1.0 - (coverage - 0.6) * 2.0)
-    return grow * crowd
+    subject = sighting.subject
+    if subject.coverage < MIN_COVERAGE:
+        return 0.0
+    whole = completeness_score(sighting.size_ratio, subject.touches_edge)
+    size = subject_size_score(subject.coverage)
+    return sharp * exp.score * size * whole * steadiness(sighting.speed)
 
 
 def _best_or_raise(scored: list[_Scored], window: str) -> _Scored:
@@ -203,6 +234,11 @@ def _best_or_raise(scored: list[_Scored], window: str) -> _Scored:
             f"(needs {MIN_COVERAGE:.2%}) {window}"
         )
         raise TroupeError("no_subject_found", message, param="timestamps")
+    # Frames showing the subject whole may exist, but blurred or badly exposed.
+    shown = max(cast(Sighting, s.sighting).size_ratio for s in sharp if s.score > 0.0)
+    if shown < HIDDEN_RATIO:
+        message = f"subject occluded: at most {shown:.0%} of it shows in usable frames {window}"
+        raise TroupeError("no_subject_found", message, param="timestamps")
     return max(sharp, key=lambda s: s.score)
 
 
@@ -222,7 +258,8 @@ def _exposure_error(scored: list[_Scored], window: str) -> TroupeError:
 
 def _diverse(scored: list[_Scored], best: _Scored) -> list[_Scored]:
     """Best frame first, then greedily the good frames least like those already chosen
-    (far in time, different look), so references show more than one pose."""
+    (far in time, different look), so references show more than one pose: three, and up to
+    five while more frames still add something new."""
     pool = [s for s in scored if s.score >= REFERENCE_SCORE_SHARE * best.score and s is not best]
     span = max(1e-3, scored[-1].frame.time - scored[0].frame.time)
     looks = {id(s): _look(s) for s in [best, *pool]}
@@ -235,8 +272,10 @@ def _diverse(scored: list[_Scored], best: _Scored) -> list[_Scored]:
             for c in chosen
         )
 
-    while pool and len(chosen) < REFERENCE_COUNT:
+    while pool and len(chosen) < MAX_REFERENCES:
         pick = max(pool, key=lambda s: s.score / best.score * (0.25 + novelty(s)))
+        if len(chosen) >= MIN_REFERENCES and novelty(pick) < EXTRA_NOVELTY:
+            break
         chosen.append(pick)
         pool.remove(pick)
     return chosen
@@ -272,6 +311,7 @@ def _warnings(best: _Scored, subject: SubjectMask, sharp: float, short_side: int
         (subject.coverage < SMALL_COVERAGE, "subject small"),
         (subject.coverage > LARGE_COVERAGE, "subject fills the frame"),
         (subject.touches_edge, "subject touches the frame edge"),
+        (cast(Sighting, best.sighting).size_ratio < HIDDEN_RATIO, "subject partly hidden"),
         (best.exposure.mean < DIM_MEAN, "dark"),
         (best.exposure.bright_fraction > BRIGHT_CLIPPED, "overexposed"),
         (sharp < SOFT_SHARPNESS, "soft focus"),
@@ -316,16 +356,21 @@ def _square_crop(image: np.ndarray, box: tuple[int, int, int, int], margin: floa
     return cv2.copyMakeBorder(crop, *pads, cv2.BORDER_REPLICATE)
 
 
-def _reference_pngs(s: _Scored, subject: SubjectMask) -> list[bytes]:
-    """The cut-out twice: composited on white (RGB) and with transparency (RGBA)."""
+def _rgba_cut_out(s: _Scored, subject: SubjectMask) -> np.ndarray:
+    """The subject at the frame's own resolution with a small margin, its mask as alpha."""
     image, alpha = s.frame.image, _full_alpha(s, subject)
     fh, fw = image.shape[:2]
     x, y, w, h = _full_box(s, subject)
     m = round(max(w, h) * REFERENCE_MARGIN) + 2
     x0, y0, x1, y1 = max(0, x - m), max(0, y - m), min(fw, x + w + m), min(fh, y + h + m)
-    rgb, a = image[y0:y1, x0:x1].astype(np.float32), alpha[y0:y1, x0:x1, None]
+    opacity = (alpha[y0:y1, x0:x1] * 255.0).round().astype(np.uint8)
+    return np.dstack([image[y0:y1, x0:x1], opacity])
+
+
+def _reference_pngs(rgba: np.ndarray) -> list[bytes]:
+    """The cut-out twice: composited on white (RGB) and with transparency (RGBA)."""
+    rgb, a = rgba[:, :, :3].astype(np.float32), rgba[:, :, 3:].astype(np.float32) / 255.0
     white = (rgb * a + 255.0 * (1.0 - a)).round().astype(np.uint8)
-    rgba = np.dstack([image[y0:y1, x0:x1], (a[:, :, 0] * 255.0).round().astype(np.uint8)])
     return [
         _png(cv2.cvtColor(white, cv2.COLOR_RGB2BGR)),
         _png(cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA)),
@@ -336,42 +381,3 @@ def _png(bgr: np.ndarray) -> bytes:
     ok, data = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESSION])
     assert ok
     return data.tobytes()
-
-
-def _fingerprint(chosen: list[_Scored], subjects: list[SubjectMask]) -> bytes:
-    """Cheap appearance summary for later consistency scoring, as np.savez bytes."""
-    histogram = np.zeros(LAB_BINS, np.float32)
-    pixels = []
-    for s, subject in zip(chosen, subjects, strict=True):
-        lab = cv2.cvtColor(s.image, cv2.COLOR_RGB2Lab)
-        mask = subject.mask.astype(np.uint8)
-        ranges = [0, 256, 0, 256, 0, 256]
-        histogram += cv2.calcHist([lab], [0, 1, 2], mask, list(LAB_BINS), ranges)
-        pixels.append(lab[subject.mask])
-    lab_pixels = np.concatenate(pixels).astype(np.float32) * LAB_SCALE - LAB_OFFSET
-    thumb, thumb_alpha = _thumbnail(chosen[0], subjects[0])
-    _, _, w, h = subjects[0].box
-    buffer = io.BytesIO()
-    np.savez(
-        buffer,
-        version=np.int32(1),
-        lab_hist=histogram / max(float(histogram.sum()), 1.0),
-        lab_mean=lab_pixels.mean(axis=0),
-        lab_std=lab_pixels.std(axis=0),
-        thumbnail=thumb,
-        thumbnail_alpha=thumb_alpha,
-        aspect=np.float32(w / h),
-    )
-    return buffer.getvalue()
-
-
-def _thumbnail(s: _Scored, subject: SubjectMask) -> tuple[np.ndarray, np.ndarray]:
-    """Cut-out on white in a square, THUMB_SIDE wide, zero-mean and unit-norm so that a dot
-    product of two thumbnails is their normalised cross-correlation."""
-    rgba = np.dstack([s.image, subject.mask.astype(np.uint8) * 255])
-    square = _square_crop(rgba, subject.box, 1.0).astype(np.float32)
-    small = cv2.resize(square, (THUMB_SIDE, THUMB_SIDE), interpolation=cv2.INTER_AREA)
-    alpha = small[:, :, 3:] / 255.0
-    white = small[:, :, :3] * alpha + 255.0 * (1.0 - alpha)
-    white -= white.mean()
-    return white / max(float(np.linalg.norm(white)), 1e-6), alpha[:, :, 0]

@@ -1,10 +1,9 @@
-"""Per-frame quality scores used to pick character frames: sharpness, exposure, camera shake.
-Pure functions over numpy images, measured at fixed sizes so scores compare across sources."""
+"""Per-frame quality scores used to pick character frames: sharpness, exposure, subject size,
+completeness and motion blur. Pure functions, images measured at fixed sizes so scores compare."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import pairwise
 
 import cv2
 import numpy as np
@@ -14,10 +13,10 @@ SHARPNESS_SIDE = 400
 # Laplacian variance (grey 0..255 at SHARPNESS_SIDE) that maps to sharpness 1 - 1/e.
 SHARPNESS_SCALE = 120.0
 EXPOSURE_SIDE = 160
-SHIFT_SIDE = 160
-# Sub-pixel shifts are noise; a real camera move must explain most of the frame difference.
-MIN_SHIFT = 0.75
-SHIFT_GAIN = 0.7
+# Frame widths per second at which a subject's motion blur halves a frame's score: at 24 fps with
+# a 1/50 s shutter that is a smear of about 1% of the width.
+SMEAR_SPEED = 0.5
+EDGE_PENALTY = 0.5
 
 DARK_LEVEL = 16  # luminance at or below this counts as crushed black
 BRIGHT_LEVEL = 250  # at or above this counts as clipped white
@@ -91,43 +90,22 @@ def exposure(image: np.ndarray) -> Exposure:
     return Exposure(mean, dark, bright, score, problem)
 
 
-def translate(image: np.ndarray, shift: tuple[float, float]) -> np.ndarray:
-    """Move the image content by (dx, dy) pixels, replicating the border into the gap."""
-    if shift == (0.0, 0.0):
-        return image
-    matrix = np.array([[1, 0, shift[0]], [0, 1, shift[1]]], np.float32)
-    size = (image.shape[1], image.shape[0])
-    return cv2.warpAffine(image, matrix, size, borderMode=cv2.BORDER_REPLICATE)
+def subject_size_score(coverage: float) -> float:
+    """Favour a subject big enough to show detail yet with room around it."""
+    grow = min(1.0, 0.2 + coverage / 0.08)
+    crowd = 1.0 if coverage <= 0.6 else max(0.3, 1.0 - (coverage - 0.6) * 2.0)
+    return grow * crowd
 
 
-def camera_shift(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """Global translation (dx, dy) of grey float32 image `b` relative to `a`, or zeros.
-
-    Phase correlation also locks onto a contrasty subject moving over a plain background, so
-    a shift is kept only if undoing it makes the whole of `b` match `a` clearly better.
-    """
-    window = cv2.createHanningWindow((a.shape[1], a.shape[0]), cv2.CV_32F)
-    # Copies: OpenCV 5 applies the window to phaseCorrelate's inputs in place.
-    (dx, dy), _ = cv2.phaseCorrelate(a.copy(), b.copy(), window)
-    if np.hypot(dx, dy) < MIN_SHIFT:
-        return 0.0, 0.0
-    # Compared softened, or fine texture resampled at a sub-pixel offset would not match anyway.
-    a_soft, b_soft = (cv2.GaussianBlur(im, (0, 0), 1.5) for im in (a, b))
-    before = float(np.abs(b_soft - a_soft).mean())
-    after = float(np.abs(translate(b_soft, (-dx, -dy)) - a_soft).mean())
-    return (float(dx), float(dy)) if after < SHIFT_GAIN * before else (0.0, 0.0)
+def steadiness(speed: float) -> float:
+    """1 for a subject still in the frame, halving at SMEAR_SPEED frame widths per second: the
+    faster it crosses the frame (its own motion or the camera's), the more it smears."""
+    return 1.0 / (1.0 + speed / SMEAR_SPEED)
 
 
-def shake(images: list[np.ndarray]) -> list[float]:
-    """Per-frame camera motion as a fraction of frame width (mean of the shifts to its neighbours).
-
-    Large frame-to-frame shifts mean motion blur and smeared detail even when the Laplacian,
-    fooled by noise, still looks fine.
-    """
-    greys = [grey(im, SHIFT_SIDE) for im in images]
-    if len(greys) < 2:
-        return [0.0] * len(greys)
-    width = greys[0].shape[1]
-    steps = [float(np.hypot(*camera_shift(a, b))) / width for a, b in pairwise(greys)]
-    padded = [steps[0], *steps, steps[-1]]
-    return [(padded[i] + padded[i + 1]) / 2.0 for i in range(len(greys))]
+def completeness_score(size_ratio: float, touches_edge: bool) -> float:
+    """1 for a subject whole in the frame; less when part of it is hidden (its area below what
+    its track expects: ratio < 1), when something merged into it (ratio > 1) or when the frame
+    edge cuts it."""
+    whole = min(size_ratio, 1.0 / max(size_ratio, 1e-6))
+    return whole**2 * (EDGE_PENALTY if touches_edge else 1.0)

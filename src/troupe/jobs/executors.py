@@ -17,9 +17,7 @@ from troupe.characters.usernames import derive_username
 from troupe.errors import TroupeError
 from troupe.jobs.queue import ClaimedJob
 from troupe.jobs.worker import Executor, ProgressFn
-from troupe.settings import Settings
 from troupe.store import repo
-from troupe.store.blobs import BlobStore
 from troupe.store.db import Database
 from troupe.store.tables import Character
 
@@ -35,16 +33,16 @@ def upload_blob_key(task_id: str) -> str:
     return f"uploads/{task_id}"
 
 
-def make_executors(settings: Settings, db: Database, blobs: BlobStore) -> dict[str, Executor]:
-    return {"character": CharacterExecutor(settings, db, blobs)}
+def make_executors(db: Database, access: SourceAccess) -> dict[str, Executor]:
+    return {"character": CharacterExecutor(db, access)}
 
 
 class CharacterExecutor:
     """Creates one character from the request stored on its task."""
 
-    def __init__(self, settings: Settings, db: Database, blobs: BlobStore) -> None:
+    def __init__(self, db: Database, access: SourceAccess) -> None:
         self.db = db
-        self.access = SourceAccess.from_settings(settings, blobs)
+        self.access = access
 
     def __call__(self, job: ClaimedJob, progress: ProgressFn) -> Callable[[Session], None]:
         with self.db.transaction() as session:

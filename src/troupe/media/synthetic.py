@@ -55,6 +55,7 @@ class ClipSpec:
     stereo: bool = False
     seed: int = 0
     sprite: bool = True  # False: the empty scene, for "no subject" cases
+    sprite_from: float = 0.0  # the mascot walks in at this time; before it the scene is empty
     brightness: float = 1.0  # scales every pixel; 0.03 makes a clip too dark to use
 
     def __post_init__(self) -> None:
@@ -95,10 +96,11 @@ def make_mascot_clip(path: Path, spec: ClipSpec = ClipSpec()) -> list[tuple[floa
             t = i / spec.fps
             x, y = _sprite_position(t, spec, sprite_w, sprite_h)
             color, alpha = sprites[int(t * 4) % 2]  # the mouth flaps four times a second
-            image = _composite(background, color, alpha, x, y) if spec.sprite else background
+            visible = spec.sprite and t >= spec.sprite_from
+            image = _composite(background, color, alpha, x, y) if visible else background
             if spec.brightness != 1.0:
                 image = np.clip(image * spec.brightness, 0, 255).astype(np.uint8)
-            if spec.sprite:
+            if visible:
                 truth.append((t, (x + tight[0], y + tight[1], tight[2], tight[3])))
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
             frame.pts = i

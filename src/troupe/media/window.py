@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import av
 import numpy as np
 from av.audio.stream import AudioStream
+from av.video.reformatter import VideoReformatter
 from av.video.stream import VideoStream
 
 from troupe.media.frames import Frame
@@ -18,37 +20,37 @@ from troupe.media.probe import main_video_stream, open_media
 AUDIO_RATE = 48000
 
 
-def decode_window(path: Path, start: float, end: float, max_side: int | None = None) -> list[Frame]:
-    """Every frame with start <= time < end, in order, optionally shrunk to fit `max_side`."""
+def decode_window(
+    path: Path, start: float, end: float, max_side: int | None = None, fps: float | None = None
+) -> list[Frame]:
+    """Frames with start <= time < end, in order, optionally shrunk to fit `max_side`.
+
+    With `fps`, only frames on a grid of that rate are kept: every frame must still be decoded
+    (they reference each other), but only the kept ones pay for colour conversion and scaling.
+    """
     frames: list[Frame] = []
+    step = 1.0 / fps if fps else 0.0
+    next_time = start
     with open_media(path) as container:
         video = _video_stream(container)
         size = _scaled_size(video, max_side)
+        # One reformatter for the window: a new scaler context per frame costs more than
+        # the conversion itself.
+        reformatter = VideoReformatter()
         for t, frame in _decode_from(container, video, start):
             if t >= end:
                 break
-            if t >= start:
-                frames.append(Frame(time=t, image=_to_rgb(frame, size)))
+            if t < next_time:
+                continue
+            frames.append(Frame(time=t, image=_to_rgb(frame, size, reformatter)))
+            while step and next_time <= t:  # a fixed grid, so odd frame rates do not drift
+                next_time += step
     return frames
 
 
 def sample_frames(path: Path, fps: float, max_side: int) -> list[Frame]:
     """Frames across the whole video at about `fps` per second, shrunk to fit `max_side`."""
-    frames: list[Frame] = []
-    step = 1.0 / fps
-    next_time = 0.0
-    with open_media(path) as container:
-        video = _video_stream(container)
-        size = _scaled_size(video, max_side)
-        # every frame must still be decoded (they reference each other), but only the
-        # sampled ones pay for colour conversion and scaling
-        for t, frame in _decode_from(container, video, 0.0):
-            if t < next_time:
-                continue
-            frames.append(Frame(time=t, image=_to_rgb(frame, size)))
-            while next_time <= t:  # a fixed grid, so odd frame rates do not drift
-                next_time += step
-    return frames
+    return decode_window(path, 0.0, math.inf, max_side, fps)
 
 
 def extract_audio_clip(path: Path, start: float, end: float, dest: Path) -> bool:
@@ -117,12 +119,14 @@ def _scaled_size(video: VideoStream, max_side: int | None) -> tuple[int, int] | 
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def _to_rgb(frame: av.VideoFrame, size: tuple[int, int] | None) -> np.ndarray:
+def _to_rgb(
+    frame: av.VideoFrame, size: tuple[int, int] | None, reformatter: VideoReformatter
+) -> np.ndarray:
     width, height = size if size is not None else (frame.width, frame.height)
     # AREA averages source pixels when shrinking (no aliasing, and faster than bilinear);
     # threads=0 lets swscale use every core, several times faster at 720p
-    image = frame.reformat(
-        width, height, format="rgb24", interpolation="AREA", threads=0
+    image = reformatter.reformat(
+        frame, width, height, format="rgb24", interpolation="AREA", threads=0
     ).to_ndarray()
     turns = round(frame.rotation / 90) % 4  # phones store portrait video sideways
     return np.ascontiguousarray(np.rot90(image, turns)) if turns else image

@@ -1,0 +1,87 @@
+"""`POST /v1/characters/windows`: the best 1–3 s windows of a source, so clients need not guess."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from troupe.api.auth import authenticate
+from troupe.api.routes.characters import ERRORS
+from troupe.api.schemas import WindowCandidateObject, WindowList
+from troupe.api.services import Services, services_of
+from troupe.api.uploads import save_upload
+from troupe.characters.create import scan_windows
+from troupe.characters.intake import check_source_url
+from troupe.characters.sources import SourceAccess, local_source
+from troupe.errors import TroupeError
+from troupe.ids import new_id
+from troupe.jobs.executors import upload_blob_key
+from troupe.jobs.tasks import check_source_task
+
+router = APIRouter()
+DEFAULT_COUNT = 3
+MAX_COUNT = 10
+
+
+def _count(raw: object) -> int:
+    try:
+        count = int(str(raw)) if raw not in (None, "") else DEFAULT_COUNT
+    except ValueError:
+        count = 0
+    if not 1 <= count <= MAX_COUNT:
+        raise TroupeError("invalid_request", f"count must be 1-{MAX_COUNT}", param="count")
+    return count
+
+
+async def _read_source(
+    request: Request, services: Services, owner: str
+) -> tuple[dict[str, Any], int]:
+    """The source and count from either a JSON body or a multipart upload."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form()
+        video = form.get("video")
+        if not isinstance(video, UploadFile):
+            raise TroupeError("invalid_request", "upload the source as the 'video' file", "video")
+        key = upload_blob_key(new_id("scan"))
+        limit = services.settings.max_upload_bytes
+        await run_in_threadpool(save_upload, video, services.blobs, key, limit)
+        return {"type": "upload", "upload_key": key}, _count(form.get("count"))
+    try:
+        body: Any = await request.json()
+    except ValueError as error:
+        raise TroupeError("invalid_request", "the request body is not valid JSON") from error
+    if not isinstance(body, dict) or bool(body.get("url")) == bool(body.get("from_task")):
+        raise TroupeError("invalid_request", "give exactly one of url and from_task", "url")
+    if body.get("from_task"):
+        check_source_task(services.db, owner, str(body["from_task"]))
+        return {"type": "task", "task_id": body["from_task"]}, _count(body.get("count"))
+    return {"type": "url", "url": check_source_url(body["url"])}, _count(body.get("count"))
+
+
+def _scan(source: dict[str, Any], access: SourceAccess, count: int) -> WindowList:
+    with ExitStack() as stack:
+        path = local_source(source, access, stack)
+        try:
+            duration, candidates = scan_windows(path, access.rules, count)
+        finally:
+            if source["type"] == "upload":
+                access.blobs.delete(source["upload_key"])
+    data = [WindowCandidateObject.model_validate(c.to_dict()) for c in candidates]
+    return WindowList(duration=duration, data=data)
+
+
+@router.post(
+    "/v1/characters/windows",
+    response_model=WindowList,
+    responses=ERRORS,
+    summary="Rank the best 1-3 s windows of a source (JSON url/from_task, or multipart video)",
+)
+async def find_windows(request: Request) -> WindowList:
+    owner = await run_in_threadpool(authenticate, request)
+    services = services_of(request)
+    source, count = await _read_source(request, services, owner)
+    return await run_in_threadpool(_scan, source, services.access, count)
