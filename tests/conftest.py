@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.postgres import PostgresCluster, remove_cluster, start_cluster
 from tests.support import MediaServer, ServerProcess, start_media_server
 from troupe.media.synthetic import ClipSpec, make_mascot_clip, write_bytes_file
 
@@ -76,3 +77,17 @@ def make_server(tmp_path: Path) -> Iterator[StartServer]:
     yield start
     for process in started:
         process.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """A throwaway PostgreSQL server; skipped (or failed, when required) where none can run."""
+    cluster = start_cluster()
+    yield cluster
+    remove_cluster(cluster)
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: PostgresCluster) -> str:
+    """A new, empty database for this test alone."""
+    return postgres_cluster.create_database()

@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from skimage import data
 
-from troupe.media.synthetic import ClipSpec, _render_background, _render_sprite
+from troupe.media.synthetic import ClipSpec, render_background, render_sprite
 
 Box = tuple[int, int, int, int]
 # premultiplied RGB float32 HxWx3 and alpha float32 HxWx1
@@ -377,7 +377,7 @@ def _cameraman(height: int) -> Sprite:
 def _mascot(height: int, colour: tuple[int, int, int] = (230, 60, 40)) -> Sprite:
     """troupe's synthetic mascot (its sprite is a third of the clip height)."""
     clip_height = 2 * math.ceil(3 * height / 2)
-    return _render_sprite(ClipSpec(height=clip_height, sprite_color=colour), mouth_open=False)
+    return render_sprite(ClipSpec(height=clip_height, sprite_color=colour), mouth_open=False)
 
 
 def _drawn(
@@ -474,7 +474,7 @@ def _wood(w: int, h: int, rng: np.random.Generator) -> np.ndarray:
 def _scene(w: int, h: int, rng: np.random.Generator) -> np.ndarray:
     """troupe's synthetic hills, sun and trees."""
     spec = ClipSpec(width=w + w % 2, height=h + h % 2, seed=int(rng.integers(1 << 16)))
-    return _render_background(spec)[:h, :w]
+    return render_background(spec)[:h, :w]
 
 
 BACKGROUNDS: dict[str, Callable[[int, int, np.random.Generator], np.ndarray]] = {

@@ -1,9 +1,11 @@
-"""The queue's guarantees on a real SQLite database: one owner per job, leases, attempts."""
+"""The queue's guarantees on real SQLite and PostgreSQL databases: one owner per job, leases,
+attempts."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,11 +16,16 @@ from troupe.store import repo
 from troupe.store.db import Database, upgrade_database
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Database:
-    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
     upgrade_database(url)
-    return Database(url)
+    database = Database(url)
+    yield database
+    database.dispose()
 
 
 def add_tasks(db: Database, count: int) -> list[str]:
@@ -39,30 +46,36 @@ def task_status(db: Database, task_id: str) -> tuple[str, str | None]:
 
 
 def test_each_job_is_claimed_exactly_once_under_contention(db: Database) -> None:
-    add_tasks(db, 40)
+    add_tasks(db, 100)
     claimed: list[str] = []
     lock = threading.Lock()
+    errors: list[BaseException] = []
 
     def drain(worker: str) -> None:
-        while job := queue.claim_next(db, worker, lease_seconds=30, max_attempts=3):
-            with lock:
-                claimed.append(job.task_id)
+        try:
+            while job := queue.claim_next(db, worker, lease_seconds=30, max_attempts=3):
+                with lock:
+                    claimed.append(job.task_id)
+        except BaseException as error:
+            errors.append(error)
 
-    threads = [threading.Thread(target=drain, args=(f"w{index}",)) for index in range(4)]
+    threads = [threading.Thread(target=drain, args=(f"w{index}",)) for index in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(claimed) == sorted(f"task_{index}" for index in range(40))
+    assert errors == []
+    assert sorted(claimed) == sorted(f"task_{index}" for index in range(100))
+    assert {task_status(db, task_id)[0] for task_id in claimed} == {"in_progress"}
 
 
 def test_expired_lease_is_claimed_again_and_old_owner_cannot_settle(db: Database) -> None:
     [task_id] = add_tasks(db, 1)
-    first = queue.claim_next(db, "dead", lease_seconds=0.05, max_attempts=3)
+    first = queue.claim_next(db, "dead", lease_seconds=0.2, max_attempts=3)
     assert first is not None and first.attempt == 1
     assert task_status(db, task_id) == ("in_progress", None)
     assert queue.claim_next(db, "other", lease_seconds=30, max_attempts=3) is None
-    time.sleep(0.1)
+    time.sleep(0.3)
     second = queue.claim_next(db, "alive", lease_seconds=30, max_attempts=3)
     assert second is not None and second.attempt == 2
     assert not queue.settle(db, first, lambda session: None, None), "the dead owner lost the job"
@@ -72,21 +85,29 @@ def test_expired_lease_is_claimed_again_and_old_owner_cannot_settle(db: Database
 
 def test_renewed_lease_keeps_the_job(db: Database) -> None:
     add_tasks(db, 1)
-    job = queue.claim_next(db, "w", lease_seconds=0.2, max_attempts=3)
+    job = queue.claim_next(db, "w", lease_seconds=0.5, max_attempts=3)
     assert job is not None
     for _ in range(3):
-        time.sleep(0.1)
-        queue.renew_leases(db, "w", [job.id], lease_seconds=0.2)
+        time.sleep(0.25)
+        queue.renew_leases(db, "w", [job.id], lease_seconds=0.5)
     assert queue.claim_next(db, "thief", lease_seconds=30, max_attempts=3) is None
 
 
 def test_job_out_of_attempts_fails_with_internal_error(db: Database) -> None:
     [task_id] = add_tasks(db, 1)
     for _ in range(2):
-        assert queue.claim_next(db, "crashy", lease_seconds=0.01, max_attempts=2) is not None
-        time.sleep(0.02)
+        assert queue.claim_next(db, "crashy", lease_seconds=0.05, max_attempts=2) is not None
+        time.sleep(0.1)
     assert queue.claim_next(db, "next", lease_seconds=30, max_attempts=2) is None
     assert task_status(db, task_id) == ("failed", "internal_error")
+
+
+def test_failure_is_recorded_with_its_code(db: Database) -> None:
+    [task_id] = add_tasks(db, 1)
+    job = queue.claim_next(db, "w", lease_seconds=30, max_attempts=3)
+    assert job is not None
+    assert queue.settle(db, job, None, TroupeError("no_subject_found", "nothing there"))
+    assert task_status(db, task_id) == ("failed", "no_subject_found")
 
 
 def test_release_running_jobs_makes_them_claimable_at_once(db: Database) -> None:
@@ -94,14 +115,6 @@ def test_release_running_jobs_makes_them_claimable_at_once(db: Database) -> None
     assert queue.claim_next(db, "dead", lease_seconds=3600, max_attempts=3) is not None
     assert queue.release_running_jobs(db) == 1
     assert queue.claim_next(db, "new", lease_seconds=30, max_attempts=3) is not None
-
-
-def test_failure_is_recorded_with_its_code(db: Database) -> None:
-    [task_id] = add_tasks(db, 1)
-    job = queue.claim_next(db, "w", lease_seconds=30, max_attempts=3)
-    assert job is not None
-    queue.settle(db, job, None, TroupeError("no_subject_found", "nothing there"))
-    assert task_status(db, task_id) == ("failed", "no_subject_found")
 
 
 def test_task_and_job_are_written_together(db: Database) -> None:

@@ -1,6 +1,7 @@
-"""troupe on PostgreSQL: the schema Alembic builds, the job queue's guarantees, and live servers.
+"""troupe on PostgreSQL: the schema Alembic builds, its indexes and JSON, and live servers.
 
-Each test gets a fresh database in one throwaway cluster (tests/postgres.py). Without the
+Each test gets a fresh database in one throwaway cluster (tests/postgres.py); the job queue's
+guarantees are tested on PostgreSQL and SQLite alike in tests/jobs/test_queue.py. Without the
 PostgreSQL server binaries or psycopg these tests are skipped with the command that installs
 them.
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 import fcntl
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -23,28 +23,12 @@ from sqlalchemy import create_engine, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import StartServer
-from tests.postgres import PostgresCluster, remove_cluster, start_cluster
 from tests.support import MediaServer, ServerProcess, wait_for_task
-from troupe.errors import TroupeError
-from troupe.jobs import queue
 from troupe.store import repo
 from troupe.store.db import Database, upgrade_database
 from troupe.store.tables import Base, Character, Job
 
 LEASE_SECONDS = 2
-
-
-@pytest.fixture(scope="session")
-def postgres_cluster() -> Iterator[PostgresCluster]:
-    cluster = start_cluster()
-    yield cluster
-    remove_cluster(cluster)
-
-
-@pytest.fixture
-def postgres_url(postgres_cluster: PostgresCluster) -> str:
-    """A new, empty database for this test alone."""
-    return postgres_cluster.create_database()
 
 
 @pytest.fixture
@@ -53,23 +37,6 @@ def db(postgres_url: str) -> Iterator[Database]:
     database = Database(postgres_url)
     yield database
     database.dispose()
-
-
-def add_tasks(db: Database, count: int) -> list[str]:
-    ids = [f"task_{index}" for index in range(count)]
-    with db.transaction() as session:
-        for task_id in ids:
-            repo.create_task(
-                session, task_id=task_id, owner="o", kind="character", model="m", request={}
-            )
-    return ids
-
-
-def task_status(db: Database, task_id: str) -> tuple[str, str | None]:
-    with db.transaction() as session:
-        task = repo.get_task_by_id(session, task_id)
-        assert task is not None
-        return task.status, task.error_code
 
 
 def make_character(character_id: str, username: str, **fields: Any) -> Character:
@@ -187,74 +154,6 @@ def test_list_pagination_and_prefix_search(db: Database) -> None:
     descending, ascending = walk("desc"), walk("asc")
     assert sorted(descending) == [f"char_{index}" for index in range(5)], "`_` is literal"
     assert descending == ascending[::-1] == sorted(descending, reverse=True)
-
-
-# --- the job queue --------------------------------------------------------------------
-
-
-def test_each_job_is_claimed_exactly_once_under_contention(db: Database) -> None:
-    add_tasks(db, 100)
-    claimed: list[str] = []
-    lock = threading.Lock()
-    errors: list[BaseException] = []
-
-    def drain(worker: str) -> None:
-        try:
-            while job := queue.claim_next(db, worker, lease_seconds=30, max_attempts=3):
-                with lock:
-                    claimed.append(job.task_id)
-        except BaseException as error:
-            errors.append(error)
-
-    threads = [threading.Thread(target=drain, args=(f"w{index}",)) for index in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    assert sorted(claimed) == sorted(f"task_{index}" for index in range(100))
-    assert {task_status(db, task_id)[0] for task_id in claimed} == {"in_progress"}
-
-
-def test_expired_lease_is_claimed_again_and_old_owner_cannot_settle(db: Database) -> None:
-    [task_id] = add_tasks(db, 1)
-    first = queue.claim_next(db, "dead", lease_seconds=0.2, max_attempts=3)
-    assert first is not None and first.attempt == 1
-    assert task_status(db, task_id) == ("in_progress", None)
-    assert queue.claim_next(db, "other", lease_seconds=30, max_attempts=3) is None
-    time.sleep(0.3)
-    second = queue.claim_next(db, "alive", lease_seconds=30, max_attempts=3)
-    assert second is not None and second.attempt == 2
-    assert not queue.settle(db, first, lambda session: None, None), "the dead owner lost the job"
-    assert queue.settle(db, second, lambda session: None, None)
-    assert task_status(db, task_id) == ("completed", None)
-
-
-def test_renewed_lease_keeps_the_job(db: Database) -> None:
-    add_tasks(db, 1)
-    job = queue.claim_next(db, "w", lease_seconds=0.5, max_attempts=3)
-    assert job is not None
-    for _ in range(3):
-        time.sleep(0.25)
-        queue.renew_leases(db, "w", [job.id], lease_seconds=0.5)
-    assert queue.claim_next(db, "thief", lease_seconds=30, max_attempts=3) is None
-
-
-def test_job_out_of_attempts_fails_with_internal_error(db: Database) -> None:
-    [task_id] = add_tasks(db, 1)
-    for _ in range(2):
-        assert queue.claim_next(db, "crashy", lease_seconds=0.05, max_attempts=2) is not None
-        time.sleep(0.1)
-    assert queue.claim_next(db, "next", lease_seconds=30, max_attempts=2) is None
-    assert task_status(db, task_id) == ("failed", "internal_error")
-
-
-def test_failure_is_recorded_with_its_code(db: Database) -> None:
-    [task_id] = add_tasks(db, 1)
-    job = queue.claim_next(db, "w", lease_seconds=30, max_attempts=3)
-    assert job is not None
-    assert queue.settle(db, job, None, TroupeError("no_subject_found", "nothing there"))
-    assert task_status(db, task_id) == ("failed", "no_subject_found")
 
 
 # --- live servers ---------------------------------------------------------------------

@@ -77,8 +77,8 @@ def make_mascot_clip(path: Path, spec: ClipSpec = ClipSpec()) -> list[tuple[floa
 
     Without a sprite the list is empty.
     """
-    background = _render_background(spec)
-    sprites = [_render_sprite(spec, mouth_open=False), _render_sprite(spec, mouth_open=True)]
+    background = render_background(spec)
+    sprites = [render_sprite(spec, mouth_open=False), render_sprite(spec, mouth_open=True)]
     sprite_h, sprite_w = sprites[0][0].shape[:2]
     tight = _alpha_bbox(sprites[0][1])
     muxer, video_encoders, audio_encoders = _CONTAINERS[spec.container]
@@ -224,7 +224,7 @@ def _composite(
     return image
 
 
-def _render_background(spec: ClipSpec) -> np.ndarray:
+def render_background(spec: ClipSpec) -> np.ndarray:
     w, h = spec.width, spec.height
     if spec.background == "plain":
         return np.full((h, w, 3), 128, dtype=np.uint8)
@@ -272,7 +272,7 @@ def _render_texture(w: int, h: int, rng: np.random.Generator) -> np.ndarray:
     return np.clip(grass * light[..., np.newaxis] * 2, 0, 255).astype(np.uint8)
 
 
-def _render_sprite(spec: ClipSpec, mouth_open: bool) -> tuple[np.ndarray, np.ndarray]:
+def render_sprite(spec: ClipSpec, mouth_open: bool) -> tuple[np.ndarray, np.ndarray]:
     """The mascot as (premultiplied RGB float32, alpha float32 HxWx1), about 1/3 frame high."""
     size = max(24, spec.height // 3)
     s = size * _SUPERSAMPLE
