@@ -1,11 +1,14 @@
-"""Human refusal on a labelled set of photographs and drawings animated like 3 s of video: prints
-each clip's verdict, the refusal and false-refusal rates, and the screening time per window.
+"""Human refusal on a labelled set of photographs and drawings animated like 3 s of video, plus
+every clip of tests/footage.py and every video of tests/conftest.py CLIPS, encoded and decoded in
+several windows as the pipeline decodes them: prints each window's verdict, the refusal and
+false-refusal rates, and the screening time per window.
 
 Run from the repository root: .venv/bin/python -m bench.humans_eval
 """
 
 from __future__ import annotations
 
+import functools
 import statistics
 import tempfile
 import time
@@ -27,6 +30,8 @@ from tests.characters.test_humans import (
     pasted,
     rgb,
 )
+from tests.conftest import CLIPS
+from tests.footage import build_footage
 from troupe.characters.humans import find_human
 from troupe.media.frames import Frame
 from troupe.media.synthetic import ClipSpec, make_mascot_clip
@@ -69,7 +74,11 @@ def mascot(spec: ClipSpec) -> Clip:
 
 def grey_photos() -> dict[str, Clip]:
     names = ["coins", "moon", "page", "text", "clock", "cell", "brick", "grass", "gravel"]
-    return {name: animated(lambda n=name: pan_zoom(rgb(getattr(data, n)()))) for name in names}
+    return {name: animated(functools.partial(_grey_photo, name)) for name in names}
+
+
+def _grey_photo(name: str) -> list[np.ndarray]:
+    return pan_zoom(rgb(getattr(data, name)()))
 
 
 def horse() -> list[np.ndarray]:
@@ -123,6 +132,29 @@ def non_human_clips() -> dict[str, Clip]:
     return clips | {f"lfw_patch_{i}": lfw(i) for i in sorted(patches)}
 
 
+def _windows(seconds: float) -> list[tuple[float, float]]:
+    """Windows of up to 3 s across the clip, as users pick them."""
+    if seconds > 4:
+        return [(s, min(seconds, s + 3.0)) for s in np.linspace(0, seconds - 3.0, 5).round(2)]
+    spans = [(0.0, min(seconds, 3.0)), (0.0, 2.0), (seconds - 2.0, seconds)]
+    return list(dict.fromkeys(spans))
+
+
+def encoded_clips(root: Path) -> tuple[dict[str, Clip], dict[str, Clip]]:
+    """(human, other) windows of the labelled footage and of conftest's videos."""
+    people: dict[str, Clip] = {}
+    others: dict[str, Clip] = {}
+    videos = [(c.name, c.path, c.seconds, c.human) for c in build_footage(root / "footage")]
+    for name, spec in CLIPS.items():
+        make_mascot_clip(root / name, spec)
+        videos.append((name, root / name, spec.seconds, False))
+    for name, path, seconds, human in videos:
+        for start, end in _windows(seconds):
+            clip = functools.partial(decode_window, path, start, end, max_side=640)
+            (people if human else others)[f"{name}@{start:g}-{end:g}"] = clip
+    return people, others
+
+
 def run(clips: dict[str, Clip], human: bool) -> tuple[int, list[float], list[float]]:
     """Print a line per clip; return how many were refused, and the wall and CPU seconds
     (all threads) each took."""
@@ -140,18 +172,23 @@ def run(clips: dict[str, Clip], human: bool) -> tuple[int, list[float], list[flo
             if sighting
             else "passes"
         )
-        print(f"{'!!' if wrong else '  '} {'human' if human else 'other'} {name:24s} {verdict}")
+        print(f"{'!!' if wrong else '  '} {'human' if human else 'other'} {name:34s} {verdict}")
     return refused, wall, cpu
 
 
 def main() -> None:
     for warm_up in (HUMANS["astronaut"], NON_HUMANS["cartoon"]):  # load all three models
         find_human(frames(warm_up()))
-    humans = human_clips()
-    others = non_human_clips()
+    scratch = tempfile.TemporaryDirectory()
+    encoded_humans, encoded_others = encoded_clips(Path(scratch.name))
+    humans = human_clips() | encoded_humans
+    others = non_human_clips() | encoded_others
     caught, *human_times = run(humans, human=True)
     wrongly, *other_times = run(others, human=False)
-    print(f"\nclips of {FRAMES} frames at {FPS:g} fps (mascots: decoded video), 640x360 or less")
+    print(
+        f"\nclips of {FRAMES} frames at {FPS:g} fps, and windows of encoded video decoded at 24 fps"
+        " (mascots, footage, conftest CLIPS), 640x360 or less"
+    )
     print(f"human refusal:  {caught}/{len(humans)} = {caught / len(humans):.1%}")
     print(f"false refusal:  {wrongly}/{len(others)} = {wrongly / len(others):.1%}")
     # Non-human windows are the costly ones: every sampled frame goes through every check.

@@ -42,7 +42,8 @@ BODY_SCORE = 0.6
 BODY_ZOOM = 2.0
 BODY_MIN_CROP = 0.35
 # Faces under ~100 px in a 640 px frame are too small for the short-range BlazeFace over the
-# whole frame: every other sampled frame is also searched in overlapping FACE_TILE squares.
+# whole frame: the second and the second-to-last sampled frames are also searched in
+# overlapping FACE_TILE squares.
 FACE_TILE = 240
 FACE_TILE_OVERLAP = 0.15
 # A face found in a tile is small, and cats and motorbikes reach the face thresholds there: it
@@ -114,7 +115,7 @@ def find_human(frames: list[Frame]) -> HumanSighting | None:
     sampled = _spread(sorted(frames, key=lambda f: f.time), SAMPLED_FRAMES)
     with _LOCK:
         for index, frame in enumerate(sampled):
-            sighting = _face(frame, tiles=index % BODY_EVERY == 0)
+            sighting = _face(frame, tiles=index in (1, len(sampled) - 2))
             if sighting is None and index % BODY_EVERY == 0:
                 sighting = _body(frame)
             if sighting is not None:
@@ -143,7 +144,7 @@ def _face(frame: Frame, tiles: bool) -> HumanSighting | None:
                 continue
             if part is image:
                 return HumanSighting(frame.time, "face", float(scores[index]), box)
-            if _body_below(image, box) is not None:
+            if _body_below(image, box):
                 return HumanSighting(frame.time, "face", float(scores[index]), box)
     return None
 
@@ -173,19 +174,17 @@ def drawn_share(image: np.ndarray, box: Box) -> float:
     return float((np.hypot(dx, dy) < FLAT_STEP).mean())
 
 
-def _body_below(image: np.ndarray, face: Box) -> HumanSighting | None:
-    """The person detector's verdict on a square around where the face's body would be."""
+def _body_below(image: np.ndarray, face: Box) -> bool:
+    """Whether the person detector sees someone in a square around where the face's body
+    would be."""
     x, y, w, h = face
     ih, iw = image.shape[:2]
     side = round(min(ih, iw, FACE_BODY_SPAN * h))
     cx, cy = x + w / 2, y + h / 2 + FACE_BODY_DROP * h
     x0 = int(np.clip(round(cx - side / 2), 0, iw - side))
     y0 = int(np.clip(round(cy - side / 2), 0, ih - side))
-    scores, boxes = body_scores(image[y0 : y0 + side, x0 : x0 + side])
-    best = int(np.argmax(scores))
-    if scores[best] < BODY_SCORE:
-        return None
-    return HumanSighting(0.0, "body", float(scores[best]), _clip_box(boxes[best], image.shape))
+    scores, _ = body_scores(image[y0 : y0 + side, x0 : x0 + side])
+    return bool(scores.max() >= BODY_SCORE)
 
 
 def _distinct(scores: np.ndarray, boxes: np.ndarray, floor: float, limit: int) -> list[int]:
