@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import io
 import json
-import time
 from collections.abc import Callable
 
 import cv2
@@ -14,7 +13,12 @@ import pytest
 from PIL import Image
 
 from tests.characters.drawing import SPRITE, Box, background, draw_sprite
-from troupe.characters.extract import QUALITY_TIE_BREAK, extract_character, frame_scores
+from troupe.characters.extract import (
+    MAX_ANALYSED_FRAMES,
+    QUALITY_TIE_BREAK,
+    extract_character,
+    frame_scores,
+)
 from troupe.characters.fingerprint import load_fingerprint
 from troupe.errors import TroupeError
 from troupe.media.frames import Frame
@@ -184,10 +188,11 @@ def test_frame_scores_of_unusable_frames_are_zero() -> None:
 def hide_and_blur(hide_from: float, hidden_every: int, blur: float) -> list[Frame]:
     """A still blob whose right part, from `hide_from` of its width, is hidden (by something
     the colour of the background) in every `hidden_every`th frame; the other frames blurred."""
-    frames, boxes = window(n=16, moving=False)
+    # No more frames than extraction analyses, so it sees every one of them.
+    frames, boxes = window(n=MAX_ANALYSED_FRAMES, moving=False)
     x, _, w, _ = next(iter(boxes.values()))
     cut = x + round(w * hide_from)
-    plain, _ = window(n=16, moving=False, visible=lambda t: False)
+    plain, _ = window(n=MAX_ANALYSED_FRAMES, moving=False, visible=lambda t: False)
     result = []
     for i, (f, empty) in enumerate(zip(frames, plain, strict=True)):
         image = f.image.copy()
@@ -211,15 +216,14 @@ def test_a_subject_hidden_in_every_usable_frame_is_refused() -> None:
     error = failure(hidden)
     assert error.code == "no_subject_found"
     assert error.message.startswith("subject occluded: at most 5")
-    assert error.message.endswith("of it shows in usable frames between 1.0s and 2.9s")
+    last = 1.0 + (MAX_ANALYSED_FRAMES - 1) / 8.0
+    assert error.message.endswith(f"of it shows in usable frames between 1.0s and {last:.1f}s")
 
 
-def test_a_720p_window_extracts_quickly() -> None:
+def test_a_720p_window_of_72_frames_reports_source_pixels() -> None:
+    """Speed is bench/character_create.py's business; here only the answer is checked."""
     small, boxes = window(n=72, fps=24.0)
     frames = [Frame(f.time, cv2.resize(f.image, (1280, 720))) for f in small]
-    extract_character(frames[:8], 1280, 720)  # warm-up: first OpenCV calls allocate pools
-    began = time.perf_counter()
     report = extract_character(frames, 1280, 720).report
-    assert time.perf_counter() - began < 2.5  # typically ~0.25 s on two cores
     x, y, w, h = boxes[report.best_frame_time]
     assert iou(report.subject_box, (2 * x, 2 * y, 2 * w, 2 * h)) >= 0.85

@@ -31,7 +31,7 @@ from troupe.errors import TroupeError
 from troupe.media.frames import Frame
 
 WORK_SIDE = 640
-MAX_ANALYSED_FRAMES = 16
+MAX_ANALYSED_FRAMES = 12
 # Window search: pieces of a video judged together, and the most a frame without a subject scores.
 SCAN_CHUNK = 3.0
 QUALITY_TIE_BREAK = 0.01
