@@ -3,17 +3,21 @@ every clip of tests/footage.py and every video of tests/conftest.py CLIPS, encod
 several windows as the pipeline decodes them: prints each window's verdict, the refusal and
 false-refusal rates, and the screening time per window.
 
-Run from the repository root: .venv/bin/python -m bench.humans_eval
+Run: .venv/bin/python bench/humans_eval.py
 """
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import functools
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import cv2
 import numpy as np

@@ -28,6 +28,9 @@ FACE_SIDE = 128
 # called a face by the face-mesh model (cats score ~0, real faces ~1 there).
 FACE_SCORE = 0.5
 FACE_PRESENCE = 0.5
+# Below this, a confirmed whole-frame face needs a body under it or a second frame that agrees:
+# a cat's face reached 0.56, with a high presence score, in one frame of a zoom.
+FACE_SURE = 0.7
 FACE_CANDIDATES = 3
 MESH_SIDE = 192
 MESH_MARGIN = 1.5
@@ -97,6 +100,8 @@ class HumanSighting:
     kind: Literal["face", "body"]
     score: float
     box: Box
+    # A lone, middling face with no body seen under it: it counts once a second frame agrees.
+    tentative: bool = False
 
 
 def check_no_humans(frames: list[Frame]) -> None:
@@ -113,13 +118,19 @@ def check_no_humans(frames: list[Frame]) -> None:
 def find_human(frames: list[Frame]) -> HumanSighting | None:
     """The earliest person seen in frames sampled across the window, or None."""
     sampled = _spread(sorted(frames, key=lambda f: f.time), SAMPLED_FRAMES)
+    earlier: HumanSighting | None = None
     with _LOCK:
         for index, frame in enumerate(sampled):
             sighting = _face(frame, tiles=index in (1, len(sampled) - 2))
             if sighting is None and index % BODY_EVERY == 0:
                 sighting = _body(frame)
-            if sighting is not None:
+            if sighting is None:
+                continue
+            if not sighting.tentative:
                 return sighting
+            if earlier is not None:
+                return earlier
+            earlier = sighting
     return None
 
 
@@ -143,7 +154,8 @@ def _face(frame: Frame, tiles: bool) -> HumanSighting | None:
             if face_presence(image, box) < FACE_PRESENCE:
                 continue
             if part is image:
-                return HumanSighting(frame.time, "face", float(scores[index]), box)
+                sure = scores[index] >= FACE_SURE or _body_below(image, box)
+                return HumanSighting(frame.time, "face", float(scores[index]), box, not sure)
             if _body_below(image, box):
                 return HumanSighting(frame.time, "face", float(scores[index]), box)
     return None
