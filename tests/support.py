@@ -143,3 +143,16 @@ def wait_for_task(client: httpx.Client, task_id: str, timeout: float = 120) -> d
             return body
         time.sleep(0.2)
     raise AssertionError(f"task {task_id} did not settle in {timeout}s")
+
+
+def start_slow_task(client: httpx.Client, media: MediaServer) -> str:
+    """A character task whose download /slow/ holds for a few seconds, returned once running."""
+    task = client.post(
+        "/v1/videos/generations",
+        json={"url": f"{media.base_url}/slow/small.mp4", "timestamps": "0,2"},
+    ).json()
+    deadline = time.monotonic() + 10
+    while client.get(f"/v1/tasks/{task['id']}").json()["status"] != "in_progress":
+        assert time.monotonic() < deadline, "the job was never claimed"
+        time.sleep(0.05)
+    return str(task["id"])

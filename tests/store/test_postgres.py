@@ -11,7 +11,6 @@ from __future__ import annotations
 import fcntl
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,7 +22,7 @@ from sqlalchemy import create_engine, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import StartServer
-from tests.support import MediaServer, ServerProcess, wait_for_task
+from tests.support import MediaServer, ServerProcess, start_slow_task, wait_for_task
 from troupe.store import repo
 from troupe.store.db import Database, upgrade_database
 from troupe.store.tables import Base, Character, Job
@@ -227,15 +226,7 @@ def test_shared_database_takes_over_a_killed_servers_job_when_its_lease_expires(
     env = pg_env(postgres_url)
     first = make_server(env)
     with first.client() as client:
-        # /slow/ holds the download for a few seconds, so the job is surely running when killed.
-        task = client.post(
-            "/v1/videos/generations",
-            json={"url": f"{media.base_url}/slow/small.mp4", "timestamps": "0,2"},
-        ).json()
-        deadline = time.monotonic() + 10
-        while client.get(f"/v1/tasks/{task['id']}").json()["status"] != "in_progress":
-            assert time.monotonic() < deadline, "the job was never claimed"
-            time.sleep(0.05)
+        task_id = start_slow_task(client, media)  # surely running when killed
     first.kill()
 
     # Another live process holds the data dir: the next server cannot take the lock and
@@ -245,11 +236,11 @@ def test_shared_database_takes_over_a_killed_servers_job_when_its_lease_expires(
         second = make_server(env)
         assert second.data_dir == first.data_dir
         with second.client() as client:
-            done = wait_for_task(client, task["id"], timeout=90)
+            done = wait_for_task(client, task_id, timeout=90)
             assert done["status"] == "completed", done
             assert client.get(f"/v1/characters/{done['result']['id']}").status_code == 200
     assert "taking back" not in second.log_path.read_text()
-    assert_job_taken_over(postgres_url, task["id"], second)
+    assert_job_taken_over(postgres_url, task_id, second)
 
 
 def assert_job_taken_over(postgres_url: str, task_id: str, second: ServerProcess) -> None:

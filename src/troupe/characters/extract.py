@@ -28,7 +28,7 @@ from troupe.characters.subject import (
     track_subject,
 )
 from troupe.errors import TroupeError
-from troupe.media.frames import Frame
+from troupe.media.frames import Frame, evenly_spaced
 
 WORK_SIDE = 640
 MAX_ANALYSED_FRAMES = 12
@@ -110,7 +110,7 @@ def extract_character(frames: list[Frame], source_width: int, source_height: int
     if not frames:
         raise TroupeError("low_quality_segment", "no frames could be decoded", param="timestamps")
     frames = sorted(frames, key=lambda f: f.time)
-    scored = _score_frames(_evenly(frames, MAX_ANALYSED_FRAMES))
+    scored = _score_frames(evenly_spaced(frames, MAX_ANALYSED_FRAMES))
     best = _best_or_raise(scored, _window_text(frames))
     chosen = _diverse(scored, best)
     cut_outs = _cut_outs(scored, chosen)
@@ -147,13 +147,6 @@ def _chunks(frames: list[Frame], seconds: float) -> list[list[Frame]]:
         else:
             chunks.append([frame])
     return chunks
-
-
-def _evenly(frames: list[Frame], count: int) -> list[Frame]:
-    if len(frames) <= count:
-        return frames
-    picks = np.linspace(0, len(frames) - 1, count).round().astype(int)
-    return [frames[i] for i in picks]
 
 
 def _cut_outs(

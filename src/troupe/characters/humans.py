@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from troupe.errors import TroupeError
-from troupe.media.frames import Frame
+from troupe.media.frames import Frame, evenly_spaced
 
 # Frames looked at per window, evenly spread; faces are sought in all of them, bodies (the
 # costly detector, ~30 ms a frame) in every other one: the first, middle and last.
@@ -117,7 +117,7 @@ def check_no_humans(frames: list[Frame]) -> None:
 
 def find_human(frames: list[Frame]) -> HumanSighting | None:
     """The earliest person seen in frames sampled across the window, or None."""
-    sampled = _spread(sorted(frames, key=lambda f: f.time), SAMPLED_FRAMES)
+    sampled = evenly_spaced(sorted(frames, key=lambda f: f.time), SAMPLED_FRAMES)
     earlier: HumanSighting | None = None
     with _LOCK:
         for index, frame in enumerate(sampled):
@@ -132,13 +132,6 @@ def find_human(frames: list[Frame]) -> HumanSighting | None:
                 return earlier
             earlier = sighting
     return None
-
-
-def _spread(frames: list[Frame], count: int) -> list[Frame]:
-    if len(frames) <= count:
-        return frames
-    picks = np.linspace(0, len(frames) - 1, count).round().astype(int)
-    return [frames[i] for i in picks]
 
 
 def _face(frame: Frame, tiles: bool) -> HumanSighting | None:

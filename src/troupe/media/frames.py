@@ -21,3 +21,11 @@ class Frame:
     @property
     def height(self) -> int:
         return int(self.image.shape[0])
+
+
+def evenly_spaced(frames: list[Frame], count: int) -> list[Frame]:
+    """At most `count` of the frames, spread evenly from the first to the last."""
+    if len(frames) <= count:
+        return frames
+    picks = np.linspace(0, len(frames) - 1, count).round().astype(int)
+    return [frames[i] for i in picks]
