@@ -20,9 +20,9 @@ from troupe.errors import TroupeError
 from troupe.media.frames import Frame, evenly_spaced
 
 # Frames looked at per window, evenly spread; faces are sought in all of them, bodies (the
-# costly detector, ~30 ms a frame) in every other one: the first, middle and last.
+# costly detector, ~30 ms a frame) in two: the second and fourth, a quarter in from each end.
 SAMPLED_FRAMES = 5
-BODY_EVERY = 2
+BODY_FRAMES = (1, 3)
 FACE_SIDE = 128
 # BlazeFace alone gives a cat up to ~0.6, so a candidate above FACE_SCORE must also be
 # called a face by the face-mesh model (cats score ~0, real faces ~1 there).
@@ -122,7 +122,7 @@ def find_human(frames: list[Frame]) -> HumanSighting | None:
     with _LOCK:
         for index, frame in enumerate(sampled):
             sighting = _face(frame, tiles=index in (1, len(sampled) - 2))
-            if sighting is None and index % BODY_EVERY == 0:
+            if sighting is None and index in BODY_FRAMES:
                 sighting = _body(frame)
             if sighting is None:
                 continue
