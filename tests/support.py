@@ -156,3 +156,10 @@ def start_slow_task(client: httpx.Client, media: MediaServer) -> str:
         assert time.monotonic() < deadline, "the job was never claimed"
         time.sleep(0.05)
     return str(task["id"])
+
+
+def assert_deletes(client: httpx.Client, character: dict[str, Any]) -> None:
+    """DELETE answers the SPEC's deletion object, and the character is gone afterwards."""
+    deleted = client.delete(f"/v1/characters/{character['id']}")
+    assert deleted.json() == {"id": character["id"], "object": "character.deleted", "deleted": True}
+    assert client.get(f"/v1/characters/{character['id']}").status_code == 404

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.support import MediaServer, ServerProcess, wait_for_task
+from tests.support import MediaServer, ServerProcess, assert_deletes, wait_for_task
 
 CHARACTER_FIELDS = {
     "id",
@@ -223,13 +223,7 @@ def test_read_list_search_and_delete(server: ServerProcess, media: MediaServer) 
             "lister_2",
         ]
 
-        deleted = client.delete(f"/v1/characters/{made[1]['id']}")
-        assert deleted.json() == {
-            "id": made[1]["id"],
-            "object": "character.deleted",
-            "deleted": True,
-        }
-        assert client.get(f"/v1/characters/{made[1]['id']}").status_code == 404
+        assert_deletes(client, made[1])
         assert client.get(made[1]["profile_picture_url"]).status_code == 404
         remaining = client.get("/v1/characters", params={"q": "lister"}).json()["data"]
         assert [row["username"] for row in remaining] == ["lister_2", "lister_0"]

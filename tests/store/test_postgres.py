@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import StartServer
-from tests.support import MediaServer, ServerProcess, start_slow_task, wait_for_task
+from tests.support import MediaServer, ServerProcess, assert_deletes, start_slow_task, wait_for_task
 from troupe.store import repo
 from troupe.store.db import Database, upgrade_database
 from troupe.store.tables import Base, Character, Job
@@ -207,13 +207,7 @@ def test_live_server_creates_reads_lists_and_deletes(
         assert taken.json()["error"]["code"] == "username_taken"
         assert taken.json()["error"]["param"] == "username"
 
-        deleted = client.delete(f"/v1/characters/{made[1]['id']}")
-        assert deleted.json() == {
-            "id": made[1]["id"],
-            "object": "character.deleted",
-            "deleted": True,
-        }
-        assert client.get(f"/v1/characters/{made[1]['id']}").status_code == 404
+        assert_deletes(client, made[1])
         remaining = client.get("/v1/characters", params={"q": "pg_live_"}).json()["data"]
         assert made[1]["id"] not in [row["id"] for row in remaining] and len(remaining) == 2
         again = create(client, media, username="pg_live_1")

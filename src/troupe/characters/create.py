@@ -63,27 +63,30 @@ def check_source(path: Path, rules: SourceRules) -> MediaInfo:
 
 
 def scan_windows(path: Path, rules: SourceRules, count: int) -> tuple[float, list[WindowCandidate]]:
-    """The source's duration and its best `count` windows, judged on sparse small frames."""
+    """The checked source's duration and its best `count` windows."""
     info = check_source(path, rules)
+    return info.duration, rank_source_windows(path, info, count)
+
+
+def rank_source_windows(path: Path, info: MediaInfo, count: int) -> list[WindowCandidate]:
+    """The best `count` windows of an already checked source, judged on sparse small frames."""
     samples = sample_frames(path, WINDOW_SEARCH_FPS, WINDOW_SEARCH_MAX_SIDE)
     times = [frame.time for frame in samples]
-    return info.duration, rank_windows(times, frame_scores(samples), info.duration, count)
+    return rank_windows(times, frame_scores(samples), info.duration, count)
 
 
-def choose_window(path: Path, rules: SourceRules, info: MediaInfo, window: Window | None) -> Window:
+def choose_window(path: Path, info: MediaInfo, window: Window | None) -> Window:
     """The caller's window checked against the duration, or the best window troupe finds."""
     if window is not None:
         check_within(window, info.duration)
         return window
-    _, ranked = scan_windows(path, rules, 1)
+    ranked = rank_source_windows(path, info, 1)
     return ranked[0].window if ranked else Window(0.0, min(info.duration, MAX_WINDOW_SECONDS))
 
 
-def with_suggestion(
-    error: TroupeError, path: Path, rules: SourceRules, tried: Window
-) -> TroupeError:
+def with_suggestion(error: TroupeError, path: Path, info: MediaInfo, tried: Window) -> TroupeError:
     """The same failure, plus the best other window of the source when it looks usable."""
-    _, ranked = scan_windows(path, rules, SUGGESTION_CANDIDATES)
+    ranked = rank_source_windows(path, info, SUGGESTION_CANDIDATES)
     for candidate in ranked:
         away = candidate.window.end <= tried.start or candidate.window.start >= tried.end
         if away and candidate.score >= MIN_SUGGESTION_SCORE:
@@ -116,7 +119,7 @@ def build_character_files(
     """Run the whole extraction and write its files under `prefix` in the blob store."""
     info = check_source(path, rules)
     progress(15)
-    chosen = choose_window(path, rules, info, window)
+    chosen = choose_window(path, info, window)
     frames = decode_window(
         path, chosen.start, chosen.end, max_side=ANALYSIS_MAX_SIDE, fps=ANALYSIS_FPS
     )
@@ -130,7 +133,7 @@ def build_character_files(
     except TroupeError as error:
         if error.code not in SUGGESTIBLE or window is None:
             raise
-        raise with_suggestion(error, path, rules, chosen) from error
+        raise with_suggestion(error, path, info, chosen) from error
     progress(80)
     keys: dict[str, Any] = {
         "profile": blobs.put_bytes(f"{prefix}/profile.jpg", extraction.profile_jpeg),
