@@ -175,8 +175,12 @@ def _small_mask(mask: np.ndarray) -> np.ndarray:
 
 
 def _colour_summary(views: list[_View]) -> dict[str, np.ndarray]:
-    """Signature, mean and spread of every view's subject pixels (each view weighs by area)."""
-    lab = np.concatenate([cv2.cvtColor(v.rgb, cv2.COLOR_RGB2Lab)[v.mask] for v in views])
+    """Signature, mean and spread of every view's subject pixels (each view weighs by area).
+
+    Every other row and column is plenty for colour statistics, at a quarter of the cost."""
+    lab = np.concatenate(
+        [cv2.cvtColor(v.rgb[::2, ::2], cv2.COLOR_RGB2Lab)[v.mask[::2, ::2]] for v in views]
+    )
     cie = lab.astype(np.float32) * _LAB_SCALE - _LAB_OFFSET
     return {
         "colours": colour_signature(lab),
