@@ -14,9 +14,10 @@ import av
 import numpy as np
 from PIL import Image, ImageDraw
 
+from troupe.media.encode import AUDIO_RATE, add_audio_stream, encode_audio, first_encoder
+
 Box = tuple[int, int, int, int]
 
-AUDIO_RATE = 48000
 _SUPERSAMPLE = 4  # the sprite is drawn large, then shrunk, for smooth antialiased edges
 
 # our container name -> (FFmpeg muxer, video encoders, audio encoders), best first
@@ -85,11 +86,9 @@ def make_mascot_clip(path: Path, spec: ClipSpec = ClipSpec()) -> list[tuple[floa
     truth: list[tuple[float, Box]] = []
     # encoder priming (mp3's is negative) must not shift the video's timestamps
     with av.open(str(path), "w", format=muxer, options={"avoid_negative_ts": "disabled"}) as out:
-        video = _add_video_stream(out, _first_encoder(video_encoders), spec)
+        video = _add_video_stream(out, first_encoder(video_encoders), spec)
         layout = "stereo" if spec.stereo else "mono"
-        audio = (
-            _add_audio_stream(out, _first_encoder(audio_encoders), layout) if spec.audio else None
-        )
+        audio = add_audio_stream(out, first_encoder(audio_encoders), layout) if spec.audio else None
         tone = _tone(spec.seconds, spec.tone_hz, 2 if spec.stereo else 1)
         audio_done = 0
         for i in range(spec.frame_count):
@@ -109,7 +108,7 @@ def make_mascot_clip(path: Path, spec: ClipSpec = ClipSpec()) -> list[tuple[floa
             if audio is not None:
                 # interleave: keep the audio written up to the end of this video frame
                 upto = min(tone.shape[1], round((i + 1) / spec.fps * AUDIO_RATE))
-                _encode_audio(out, audio, tone[:, audio_done:upto], audio_done)
+                encode_audio(out, audio, tone[:, audio_done:upto], audio_done)
                 audio_done = upto
         out.mux(video.encode(None))
         if audio is not None:
@@ -143,16 +142,6 @@ def write_bytes_file(path: Path, kind: str, target: Path | None = None) -> None:
         raise ValueError(f"unknown kind {kind!r}")
 
 
-def _first_encoder(names: tuple[str, ...]) -> str:
-    for name in names:
-        try:
-            av.codec.Codec(name, "w")
-        except ValueError:  # UnknownCodecError: not built into this FFmpeg
-            continue
-        return name
-    raise RuntimeError(f"none of the encoders {names} is in this PyAV build")
-
-
 def _add_video_stream(
     out: av.container.OutputContainer, codec: str, spec: ClipSpec
 ) -> av.VideoStream:
@@ -168,39 +157,17 @@ def _add_video_stream(
     return stream
 
 
-def _add_audio_stream(out: av.container.OutputContainer, codec: str, layout: str) -> av.AudioStream:
-    stream = out.add_stream(codec, rate=AUDIO_RATE, layout=layout)
-    assert isinstance(stream, av.AudioStream)
-    return stream
-
-
 def _tone(seconds: float, hz: float, channels: int) -> np.ndarray:
     t = np.arange(round(seconds * AUDIO_RATE), dtype=np.float64) / AUDIO_RATE
     wave = (0.3 * np.sin(2 * math.pi * hz * t)).astype(np.float32)
     return np.repeat(wave[np.newaxis, :], channels, axis=0)
 
 
-def _encode_audio(
-    out: av.container.OutputContainer, stream: av.AudioStream, samples: np.ndarray, pts: int
-) -> None:
-    if samples.shape[1] == 0:
-        return
-    frame = av.AudioFrame.from_ndarray(
-        np.ascontiguousarray(samples),
-        format="fltp",
-        layout="stereo" if len(samples) == 2 else "mono",
-    )
-    frame.sample_rate = AUDIO_RATE
-    frame.pts = pts
-    frame.time_base = Fraction(1, AUDIO_RATE)
-    out.mux(stream.encode(frame))
-
-
 def _write_audio_only(path: Path, kind: str) -> None:
     muxer, codec = ("mp3", "libmp3lame") if kind == "mp3" else ("ipod", "aac")
     with av.open(str(path), mode="w", format=muxer) as out:
-        stream = _add_audio_stream(out, codec, "mono")
-        _encode_audio(out, stream, _tone(1.0, 440.0, 1), 0)
+        stream = add_audio_stream(out, codec, "mono")
+        encode_audio(out, stream, _tone(1.0, 440.0, 1), 0)
         out.mux(stream.encode(None))
 
 

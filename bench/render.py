@@ -1,0 +1,90 @@
+"""Animatic render time per second of video, against encoding alone the same number of frames.
+
+Run: .venv/bin/python bench/render.py [--repeats N] [--seconds S]
+For 1280x720 and 720x1280: an 8 s video of two drawn characters (tests/characters) in a rainy
+city with a camera pan. Prints, as medians: the whole render (prompt to MP4 on disk) in seconds
+per second of video, then the same encoder settings writing the same number of frames and the
+same soundtrack from frames drawn beforehand (24 of the video's frames, repeated), and the
+ratio of the two.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import argparse
+import itertools
+import statistics
+import tempfile
+import time
+
+from PIL import Image
+
+from tests.characters.test_consistency import bolt, cutouts, pip
+from troupe.media.encode import write_mp4
+from troupe.render.animatic.backend import FPS, AnimaticBackend, produce
+from troupe.render.backend import CastMember, RenderRequest
+
+SIZES = ((1280, 720), (720, 1280))
+PROMPT = "@bolt walks through a rainy city at night while @pip dances; the camera pans right"
+DISTINCT_FRAMES = 24
+
+
+def drawn_cast(root: Path) -> tuple[CastMember, ...]:
+    cast = []
+    for name, sprite in (("bolt", bolt), ("pip", pip)):
+        paths = []
+        for i, cut in enumerate(cutouts(sprite)):
+            path = root / f"{name}_{i}.png"
+            Image.fromarray(cut).save(path)
+            paths.append(path)
+        cast.append(CastMember(f"char_{name}", name, name.title(), tuple(paths), None))
+    return tuple(cast)
+
+
+def render_seconds(request: RenderRequest, dest: Path) -> float:
+    began = time.perf_counter()
+    AnimaticBackend().render(request, dest, lambda fraction: None)
+    return time.perf_counter() - began
+
+
+def encode_only_seconds(request: RenderRequest, dest: Path) -> float:
+    """Write the video's frame count of already drawn frames with the render's settings."""
+    production = produce(request)
+    step = production.frame_count // DISTINCT_FRAMES
+    drawn = [production.compositor.frame(i * step / FPS).copy() for i in range(DISTINCT_FRAMES)]
+    frames = itertools.islice(itertools.cycle(drawn), production.frame_count)
+    began = time.perf_counter()
+    write_mp4(dest, frames, production.audio, production.settings)
+    return time.perf_counter() - began
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=8)
+    args = parser.parse_args()
+    print(f"prompt: {PROMPT!r}, {args.seconds} s at {FPS} fps, medians of {args.repeats} runs")
+    print(f"{'size':<10} {'render':>14} {'encode only':>14} {'ratio':>7}")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        cast = drawn_cast(root)
+        for width, height in SIZES:
+            request = RenderRequest(PROMPT, cast, args.seconds, width, height, seed=7)
+            render_seconds(request, root / "warm.mp4")  # imports, caches
+            renders, encodes = [], []
+            for _ in range(args.repeats):
+                renders.append(render_seconds(request, root / "render.mp4"))
+                encodes.append(encode_only_seconds(request, root / "encode.mp4"))
+            render = statistics.median(renders) / args.seconds
+            encode = statistics.median(encodes) / args.seconds
+            print(
+                f"{width}x{height:<5} {render:9.3f} s/s {encode:9.3f} s/s {render / encode:6.2f}x"
+            )
+
+
+if __name__ == "__main__":
+    main()

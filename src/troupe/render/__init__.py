@@ -1,0 +1,1 @@
+"""Rendering videos: the back-end interface, the back ends, and the files made around them."""
