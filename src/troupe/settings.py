@@ -39,7 +39,20 @@ class Settings(BaseSettings):
     sync_wait_seconds: float = 300.0
     poll_after_ms: int = 1000
 
-    @field_validator("api_keys", "allowed_hosts", mode="before")
+    # Videos.
+    # `model=backend` pairs; a model not listed here is refused. Back ends: animatic.
+    model_backends: CommaList = ["sora-2=animatic", "sora-2-pro=animatic"]
+    default_model: str = "sora-2"
+    max_prompt_chars: int = 4000
+    max_characters_per_video: int = 8
+    video_retention_seconds: int = 7 * 24 * 3600  # then the files are removed: `expired`
+
+    # Webhooks: job events are POSTed here, signed as Standard Webhooks (`whsec_...` secret).
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    webhook_max_attempts: int = 8
+
+    @field_validator("api_keys", "allowed_hosts", "model_backends", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
@@ -51,6 +64,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'troupe.db').resolve()}"
+
+    @property
+    def backend_by_model(self) -> dict[str, str]:
+        pairs = (entry.split("=", 1) for entry in self.model_backends if "=" in entry)
+        return {model.strip(): backend.strip() for model, backend in pairs}
 
     @property
     def blob_dir(self) -> Path:

@@ -45,3 +45,39 @@ def test_sdk_with_a_wrong_key(server: ServerProcess) -> None:
         with pytest.raises(openai.AuthenticationError) as caught:
             client.videos.get_character("char_x")
     assert caught.value.code == "invalid_api_key"
+
+
+def test_sdk_renders_remixes_and_deletes_videos(
+    sdk: openai.OpenAI, server: ServerProcess, media: MediaServer
+) -> None:
+    with server.client() as client:
+        star = client.post("/v1/characters", json={"url": media.url("small.mp4"), "name": "Star"})
+    star_id = star.json()["id"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        queued = sdk.videos.create(
+            prompt="Star jumps in a night market",
+            seconds="4",
+            size="1280x720",
+            extra_body={"characters": [{"id": star_id}]},
+        )
+        video = sdk.videos.create_and_poll(
+            prompt="Star spins in the desert", extra_body={"characters": [{"id": star_id}]}
+        )
+        fetched = sdk.videos.retrieve(queued.id)
+        listed = [item.id for item in sdk.videos.list(limit=100)]
+        contents = {
+            variant: sdk.videos.download_content(video.id, variant=variant).read()
+            for variant in ("video", "thumbnail", "spritesheet")
+        }
+        remix = sdk.videos.remix(video.id, prompt="Star spins in the snow")
+        deleted = sdk.videos.delete(video.id)
+    assert queued.status in ("queued", "in_progress") and fetched.id == queued.id
+    assert video.status == "completed" and video.size == "720x1280" and video.seconds == "4"
+    characters = (video.model_extra or {})["characters"]
+    assert characters[0]["id"] == star_id and characters[0]["consistency"] > 0.5
+    assert {queued.id, video.id} <= set(listed)
+    assert contents["video"][4:8] == b"ftyp"
+    assert contents["thumbnail"][:4] == b"RIFF" and contents["spritesheet"][:2] == b"\xff\xd8"
+    assert remix.remixed_from_video_id == video.id
+    assert deleted.deleted and deleted.id == video.id

@@ -12,16 +12,19 @@ from fastapi import FastAPI, Request, Response
 
 from troupe import __version__
 from troupe.api.errors import error_response, install_error_handlers
-from troupe.api.routes import characters, files, health, tasks, windows
+from troupe.api.routes import characters, files, health, tasks, videos, windows
 from troupe.api.services import Services
 from troupe.characters.sources import SourceAccess
 from troupe.errors import TroupeError
 from troupe.jobs import queue
 from troupe.jobs.executors import make_executors
+from troupe.jobs.webhooks import WebhookSender
 from troupe.jobs.worker import Worker, WorkerConfig
+from troupe.render.registry import load_backends
 from troupe.settings import Settings
 from troupe.store.blobs import BlobStore
 from troupe.store.db import Database, upgrade_database
+from troupe.videos.retention import RetentionSweeper
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +41,24 @@ def build_services(settings: Settings) -> Services:
         threads=settings.workers,
         lease_seconds=settings.job_lease_seconds,
         max_attempts=settings.job_max_attempts,
+        webhook_events=bool(settings.webhook_url),
     )
     access = SourceAccess.from_settings(settings, blobs)
-    worker = Worker(db, make_executors(db, access), config)
-    return Services(settings=settings, db=db, blobs=blobs, access=access, worker=worker)
+    backends = load_backends(settings.backend_by_model)
+    executors = make_executors(db, access, backends, settings.video_retention_seconds)
+    return Services(
+        settings=settings,
+        db=db,
+        blobs=blobs,
+        access=access,
+        worker=Worker(db, executors, config),
+        retention=RetentionSweeper(db, blobs, sweep_interval(settings.video_retention_seconds)),
+    )
+
+
+def sweep_interval(retention_seconds: int) -> float:
+    """Expiry is checked a few times per retention period, and at least once a minute."""
+    return min(60.0, max(0.5, retention_seconds / 4))
 
 
 def take_data_dir_lock(settings: Settings) -> IO[str] | None:
@@ -76,10 +93,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lock = take_data_dir_lock(settings)
         recover_jobs(services, lock)
         app.state.services = services
+        webhooks = (
+            WebhookSender.from_settings(services.db, settings) if settings.webhook_url else None
+        )
         services.worker.start()
+        services.retention.start()
+        if webhooks is not None:
+            webhooks.start()
         try:
             yield
         finally:
+            if webhooks is not None:
+                webhooks.stop()
+            services.retention.stop()
             services.worker.stop()
             services.db.dispose()
             if lock is not None:
@@ -93,7 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.middleware("http")(body_limit(settings.max_upload_bytes + BODY_OVERHEAD_BYTES))
-    for module in (windows, characters, tasks, files, health):
+    for module in (windows, characters, videos, tasks, files, health):
         app.include_router(module.router)
     return app
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from troupe.errors import ERROR_CODES
-from troupe.store.tables import Character, Task
+from troupe.store.tables import Character, Task, Video
 
 # --- requests ---------------------------------------------------------------------------
 
@@ -30,6 +30,29 @@ class CharacterCreateBody(BaseModel):
     name: str | None = Field(None, description="Display name, 1-80 characters")
     username: str | None = Field(None, description="Wanted @username; derived from name if absent")
     async_: bool = Field(False, alias="async", description="Answer 202 with a task at once")
+
+
+class VideoCreateBody(BaseModel):
+    """`POST /v1/videos`, as JSON or multipart (nested fields as `characters[][id]`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    prompt: str = Field(examples=["@acme_mascot skateboarding through a night market"])
+    model: str | None = Field(None, examples=["sora-2"])
+    seconds: str | None = Field(None, examples=["4"], description="4, 8, 10, 12, 15, 16 or 20")
+    size: str | None = Field(None, examples=["1280x720"])
+    input_reference: Any = Field(
+        None, description="An uploaded image (multipart) or {image_url}; becomes the scene"
+    )
+    characters: list[Any] | None = Field(None, description='[{"id": "char_…"}] or plain ids')
+    character_ids: list[str] | None = None
+    character_url: str | None = Field(None, description="Create a character inline from a URL")
+    character_timestamps: str | None = None
+    character_from_task: str | None = Field(
+        None, description="Create a character inline from a completed video of yours"
+    )
+    character_name: str | None = None
+    character_username: str | None = None
 
 
 # --- responses --------------------------------------------------------------------------
@@ -68,6 +91,46 @@ class CharacterObject(BaseModel):
     voice_url: str | None
 
 
+class VideoCharacter(BaseModel):
+    id: str
+    username: str | None
+    consistency: float | None = Field(
+        description="How consistently the character appears, 0-1; null until rendered"
+    )
+
+
+class VideoObject(BaseModel):
+    id: str
+    object: Literal["video"] = "video"
+    created_at: int
+    completed_at: int | None
+    expires_at: int | None
+    status: Literal["queued", "in_progress", "completed", "failed", "expired"]
+    progress: int
+    model: str
+    backend: str = Field(description="The render back end that ran (or will run) this job")
+    prompt: str
+    seconds: str
+    size: str
+    remixed_from_video_id: str | None
+    error: ErrorDetail | None
+    characters: list[VideoCharacter]
+
+
+class VideoList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[VideoObject]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+
+class VideoDeleted(BaseModel):
+    id: str
+    object: Literal["video.deleted"] = "video.deleted"
+    deleted: bool = True
+
+
 class TaskObject(BaseModel):
     id: str
     object: Literal["generation.task"] = "generation.task"
@@ -76,7 +139,7 @@ class TaskObject(BaseModel):
     progress: int
     created_at: int
     completed_at: int | None
-    result: CharacterObject | None
+    result: CharacterObject | VideoObject | None
     error: ErrorDetail | None
 
 
@@ -152,7 +215,7 @@ def task_error(task: Task) -> ErrorDetail | None:
     )
 
 
-def task_object(task: Task, character: CharacterObject | None) -> TaskObject:
+def task_object(task: Task, result: CharacterObject | VideoObject | None) -> TaskObject:
     return TaskObject(
         id=task.id,
         model=task.model,
@@ -160,6 +223,25 @@ def task_object(task: Task, character: CharacterObject | None) -> TaskObject:
         progress=task.progress,
         created_at=task.created_at,
         completed_at=task.completed_at,
-        result=character if task.status == "completed" else None,
+        result=result if task.status == "completed" else None,
         error=task_error(task),
+    )
+
+
+def video_object(video: Video, task: Task) -> VideoObject:
+    return VideoObject(
+        id=video.id,
+        created_at=video.created_at,
+        completed_at=task.completed_at,
+        expires_at=video.expires_at,
+        status="expired" if video.expired_at is not None else task.status,  # type: ignore[arg-type]
+        progress=task.progress,
+        model=video.model,
+        backend=video.backend,
+        prompt=video.prompt,
+        seconds=str(video.seconds),
+        size=video.size,
+        remixed_from_video_id=video.remixed_from_video_id,
+        error=task_error(task),
+        characters=[VideoCharacter(**entry) for entry in video.cast],
     )

@@ -11,6 +11,7 @@ from troupe.jobs.worker import Worker
 from troupe.settings import Settings
 from troupe.store.blobs import BlobStore
 from troupe.store.db import Database
+from troupe.videos.retention import RetentionSweeper
 
 
 @dataclass
@@ -20,6 +21,7 @@ class Services:
     blobs: BlobStore
     access: SourceAccess
     worker: Worker
+    retention: RetentionSweeper
 
 
 def services_of(request: Request) -> Services:

@@ -69,9 +69,15 @@ class _Match:
 
 def score_video(fingerprint: Fingerprint, path: Path, samples: int = 8) -> float:
     """Consistency of the character across about `samples` frames spread over the video."""
+    return score_cast({"": fingerprint}, path, samples)[""]
+
+
+def score_cast(fingerprints: dict[str, Fingerprint], path: Path, samples: int) -> dict[str, float]:
+    """Each character's consistency in one video; its frames are decoded and analysed once."""
     duration = probe(path, MAX_FRAME_PIXELS).duration
     frames = sample_frames(path, fps=samples / max(duration, 0.1), max_side=WORK_SIDE)
-    return score_frames(fingerprint, frames[:samples])
+    features = [analyse_frame(frame.image) for frame in frames[:samples]]
+    return {key: score_features(fingerprint, features) for key, fingerprint in fingerprints.items()}
 
 
 def score_frames(fingerprint: Fingerprint, frames: list[Frame]) -> float:

@@ -49,6 +49,11 @@ def local_source(source: dict[str, Any], access: SourceAccess, stack: ExitStack)
         target = scratch / "source"
         fetch_to_file(source["url"], target, access.fetch_limits)
         return target
-    raise TroupeError(
-        "task_not_found", f"task {source.get('task_id')} has no video", param="from_task"
-    )
+    path = access.blobs.path(source["video_key"])
+    if not path.is_file():  # deleted or expired since the request was accepted
+        raise TroupeError(
+            "video_not_found",
+            f"video {source.get('task_id')} has no file any more",
+            param="from_task",
+        )
+    return path

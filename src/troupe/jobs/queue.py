@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from troupe.errors import TroupeError
 from troupe.ids import now_seconds
+from troupe.jobs.webhooks import enqueue_event
 from troupe.store.db import Database
 from troupe.store.tables import Job, Task
 
@@ -37,9 +38,17 @@ def _claimable(now: float) -> ColumnElement[bool]:
 
 
 def claim_next(
-    db: Database, worker_id: str, lease_seconds: float, max_attempts: int
+    db: Database,
+    worker_id: str,
+    lease_seconds: float,
+    max_attempts: int,
+    *,
+    webhook_events: bool = False,
 ) -> ClaimedJob | None:
-    """Take the oldest claimable job, or None. Jobs out of attempts are failed on the way."""
+    """Take the oldest claimable job, or None. Jobs out of attempts are failed on the way.
+
+    With `webhook_events`, failing one also writes its `<kind>.failed` event to the outbox.
+    """
     while True:
         now = time.time()
         with db.transaction() as session:
@@ -48,7 +57,7 @@ def claim_next(
                 return None
             attempt = candidate.attempts + 1
             if candidate.attempts >= max_attempts:
-                _give_up(session, candidate, now)
+                _give_up(session, candidate, now, webhook_events)
                 continue
             taken = session.execute(
                 update(Job)
@@ -76,7 +85,7 @@ def claim_next(
             )
 
 
-def _give_up(session: Session, job: Job, now: float) -> None:
+def _give_up(session: Session, job: Job, now: float, webhook_events: bool) -> None:
     """A job whose every attempt died with its worker fails instead of looping forever."""
     taken = session.execute(
         update(Job).where(Job.id == job.id, _claimable(now)).values(state="done", worker_id=None)
@@ -90,6 +99,8 @@ def _give_up(session: Session, job: Job, now: float) -> None:
                 f"the job was interrupted {job.attempts} times and was given up",
             ),
         )
+        if webhook_events:
+            enqueue_event(session, f"{job.kind}.failed", job.task_id)
 
 
 def renew_leases(db: Database, worker_id: str, job_ids: list[int], lease_seconds: float) -> None:
@@ -116,8 +127,14 @@ def settle(
     job: ClaimedJob,
     apply: Callable[[Session], None] | None,
     error: TroupeError | None,
+    *,
+    webhook_events: bool = False,
 ) -> bool:
-    """Finish a job and its task in one transaction; False when the job is no longer ours."""
+    """Finish a job and its task in one transaction; False when the job is no longer ours.
+
+    With `webhook_events`, the same transaction writes the `<kind>.completed` or `<kind>.failed`
+    event to the outbox, so an event is sent exactly for the outcome that was recorded.
+    """
     with db.transaction() as session:
         owned = session.execute(
             update(Job)
@@ -133,8 +150,14 @@ def settle(
                 .where(Task.id == job.task_id)
                 .values(status="completed", progress=100, completed_at=now_seconds())
             )
+            outcome = "completed"
         else:
             _fail_task(session, job.task_id, error or TroupeError("internal_error", "no result"))
+            outcome = "failed"
+        if webhook_events:
+            # The job's kind is its task's kind ("character", "video"); the task id is the
+            # object clients know (a video's id is its task's id).
+            enqueue_event(session, f"{job.kind}.{outcome}", job.task_id)
         return True
 
 

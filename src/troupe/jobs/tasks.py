@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 from troupe.characters.intake import CreationRequest
@@ -15,22 +16,28 @@ from troupe.store.tables import Task
 TERMINAL_STATUSES = ("completed", "failed")
 
 
-def check_source_task(db: Database, owner: str, task_id: str) -> None:
-    """`from_task` must name a completed video job of the caller's; none exist before videos do."""
+def check_source_task(db: Database, owner: str, task_id: str, param: str = "from_task") -> str:
+    """`from_task` must name a completed video job of the caller's; the blob key of its MP4."""
     with db.transaction() as session:
         task = repo.get_task(session, owner, task_id)
+        video = repo.get_video(session, owner, task_id) if task else None
     if task is None:
-        raise TroupeError("task_not_found", f"no task or video {task_id!r}", param="from_task")
+        raise TroupeError("task_not_found", f"no task or video {task_id!r}", param=param)
     if task.kind != "video":
         raise TroupeError(
             "invalid_request",
-            f"{task_id} is a {task.kind} task; from_task must name a video job",
-            param="from_task",
+            f"{task_id} is a {task.kind} task; {param} must name a video job",
+            param=param,
         )
     if task.status != "completed":
         raise TroupeError(
-            "task_not_completed", f"video job {task_id} is {task.status}", param="from_task"
+            "task_not_completed", f"video job {task_id} is {task.status}", param=param
         )
+    if video is None or video.expired_at is not None or "video" not in video.blobs:
+        raise TroupeError(
+            "video_not_found", f"video {task_id} was deleted or its files expired", param=param
+        )
+    return str(video.blobs["video"])
 
 
 def submit_character_task(
@@ -38,7 +45,8 @@ def submit_character_task(
 ) -> Task:
     """Check what can be checked now, then write the task and its job in one transaction."""
     if creation.source["type"] == "task":
-        check_source_task(db, owner, creation.source["task_id"])
+        key = check_source_task(db, owner, creation.source["task_id"])
+        creation = dataclasses.replace(creation, source={**creation.source, "video_key": key})
     task_id = task_id or new_id("task")
     with db.transaction() as session:
         if creation.username and repo.username_in_use(session, creation.username):

@@ -31,6 +31,8 @@ class WorkerConfig:
     lease_seconds: float
     max_attempts: int
     idle_poll_seconds: float = 0.5
+    # Write a webhook event to the outbox with every outcome (only when webhooks are configured).
+    webhook_events: bool = False
 
 
 class Worker:
@@ -82,7 +84,11 @@ class Worker:
         while not self._stopping.is_set():
             try:
                 job = queue.claim_next(
-                    self.db, self.worker_id, self.config.lease_seconds, self.config.max_attempts
+                    self.db,
+                    self.worker_id,
+                    self.config.lease_seconds,
+                    self.config.max_attempts,
+                    webhook_events=self.config.webhook_events,
                 )
             except Exception:
                 log.exception("claiming a job failed")
@@ -131,15 +137,16 @@ class Worker:
     def _settle(
         self, job: ClaimedJob, apply: Callable[[Session], None] | None, error: TroupeError | None
     ) -> None:
+        events = self.config.webhook_events
         try:
-            queue.settle(self.db, job, apply, error)
+            queue.settle(self.db, job, apply, error, webhook_events=events)
         except TroupeError as late_error:
             # The result could not be written (a username taken meanwhile, say): fail cleanly.
-            queue.settle(self.db, job, None, late_error)
+            queue.settle(self.db, job, None, late_error, webhook_events=events)
         except Exception:
             log.exception("settling job %s (task %s) failed", job.id, job.task_id)
             failure = TroupeError("internal_error", "saving the result failed")
-            queue.settle(self.db, job, None, failure)
+            queue.settle(self.db, job, None, failure, webhook_events=events)
 
     def _report_progress(self, job: ClaimedJob, percent: int) -> None:
         with self.db.transaction() as session:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from troupe.ids import new_id, now_seconds
-from troupe.store.tables import ApiKey, Character, Job, Task
+from troupe.store.tables import ApiKey, Character, Job, Task, Video
+
+Row = TypeVar("Row", Character, Video)
 
 
 def hash_key(key: str) -> str:
@@ -135,15 +137,15 @@ def get_live_character_by_id(session: Session, character_id: str) -> Character |
 
 
 @dataclass(frozen=True)
-class Page:
-    rows: list[Character]
+class Page(Generic[Row]):
+    rows: list[Row]
     has_more: bool
 
 
 def list_characters(
     session: Session, owner: str, *, after: str | None, limit: int, order: str, query: str | None
-) -> Page:
-    """Cursor pagination over (created_ns, id), newest first for `desc`."""
+) -> Page[Character]:
+    """Live characters, newest first for `desc`; `query` is a username or name prefix."""
     statement = select(Character).where(Character.owner == owner, Character.deleted_at.is_(None))
     if query:
         prefix = query.removeprefix("@").lower().replace("%", r"\%").replace("_", r"\_") + "%"
@@ -153,33 +155,87 @@ def list_characters(
                 func.lower(Character.display_name).like(prefix, escape="\\"),
             )
         )
+    return _page(session, Character, statement, owner, after, limit, order)
+
+
+def _page(
+    session: Session,
+    model: type[Row],
+    statement: Select[Row],
+    owner: str,
+    after: str | None,
+    limit: int,
+    order: str,
+) -> Page[Row]:
+    """Cursor pagination over (created_ns, id): ids alone are random, seconds alone tie."""
+    created, ident = model.created_ns, model.id  # type: ignore[attr-defined]
     descending = order == "desc"
-    if after:
-        cursor = session.get(Character, after)
-        if cursor is not None and cursor.owner == owner:
-            key = (cursor.created_ns, cursor.id)
+    cursor = session.get(model, after) if after else None
+    if cursor is not None and cursor.owner == owner:  # type: ignore[attr-defined]
+        key = (cursor.created_ns, cursor.id)  # type: ignore[attr-defined]
+        if descending:
             statement = statement.where(
-                _before(key) if descending else _after(key),
+                or_(created < key[0], (created == key[0]) & (ident < key[1]))
             )
-    sort = (Character.created_ns, Character.id)
+        else:
+            statement = statement.where(
+                or_(created > key[0], (created == key[0]) & (ident > key[1]))
+            )
+    sort = (created, ident)
     statement = statement.order_by(*(c.desc() for c in sort) if descending else sort)
     rows = list(session.scalars(statement.limit(limit + 1)))
     return Page(rows=rows[:limit], has_more=len(rows) > limit)
 
 
-def _before(key: tuple[int, str]) -> Any:
-    created, ident = key
-    return or_(
-        Character.created_ns < created, (Character.created_ns == created) & (Character.id < ident)
-    )
-
-
-def _after(key: tuple[int, str]) -> Any:
-    created, ident = key
-    return or_(
-        Character.created_ns > created, (Character.created_ns == created) & (Character.id > ident)
-    )
-
-
 def delete_character(session: Session, character: Character) -> None:
     character.deleted_at = now_seconds()
+
+
+def get_character_any(session: Session, character_id: str) -> Character | None:
+    """A character even after deletion: videos that used it keep rendering and remixing."""
+    return session.get(Character, character_id)
+
+
+def live_usernames(session: Session, owner: str) -> list[str]:
+    query = select(Character.username).where(
+        Character.owner == owner, Character.deleted_at.is_(None)
+    )
+    return list(session.scalars(query))
+
+
+# --- videos ---------------------------------------------------------------------------
+
+
+def insert_video(session: Session, video: Video) -> Video:
+    session.add(video)
+    session.flush()
+    return video
+
+
+def get_video(session: Session, owner: str, video_id: str) -> Video | None:
+    query = select(Video).where(
+        Video.id == video_id, Video.owner == owner, Video.deleted_at.is_(None)
+    )
+    return session.scalar(query)
+
+
+def list_videos(
+    session: Session, owner: str, *, after: str | None, limit: int, order: str
+) -> Page[Video]:
+    statement = select(Video).where(Video.owner == owner, Video.deleted_at.is_(None))
+    return _page(session, Video, statement, owner, after, limit, order)
+
+
+def videos_due_to_expire(session: Session, now: int, limit: int = 50) -> list[Video]:
+    query = select(Video).where(
+        Video.expires_at <= now, Video.expired_at.is_(None), Video.deleted_at.is_(None)
+    )
+    return list(session.scalars(query.limit(limit)))
+
+
+def delete_video(session: Session, video: Video) -> None:
+    video.deleted_at = now_seconds()
+
+
+def mark_expired(session: Session, video: Video) -> None:
+    video.expired_at = now_seconds()

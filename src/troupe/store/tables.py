@@ -1,4 +1,4 @@
-"""SQLAlchemy tables: API keys, tasks, the jobs that run them, and characters."""
+"""SQLAlchemy tables: API keys, tasks, the jobs that run them, characters, videos, webhooks."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ class Task(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     owner: Mapped[str] = mapped_column(String(80), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # "character"
+    kind: Mapped[str] = mapped_column(String(20))  # "character" | "video"
     model: Mapped[str] = mapped_column(String(60))
     status: Mapped[str] = mapped_column(String(20))  # queued | in_progress | completed | failed
     progress: Mapped[int] = mapped_column(Integer, default=0)
@@ -93,3 +93,49 @@ class Character(Base):
             postgresql_where=text("deleted_at IS NULL"),
         ),
     )
+
+
+class Video(Base):
+    """A video job's own fields; its status, progress and error live on the task of the same id."""
+
+    __tablename__ = "videos"
+
+    id: Mapped[str] = mapped_column(ForeignKey("tasks.id"), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(80), index=True)
+    prompt: Mapped[str] = mapped_column(Text)
+    model: Mapped[str] = mapped_column(String(60))
+    backend: Mapped[str] = mapped_column(String(40))
+    seconds: Mapped[int] = mapped_column(Integer)  # for extensions: the stitched total
+    size: Mapped[str] = mapped_column(String(12))
+    # "create" | "remix" | "edit" | "extension"; the last three start from source_video_id.
+    origin: Mapped[str] = mapped_column(String(20))
+    source_video_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    remixed_from_video_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    # [{id, username, display_name, consistency}]; kept as rendered, so deleting a character
+    # leaves its videos intact.
+    cast: Mapped[list[Any]] = mapped_column(JSON)
+    blobs: Mapped[dict[str, Any]] = mapped_column(JSON)  # role -> blob key, once rendered
+    created_at: Mapped[int] = mapped_column(Integer)
+    created_ns: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int | None] = mapped_column(Integer, default=None)
+    expired_at: Mapped[int | None] = mapped_column(Integer, default=None)
+    deleted_at: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class WebhookEvent(Base):
+    """An outbox row: written in the transaction that settles a job, sent (and retried) later."""
+
+    __tablename__ = "webhook_events"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    type: Mapped[str] = mapped_column(String(40))  # video.completed, character.failed, ...
+    object_id: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[int] = mapped_column(Integer)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[float] = mapped_column(Float)
+    delivered_at: Mapped[int | None] = mapped_column(Integer, default=None)
+    # Set when delivery was given up after the last attempt.
+    failed_at: Mapped[int | None] = mapped_column(Integer, default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+
+    __table_args__ = (Index("ix_webhook_events_pending", "delivered_at", "failed_at"),)

@@ -16,8 +16,10 @@ from troupe.api.schemas import (
     CharacterObject,
     ErrorBody,
     TaskObject,
+    VideoObject,
     character_object,
     task_object,
+    video_object,
 )
 from troupe.api.services import Services, base_url, services_of
 from troupe.api.uploads import save_upload
@@ -45,13 +47,17 @@ def wants_async(request: Request, body_flag: bool) -> bool:
 
 
 def task_response(request: Request, task: Task, status_code: int) -> JSONResponse:
+    """A task as `generation.task`; once completed its result is the character or the video."""
     services = services_of(request)
-    character = None
-    if task.status == "completed" and task.character_id:
-        with services.db.transaction() as session:
+    result: CharacterObject | VideoObject | None = None
+    with services.db.transaction() as session:
+        if task.kind == "video":
+            video = repo.get_video(session, task.owner, task.id)
+            result = video_object(video, task) if video else None
+        elif task.status == "completed" and task.character_id:
             row = repo.get_character(session, task.owner, task.character_id)
-        character = character_object(row, base_url(request)) if row else None
-    body = task_object(task, character).model_dump(mode="json")
+            result = character_object(row, base_url(request)) if row else None
+    body = task_object(task, result).model_dump(mode="json")
     return JSONResponse(body, status_code=status_code, headers=poll_headers(services))
 
 

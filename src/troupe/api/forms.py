@@ -1,0 +1,100 @@
+"""Reading a JSON or multipart body into one dict, whichever the client sent.
+
+The official SDK sends `POST /v1/videos` as multipart even without a file, flattening nested
+values in brackets: `extra_body={"characters": [{"id": "char_1"}]}` arrives as the form field
+`characters[][id]=char_1`, and `video={"id": ...}` as `video[id]=...`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from fastapi import Request
+from starlette.datastructures import UploadFile
+
+from troupe.errors import TroupeError
+
+_SEGMENT = re.compile(r"\[([^\[\]]*)\]")
+
+
+async def read_body(request: Request) -> dict[str, Any]:
+    """The body as a dict; uploaded files stay `UploadFile` values."""
+    content_type = request.headers.get("content-type", "").lower()
+    if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        form = await request.form()
+        return unflatten(list(form.multi_items()))
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except ValueError as error:
+        raise TroupeError("invalid_request", f"the body is not valid JSON: {error}") from error
+    if not isinstance(body, dict):
+        raise TroupeError("invalid_request", "the request body must be a JSON object")
+    return body
+
+
+def unflatten(items: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Bracketed form keys to nested values: `a[][id]`, `a[0][id]`, `v[id]`, repeated `a`."""
+    root: dict[str, Any] = {}
+    for key, value in items:
+        _insert(root, _path(key), _decoded(value))
+    return _lists_from_indices(root)
+
+
+def _path(key: str) -> list[str]:
+    head, bracket, rest = key.partition("[")
+    return [head, *_SEGMENT.findall(bracket + rest)] if bracket else [head]
+
+
+def _decoded(value: Any) -> Any:
+    """A field holding JSON (`characters='[{"id": ...}]'`, as curl users write) is parsed."""
+    if isinstance(value, UploadFile) or not isinstance(value, str):
+        return value
+    stripped = value.strip()
+    if stripped[:1] in ("[", "{"):
+        try:
+            return json.loads(stripped)
+        except ValueError:
+            return value
+    return value
+
+
+def _insert(node: dict[str, Any], path: list[str], value: Any) -> None:
+    *parents, leaf = path
+    current: Any = node
+    for index, segment in enumerate(parents):
+        following = path[index + 1]
+        current = _child(current, segment, following, is_leaf_next=index + 1 == len(parents))
+    if isinstance(current, list):
+        current.append(value)
+    elif leaf in current:
+        existing = current[leaf]
+        current[leaf] = [*existing, value] if isinstance(existing, list) else [existing, value]
+    else:
+        current[leaf] = value
+
+
+def _child(current: Any, segment: str, following: str, *, is_leaf_next: bool) -> Any:
+    empty: Any = [] if following == "" else {}
+    if isinstance(current, list):
+        # `a[][id]=1&a[][id]=2`: a key the last element already has starts a new element.
+        last = current[-1] if current else None
+        if not isinstance(last, dict) or (is_leaf_next and following in last):
+            current.append(empty)
+        return current[-1]
+    if not isinstance(current.get(segment), (dict, list)):
+        current[segment] = empty
+    return current[segment]
+
+
+def _lists_from_indices(value: Any) -> Any:
+    """`{"0": a, "1": b}` (from `x[0]`, `x[1]`) becomes `[a, b]`."""
+    if isinstance(value, list):
+        return [_lists_from_indices(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    converted = {key: _lists_from_indices(item) for key, item in value.items()}
+    if converted and all(key.isdigit() for key in converted):
+        return [converted[key] for key in sorted(converted, key=int)]
+    return converted

@@ -1,0 +1,286 @@
+"""Video routes: the official SDK's `/v1/videos` family (create, read, list, delete, content,
+remix, edits, extensions), in JSON or multipart."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, JSONResponse
+from PIL import Image, UnidentifiedImageError
+
+from troupe.api.forms import read_body
+from troupe.api.routes.characters import ERRORS, Owner, poll_headers
+from troupe.api.schemas import VideoCreateBody, VideoDeleted, VideoList, VideoObject, video_object
+from troupe.api.services import Services, services_of
+from troupe.api.uploads import save_upload
+from troupe.characters.mentions import find_mentions
+from troupe.errors import TroupeError
+from troupe.ids import new_id
+from troupe.store import repo
+from troupe.store.tables import Video
+from troupe.videos.intake import (
+    VideoLimits,
+    VideoRequest,
+    check_prompt,
+    check_seconds,
+    read_video_request,
+)
+from troupe.videos.retention import remove_video_files
+from troupe.videos.submit import VideoOrder, submit_video
+
+router = APIRouter()
+
+CONTENT_TYPES = {"video": "video/mp4", "thumbnail": "image/webp", "spritesheet": "image/jpeg"}
+# An extension of an extension grows; past this the stitched video is refused.
+MAX_EXTENDED_SECONDS = 120
+# `POST /v1/videos` takes JSON or multipart, so its body is read by hand; this documents it.
+CREATE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            kind: {"schema": VideoCreateBody.model_json_schema()}
+            for kind in ("application/json", "multipart/form-data")
+        },
+    }
+}
+
+
+def limits_of(services: Services) -> VideoLimits:
+    settings = services.settings
+    return VideoLimits(
+        models=settings.backend_by_model.keys(),
+        default_model=settings.default_model,
+        max_prompt_chars=settings.max_prompt_chars,
+        max_characters=settings.max_characters_per_video,
+    )
+
+
+def video_response(services: Services, video: Video) -> JSONResponse:
+    with services.db.transaction() as session:
+        task = repo.get_task_by_id(session, video.id)
+    assert task is not None, "a video row is written with its task"
+    body = video_object(video, task).model_dump(mode="json")
+    return JSONResponse(body, headers=poll_headers(services))
+
+
+def find_video(services: Services, owner: str, video_id: str, param: str = "video_id") -> Video:
+    with services.db.transaction() as session:
+        video = repo.get_video(session, owner, video_id)
+    if video is None:
+        raise TroupeError("video_not_found", f"no video {video_id!r}", param=param)
+    return video
+
+
+def order_video(services: Services, owner: str, order: VideoOrder, video_id: str) -> JSONResponse:
+    try:
+        video = submit_video(services.db, services.worker, owner, order, video_id)
+    except TroupeError:
+        if order.reference_key:
+            services.blobs.delete(order.reference_key)  # no job will ever read it
+        raise
+    return video_response(services, video)
+
+
+@router.post(
+    "/v1/videos",
+    response_model=VideoObject,
+    responses=ERRORS,
+    openapi_extra=CREATE_BODY,
+    summary="Render a video; @mentions and `characters` bring characters into it",
+)
+async def create_video(request: Request, owner: Owner) -> JSONResponse:
+    body = await read_body(request)
+    services = services_of(request)
+    wanted = read_video_request(body, limits_of(services))
+    return await run_in_threadpool(_create_video, services, owner, wanted)
+
+
+def _create_video(services: Services, owner: str, wanted: VideoRequest) -> JSONResponse:
+    video_id = new_id("video")
+    reference_key = None
+    if wanted.reference_upload is not None:
+        reference_key = save_upload(
+            wanted.reference_upload,
+            services.blobs,
+            f"uploads/{video_id}-reference",
+            services.settings.max_upload_bytes,
+            param="input_reference",
+        )
+        _check_image(services, reference_key)
+    order = VideoOrder(
+        request=wanted,
+        backend=services.settings.backend_by_model[wanted.model],
+        reference_key=reference_key,
+    )
+    return order_video(services, owner, order, video_id)
+
+
+def _check_image(services: Services, key: str) -> None:
+    try:
+        with Image.open(services.blobs.path(key)) as image:
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+        services.blobs.delete(key)
+        raise TroupeError(
+            "invalid_request", "input_reference is not an image", param="input_reference"
+        ) from error
+
+
+@router.get("/v1/videos", response_model=VideoList, responses=ERRORS)
+def list_videos(
+    request: Request,
+    owner: Owner,
+    after: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    order: Literal["asc", "desc"] = "desc",
+) -> VideoList:
+    services = services_of(request)
+    with services.db.transaction() as session:
+        page = repo.list_videos(session, owner, after=after, limit=limit, order=order)
+        tasks = {row.id: repo.get_task_by_id(session, row.id) for row in page.rows}
+    data = [video_object(row, task) for row in page.rows if (task := tasks[row.id]) is not None]
+    return VideoList(
+        data=data,
+        first_id=data[0].id if data else None,
+        last_id=data[-1].id if data else None,
+        has_more=page.has_more,
+    )
+
+
+@router.get("/v1/videos/{video_id}", response_model=VideoObject, responses=ERRORS)
+def get_video(request: Request, video_id: str, owner: Owner) -> JSONResponse:
+    services = services_of(request)
+    return video_response(services, find_video(services, owner, video_id))
+
+
+@router.delete("/v1/videos/{video_id}", response_model=VideoDeleted, responses=ERRORS)
+def delete_video(request: Request, video_id: str, owner: Owner) -> VideoDeleted:
+    services = services_of(request)
+    with services.db.transaction() as session:
+        video = repo.get_video(session, owner, video_id)
+        if video is None:
+            raise TroupeError("video_not_found", f"no video {video_id!r}", param="video_id")
+        repo.delete_video(session, video)
+        keys = dict(video.blobs)
+    remove_video_files(services.blobs, keys)
+    return VideoDeleted(id=video_id)
+
+
+@router.get(
+    "/v1/videos/{video_id}/content",
+    responses={200: {"content": {kind: {} for kind in CONTENT_TYPES.values()}}, **ERRORS},
+    response_class=FileResponse,
+)
+def video_content(
+    request: Request,
+    video_id: str,
+    owner: Owner,
+    variant: Literal["video", "thumbnail", "spritesheet"] = "video",
+) -> FileResponse:
+    """The MP4 (with Range support), its WebP thumbnail or its JPEG spritesheet."""
+    services = services_of(request)
+    video = find_video(services, owner, video_id)
+    with services.db.transaction() as session:
+        task = repo.get_task_by_id(session, video_id)
+    if task is None or task.status != "completed":
+        status = task.status if task else "unknown"
+        raise TroupeError("task_not_completed", f"video {video_id} is {status}", param="video_id")
+    key = video.blobs.get(variant)
+    if video.expired_at is not None or not key or not services.blobs.exists(key):
+        raise TroupeError(
+            "video_not_found", f"the files of video {video_id} have expired", param="video_id"
+        )
+    filename = (
+        f"{video_id}.{ {'video': 'mp4', 'thumbnail': 'webp', 'spritesheet': 'jpg'}[variant] }"
+    )
+    return FileResponse(
+        services.blobs.path(key),
+        media_type=CONTENT_TYPES[variant],
+        filename=filename,
+        content_disposition_type="inline",
+    )
+
+
+@router.post("/v1/videos/{video_id}/remix", response_model=VideoObject, responses=ERRORS)
+async def remix_video(request: Request, video_id: str, owner: Owner) -> JSONResponse:
+    body = await read_body(request)
+    services = services_of(request)
+    return await run_in_threadpool(_derive, services, owner, video_id, "remix", body)
+
+
+@router.post("/v1/videos/edits", response_model=VideoObject, responses=ERRORS)
+async def edit_video(request: Request, owner: Owner) -> JSONResponse:
+    body = await read_body(request)
+    services = services_of(request)
+    source_id = _source_video_id(body)
+    return await run_in_threadpool(_derive, services, owner, source_id, "edit", body)
+
+
+@router.post("/v1/videos/extensions", response_model=VideoObject, responses=ERRORS)
+async def extend_video(request: Request, owner: Owner) -> JSONResponse:
+    body = await read_body(request)
+    services = services_of(request)
+    source_id = _source_video_id(body)
+    return await run_in_threadpool(_derive, services, owner, source_id, "extension", body)
+
+
+def _source_video_id(body: dict[str, Any]) -> str:
+    video = body.get("video")
+    if isinstance(video, dict) and isinstance(video.get("id"), str):
+        return str(video["id"])
+    if isinstance(video, str) and video.startswith("video_"):
+        return video
+    raise TroupeError(
+        "invalid_request",
+        "video must reference a completed video of yours as {'id': 'video_…'}; "
+        "editing an uploaded video file is not supported",
+        param="video",
+    )
+
+
+def _derive(
+    services: Services, owner: str, source_id: str, origin: str, body: dict[str, Any]
+) -> JSONResponse:
+    """A remix, edit or extension: the source's cast, model and size with a new prompt."""
+    source = find_video(services, owner, source_id, param="video")
+    with services.db.transaction() as session:
+        task = repo.get_task_by_id(session, source.id)
+    if task is None or task.status != "completed":
+        status = task.status if task else "unknown"
+        raise TroupeError("task_not_completed", f"video {source_id} is {status}", param="video")
+    prompt = check_prompt(body.get("prompt"), services.settings.max_prompt_chars)
+    seconds = source.seconds
+    if origin == "extension":
+        seconds = check_seconds(body.get("seconds"), 4)
+        if source.seconds + seconds > MAX_EXTENDED_SECONDS:
+            raise TroupeError(
+                "invalid_request",
+                f"the extended video would be {source.seconds + seconds}s; "
+                f"at most {MAX_EXTENDED_SECONDS}s is made",
+                param="seconds",
+            )
+    earlier = str(task.request.get("prompt", ""))
+    wanted = VideoRequest(
+        prompt=prompt,
+        model=source.model,
+        seconds=seconds,
+        size=source.size,
+        listed=(),
+        mentioned=tuple(find_mentions(prompt)),
+        inline=None,
+        reference_url=None,
+        reference_upload=None,
+    )
+    order = VideoOrder(
+        request=wanted,
+        backend=services.settings.backend_by_model.get(source.model, source.backend),
+        origin=origin,
+        source=source,
+        inherited_cast=tuple(entry["id"] for entry in source.cast),
+        # The prompt parser takes the first place, time, weather and verb it meets: the new
+        # words go first so they win, and the source's words fill in what they leave unsaid.
+        extra={"prompt": f"{prompt}\n{earlier}"},
+    )
+    return order_video(services, owner, order, new_id("video"))

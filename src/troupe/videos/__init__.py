@@ -1,0 +1,1 @@
+"""Video jobs: reading requests, running a render through a back end, scoring, retention."""

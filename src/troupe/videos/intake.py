@@ -1,0 +1,183 @@
+"""Reading a video request (official SDK or reseller shape) into one checked value."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, replace
+from typing import Any
+
+from starlette.datastructures import UploadFile
+
+from troupe.characters.intake import check_name, check_source_url
+from troupe.characters.mentions import find_mentions
+from troupe.characters.timestamps import parse_timestamps
+from troupe.characters.usernames import check_username
+from troupe.errors import TroupeError
+
+SIZES = ("720x1280", "1280x720", "1024x1792", "1792x1024", "1080x1920", "1920x1080")
+# The official API's 4-20 s, and the 10 and 15 that resellers send.
+SECONDS = (4, 8, 10, 12, 15, 16, 20)
+DEFAULT_SECONDS = 4
+DEFAULT_SIZE = "720x1280"
+
+
+@dataclass(frozen=True)
+class VideoLimits:
+    models: Collection[str]
+    default_model: str
+    max_prompt_chars: int
+    max_characters: int
+
+
+@dataclass(frozen=True)
+class InlineCharacter:
+    """A character the video job creates first (`character_url` / `character_from_task`)."""
+
+    source: dict[str, Any]  # {"type": "url", "url"} | {"type": "task", "task_id"}
+    timestamps: str | None
+    name: str | None
+    username: str | None
+
+
+@dataclass(frozen=True)
+class VideoRequest:
+    prompt: str
+    model: str
+    seconds: int
+    size: str
+    listed: tuple[str, ...]  # ids or usernames from `characters` / `character_ids`
+    mentioned: tuple[str, ...]  # `@handles` found in the prompt
+    inline: InlineCharacter | None
+    reference_url: str | None  # `input_reference: {"image_url": ...}`
+    reference_upload: UploadFile | None
+
+    @property
+    def width(self) -> int:
+        return int(self.size.split("x")[0])
+
+    @property
+    def height(self) -> int:
+        return int(self.size.split("x")[1])
+
+
+def _invalid(message: str, param: str | None) -> TroupeError:
+    return TroupeError("invalid_request", message, param=param)
+
+
+def read_video_request(body: dict[str, Any], limits: VideoLimits) -> VideoRequest:
+    prompt = check_prompt(body.get("prompt"), limits.max_prompt_chars)
+    inline = _inline_character(body)
+    mentioned = tuple(
+        handle for handle in find_mentions(prompt) if inline is None or handle != inline.username
+    )
+    request = VideoRequest(
+        prompt=prompt,
+        model=check_video_model(body.get("model"), limits),
+        seconds=check_seconds(body.get("seconds"), DEFAULT_SECONDS),
+        size=check_size(body.get("size")),
+        listed=_listed_characters(body),
+        mentioned=mentioned,
+        inline=inline,
+        reference_url=None,
+        reference_upload=None,
+    )
+    request = _with_input_reference(request, body.get("input_reference"))
+    count = len({*request.listed, *request.mentioned}) + (inline is not None)
+    if count > limits.max_characters:
+        raise _invalid(
+            f"{count} characters requested; at most {limits.max_characters} fit in one video",
+            "characters",
+        )
+    return request
+
+
+def check_prompt(prompt: object, max_chars: int) -> str:
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise _invalid("prompt is required: describe the video to make", "prompt")
+    if len(prompt) > max_chars:
+        raise _invalid(f"prompt is {len(prompt)} characters; the limit is {max_chars}", "prompt")
+    return prompt.strip()
+
+
+def check_video_model(model: object, limits: VideoLimits) -> str:
+    if model is None or model == "":
+        return limits.default_model
+    if not isinstance(model, str) or model not in limits.models:
+        allowed = ", ".join(sorted(limits.models))
+        raise _invalid(f"model {model!r} is not served here; use one of {allowed}", "model")
+    return model
+
+
+def check_seconds(seconds: object, default: int) -> int:
+    if seconds is None or seconds == "":
+        return default
+    text = str(seconds).strip()
+    if not text.isdigit() or int(text) not in SECONDS:
+        allowed = ", ".join(str(value) for value in SECONDS)
+        raise _invalid(f"seconds must be one of {allowed}, got {seconds!r}", "seconds")
+    return int(text)
+
+
+def check_size(size: object) -> str:
+    if size is None or size == "":
+        return DEFAULT_SIZE
+    if not isinstance(size, str) or size.strip().lower() not in SIZES:
+        raise _invalid(f"size must be one of {', '.join(SIZES)}, got {size!r}", "size")
+    return size.strip().lower()
+
+
+def _listed_characters(body: dict[str, Any]) -> tuple[str, ...]:
+    """`characters: [{"id": ...}]` (official), plain ids, or `character_ids`; in order, once."""
+    refs: list[str] = []
+    for field in ("characters", "character_ids"):
+        raw = body.get(field)
+        if raw is None or raw == "":
+            continue
+        for item in raw if isinstance(raw, list) else [raw]:
+            ref = item.get("id") if isinstance(item, dict) else item
+            if not isinstance(ref, str) or not ref.strip():
+                raise _invalid(f"{field} must list character ids, e.g. [{{'id': 'char_…'}}]", field)
+            normalised = ref.strip().removeprefix("@")
+            if normalised not in refs:
+                refs.append(normalised)
+    return tuple(refs)
+
+
+def _inline_character(body: dict[str, Any]) -> InlineCharacter | None:
+    url, task_id = body.get("character_url"), body.get("character_from_task")
+    if url and task_id:
+        raise _invalid("give one of character_url and character_from_task", "character_url")
+    if not url and not task_id:
+        return None
+    if url:
+        source: dict[str, Any] = {"type": "url", "url": check_source_url(url)}
+    elif isinstance(task_id, str):
+        source = {"type": "task", "task_id": task_id}
+    else:
+        raise _invalid("character_from_task must be a video id", "character_from_task")
+    raw_window = body.get("character_timestamps")
+    username = body.get("character_username")
+    return InlineCharacter(
+        source=source,
+        timestamps=None if raw_window in (None, "") else str(parse_timestamps(raw_window)),
+        name=check_name(body.get("character_name")),
+        username=None if username in (None, "") else check_username(username),
+    )
+
+
+def _with_input_reference(request: VideoRequest, raw: object) -> VideoRequest:
+    if raw is None or raw == "":
+        return request
+    if isinstance(raw, UploadFile):
+        return replace(request, reference_upload=raw)
+    if isinstance(raw, dict) and isinstance(raw.get("image_url"), str):
+        return replace(request, reference_url=check_source_url(raw["image_url"]))
+    if isinstance(raw, dict) and "file_id" in raw:
+        raise _invalid(
+            "troupe has no Files API, so input_reference.file_id cannot be resolved; "
+            "upload the image or give input_reference.image_url",
+            "input_reference",
+        )
+    raise _invalid(
+        "input_reference must be an uploaded image or {'image_url': ...}", "input_reference"
+    )
