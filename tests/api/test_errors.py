@@ -239,6 +239,8 @@ def test_not_found_codes(server: ServerProcess) -> None:
         assert_error(client.get("/v1/characters/char_nope"), 404, "character_not_found")
         assert_error(client.get("/v1/videos/characters/char_nope"), 404, "character_not_found")
         assert_error(client.delete("/v1/characters/char_nope"), 404, "character_not_found")
+        assert_error(client.get("/v1/videos/video_nope"), 404, "video_not_found")
+        assert_error(client.delete("/v1/videos/video_nope"), 404, "video_not_found")
         assert_error(client.get("/v1/no/such/route"), 404, "invalid_request")
 
 

@@ -378,3 +378,21 @@ def test_a_webhook_url_without_a_secret_stops_the_server(make_server: StartServe
     unsigned = {"TROUPE_WEBHOOK_URL": "http://127.0.0.1:9/hooks", "TROUPE_WEBHOOK_SECRET": ""}
     with pytest.raises(RuntimeError, match="TROUPE_WEBHOOK_SECRET"):
         make_server(unsigned)
+
+
+def test_videos_send_completed_and_failed_events(
+    make_server: StartServer, make_receiver: Callable[..., Receiver], media: MediaServer
+) -> None:
+    receiver = make_receiver()
+    server = make_server(webhook_env(receiver.url))
+    with server.client() as client:
+        rendered = client.post("/v1/videos", json={"prompt": "a beach at noon"}).json()
+        # The inline character's source has no subject, so this video fails.
+        failing = client.post(
+            "/v1/videos", json={"prompt": "x", "character_url": media.url("empty.mp4")}
+        ).json()
+    [done] = receiver.wait_for(1, about=rendered["id"])
+    [failed] = receiver.wait_for(1, about=failing["id"])
+    assert verified(done)["type"] == "video.completed"
+    assert verified(done)["data"] == {"id": rendered["id"]}
+    assert verified(failed)["type"] == "video.failed"

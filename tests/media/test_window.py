@@ -65,11 +65,16 @@ def test_window_at_the_start_and_past_the_end(clips: dict) -> None:
     assert decode_window(path, 5.0, 6.0) == []
 
 
-def test_window_at_a_lower_rate_keeps_a_grid_of_frames(clips: dict) -> None:
+def test_window_at_a_lower_rate_keeps_a_frame_per_grid_step(clips: dict) -> None:
     path, _ = clips["mp4"]
     every = decode_window(path, 1.0, 2.0)
     thinned = decode_window(path, 1.0, 2.0, fps=8)
-    assert [round(f.time * 24) for f in thinned] == list(range(24, 48, 3))
+    # Frames nothing refers to are skipped, so each kept frame is the first decoded one at or
+    # after its grid point, inside the grid step.
+    indices = [round(f.time * 24) for f in thinned]
+    grid = list(range(24, 48, 3))
+    assert len(indices) == len(grid)
+    assert all(0 <= index - point < 3 for index, point in zip(indices, grid, strict=True))
     kept = {round(f.time * 24): f.image for f in every}
     assert all(np.array_equal(kept[round(f.time * 24)], f.image) for f in thinned)
 
@@ -128,7 +133,8 @@ def test_sample_frames_spreads_over_the_video(clips: dict) -> None:
     path, _ = clips["mp4"]
     frames = sample_frames(path, fps=4.0, max_side=100)
     assert len(frames) == 12
-    assert [frame.time for frame in frames] == pytest.approx([i / 4 for i in range(12)])
+    # Within one grid step of a quarter second, two frames at most from their grid point.
+    assert all(0 <= frame.time - i / 4 < 2.5 / 24 for i, frame in enumerate(frames))
     assert all(frame.image.shape == (75, 100, 3) for frame in frames)
 
 
