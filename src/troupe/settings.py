@@ -47,12 +47,27 @@ class Settings(BaseSettings):
     max_characters_per_video: int = 8
     video_retention_seconds: int = 7 * 24 * 3600  # then the files are removed: `expired`
 
+    # Limits per key (0 turns a limit off).
+    rate_limit_per_minute: int = 600
+    max_concurrent_jobs: int = 8  # queued or running jobs of one owner
+
+    # Prices in US dollars: a character creation, and a second of video per model.
+    price_character: float = 0.01
+    price_per_second: CommaList = ["sora-2=0.10", "sora-2-pro=0.30"]
+
+    # Untrusted media is decoded in a child process under these limits.
+    decode_memory_bytes: int = 3 * 1024**3
+    decode_cpu_seconds: int = 120
+    decode_wall_seconds: float = 180.0
+
     # Webhooks: job events are POSTed here, signed as Standard Webhooks (`whsec_...` secret).
     webhook_url: str = ""
     webhook_secret: str = ""
     webhook_max_attempts: int = 8
 
-    @field_validator("api_keys", "allowed_hosts", "model_backends", mode="before")
+    @field_validator(
+        "api_keys", "allowed_hosts", "model_backends", "price_per_second", mode="before"
+    )
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
@@ -69,6 +84,11 @@ class Settings(BaseSettings):
     def backend_by_model(self) -> dict[str, str]:
         pairs = (entry.split("=", 1) for entry in self.model_backends if "=" in entry)
         return {model.strip(): backend.strip() for model, backend in pairs}
+
+    @property
+    def price_per_second_by_model(self) -> dict[str, float]:
+        pairs = (entry.split("=", 1) for entry in self.price_per_second if "=" in entry)
+        return {model.strip(): float(price) for model, price in pairs}
 
     @property
     def blob_dir(self) -> Path:

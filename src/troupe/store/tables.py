@@ -1,10 +1,22 @@
-"""SQLAlchemy tables: API keys, tasks, the jobs that run them, characters, videos, webhooks."""
+"""SQLAlchemy tables: API keys, tasks, the jobs that run them, characters, videos, webhooks,
+idempotency records, and the billing ledger."""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -83,6 +95,8 @@ class Character(Base):
     quality: Mapped[dict[str, Any]] = mapped_column(JSON)
     blobs: Mapped[dict[str, Any]] = mapped_column(JSON)  # role -> blob key
     deleted_at: Mapped[int | None] = mapped_column(Integer, default=None)
+    # "private": its owner alone sees and uses it; "public": anyone may mention it.
+    visibility: Mapped[str] = mapped_column(String(20), server_default="private")
 
     __table_args__ = (
         Index(
@@ -139,3 +153,45 @@ class WebhookEvent(Base):
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
 
     __table_args__ = (Index("ix_webhook_events_pending", "delivered_at", "failed_at"),)
+
+
+class IdempotencyRecord(Base):
+    """The first answer to a POST with an `Idempotency-Key`, replayed to its retries."""
+
+    __tablename__ = "idempotency_records"
+
+    owner: Mapped[str] = mapped_column(String(80), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))  # method, path and body
+    state: Mapped[str] = mapped_column(String(20))  # in_progress | done
+    status_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    response_body: Mapped[str | None] = mapped_column(Text, default=None)
+    response_headers: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    created_at: Mapped[int] = mapped_column(Integer)
+
+
+class Account(Base):
+    """An owner's prepaid balance; an owner without a row is not limited by money."""
+
+    __tablename__ = "accounts"
+
+    owner: Mapped[str] = mapped_column(String(80), primary_key=True)
+    balance_micros: Mapped[int] = mapped_column(BigInteger)  # millionths of a dollar
+    updated_at: Mapped[int] = mapped_column(Integer)
+
+
+class LedgerEntry(Base):
+    """One movement of money. A job has at most one entry of each kind, so a price is reserved
+    once and then either charged or refunded once, whatever retries or crashes happen."""
+
+    __tablename__ = "ledger_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    owner: Mapped[str] = mapped_column(String(80), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    kind: Mapped[str] = mapped_column(String(20))  # credit | reserve | charge | refund
+    amount_micros: Mapped[int] = mapped_column(BigInteger)
+    description: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (UniqueConstraint("task_id", "kind", name="uq_ledger_task_kind"),)
