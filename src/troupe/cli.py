@@ -58,17 +58,43 @@ def open_database(data_dir: Path | None) -> Any:
     return Database(settings.resolved_database_url)
 
 
+credit_option = click.option(
+    "--credit",
+    type=float,
+    default=None,
+    help="Add this many US dollars to the owner's balance; a funded owner's jobs need it.",
+)
+
+
 @keys.command("create")
 @click.option("--owner", default=None, help="Owner the key acts for (default: a new owner).")
+@credit_option
 @click.option("--data-dir", type=click.Path(path_type=Path))
-def keys_create(owner: str | None, data_dir: Path | None) -> None:
+def keys_create(owner: str | None, credit: float | None, data_dir: Path | None) -> None:
     """Make a key and print it once; only its hash is kept."""
+    from troupe.billing.ledger import add_credit, to_dollars
     from troupe.ids import new_id
     from troupe.store import repo
 
     with open_database(data_dir).transaction() as session:
         row, plain = repo.create_api_key(session, owner or new_id("owner"))
-        click.echo(json.dumps({"id": row.id, "owner": row.owner, "key": plain}))
+        shown: dict[str, Any] = {"id": row.id, "owner": row.owner, "key": plain}
+        if credit is not None:
+            shown["balance"] = to_dollars(add_credit(session, row.owner, credit).balance_micros)
+        click.echo(json.dumps(shown))
+
+
+@keys.command("credit")
+@click.argument("owner")
+@click.argument("dollars", type=float)
+@click.option("--data-dir", type=click.Path(path_type=Path))
+def keys_credit(owner: str, dollars: float, data_dir: Path | None) -> None:
+    """Add DOLLARS to OWNER's balance (negative to take some back)."""
+    from troupe.billing.ledger import add_credit, to_dollars
+
+    with open_database(data_dir).transaction() as session:
+        account = add_credit(session, owner, dollars)
+        click.echo(json.dumps({"owner": owner, "balance": to_dollars(account.balance_micros)}))
 
 
 @keys.command("list")

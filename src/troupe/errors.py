@@ -25,6 +25,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "video_not_found": (404, "invalid_request_error"),
     "character_not_found": (404, "invalid_request_error"),
     "task_not_completed": (409, "invalid_request_error"),
+    "idempotency_conflict": (409, "invalid_request_error"),
     "invalid_api_key": (401, "authentication_error"),
     "rate_limit_exceeded": (429, "rate_limit_error"),
     "quota_exceeded": (402, "insufficient_quota"),
@@ -35,13 +36,20 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
 class TroupeError(Exception):
     """A failure the client can act on: a SPEC error code, a message, and the field at fault."""
 
-    def __init__(self, code: str, message: str, param: str | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        param: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         if code not in ERROR_CODES:
             raise ValueError(f"unknown error code {code!r}")
         super().__init__(message)
         self.code = code
         self.message = message
         self.param = param
+        self.headers = headers or {}  # sent with the answer, e.g. Retry-After
 
     @property
     def status(self) -> int:

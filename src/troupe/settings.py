@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     workers: int = 2
     job_lease_seconds: float = 30.0
     job_max_attempts: int = 3
+    # On SIGTERM running jobs get this long to finish; the rest go back to the queue.
+    job_shutdown_grace_seconds: float = 10.0
     sync_wait_seconds: float = 300.0
     poll_after_ms: int = 1000
 

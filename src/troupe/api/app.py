@@ -12,11 +12,15 @@ from fastapi import FastAPI, Request, Response
 
 from troupe import __version__
 from troupe.api.errors import error_response, install_error_handlers
-from troupe.api.routes import characters, files, health, tasks, videos, windows
+from troupe.api.idempotency import IdempotencyMiddleware
+from troupe.api.limits import RateLimiter, rate_limit
+from troupe.api.routes import characters, files, health, tasks, usage, videos, windows
 from troupe.api.services import Services
+from troupe.billing.ledger import PriceList
 from troupe.characters.sources import SourceAccess
 from troupe.errors import TroupeError
 from troupe.jobs import queue
+from troupe.jobs.admission import Admission
 from troupe.jobs.executors import make_executors
 from troupe.jobs.webhooks import WebhookSender
 from troupe.jobs.worker import Worker, WorkerConfig
@@ -53,6 +57,10 @@ def build_services(settings: Settings) -> Services:
         access=access,
         worker=Worker(db, executors, config),
         retention=RetentionSweeper(db, blobs, sweep_interval(settings.video_retention_seconds)),
+        admission=Admission(
+            prices=PriceList(settings.price_character, settings.price_per_second_by_model),
+            max_concurrent_jobs=settings.max_concurrent_jobs,
+        ),
     )
 
 
@@ -106,7 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if webhooks is not None:
                 webhooks.stop()
             services.retention.stop()
-            services.worker.stop()
+            services.worker.stop(settings.job_shutdown_grace_seconds)
             services.db.dispose()
             if lock is not None:
                 lock.close()
@@ -118,8 +126,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(IdempotencyMiddleware, settings.max_upload_bytes + BODY_OVERHEAD_BYTES)
     app.middleware("http")(body_limit(settings.max_upload_bytes + BODY_OVERHEAD_BYTES))
-    for module in (windows, characters, videos, tasks, files, health):
+    if settings.rate_limit_per_minute:
+        app.middleware("http")(rate_limit(RateLimiter(settings.rate_limit_per_minute)))
+    for module in (windows, characters, videos, tasks, usage, files, health):
         app.include_router(module.router)
     return app
 

@@ -15,7 +15,9 @@ log = logging.getLogger(__name__)
 
 
 def error_response(error: TroupeError, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(error.to_body(), status_code=error.status, headers=headers)
+    return JSONResponse(
+        error.to_body(), status_code=error.status, headers={**error.headers, **(headers or {})}
+    )
 
 
 async def _troupe_error(_request: Request, error: Exception) -> JSONResponse:

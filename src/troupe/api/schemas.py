@@ -89,6 +89,9 @@ class CharacterObject(BaseModel):
     quality: dict[str, Any]
     references: list[str]
     voice_url: str | None
+    visibility: Literal["private", "public"] = Field(
+        description="public: other keys' owners may see it and mention it in their videos"
+    )
 
 
 class VideoCharacter(BaseModel):
@@ -131,6 +134,28 @@ class VideoDeleted(BaseModel):
     deleted: bool = True
 
 
+class LedgerEntryObject(BaseModel):
+    id: int
+    object: Literal["ledger.entry"] = "ledger.entry"
+    kind: Literal["credit", "reserve", "charge", "refund"]
+    amount: float = Field(description="US dollars")
+    task_id: str | None
+    description: str
+    created_at: int
+
+
+class UsageObject(BaseModel):
+    object: Literal["usage"] = "usage"
+    currency: Literal["usd"] = "usd"
+    balance: float | None = Field(description="Prepaid balance; null when money never limits you")
+    held: float = Field(description="Reserved for jobs that have not finished")
+    charged: float
+    refunded: float
+    credited: float
+    data: list[LedgerEntryObject] = Field(description="Ledger entries, newest first")
+    has_more: bool
+
+
 class TaskObject(BaseModel):
     id: str
     object: Literal["generation.task"] = "generation.task"
@@ -162,6 +187,14 @@ class WindowList(BaseModel):
     object: Literal["list"] = "list"
     duration: float
     data: list[WindowCandidateObject]
+
+
+class CharacterUpdate(BaseModel):
+    """The one thing about a character that may change: who may use it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    visibility: Literal["private", "public"]
 
 
 class CharacterDeleted(BaseModel):
@@ -201,6 +234,7 @@ def character_object(row: Character, base_url: str) -> CharacterObject:
         voice_url=character_file_url(base_url, row.id, "voice.m4a")
         if "voice" in row.blobs
         else None,
+        visibility=row.visibility,  # type: ignore[arg-type]
     )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from troupe.characters.sources import SourceAccess
+from troupe.jobs.admission import Admission
 from troupe.jobs.worker import Worker
 from troupe.settings import Settings
 from troupe.store.blobs import BlobStore
@@ -22,6 +23,7 @@ class Services:
     access: SourceAccess
     worker: Worker
     retention: RetentionSweeper
+    admission: Admission
 
 
 def services_of(request: Request) -> Services:

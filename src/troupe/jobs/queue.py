@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
+from troupe.billing.ledger import settle_payment
 from troupe.errors import TroupeError
 from troupe.ids import now_seconds
 from troupe.jobs.webhooks import enqueue_event
@@ -122,6 +123,30 @@ def release_running_jobs(db: Database) -> int:
         ).rowcount  # type: ignore[attr-defined]
 
 
+def hand_back(db: Database, worker_id: str, job_ids: list[int]) -> int:
+    """Requeue this worker's running jobs on a clean shutdown; the interrupted attempt is not
+    counted against the job, since nothing went wrong with it."""
+    with db.transaction() as session:
+        mine = (Job.id.in_(job_ids), Job.worker_id == worker_id, Job.state == "running")
+        task_ids = list(session.scalars(select(Job.task_id).where(*mine)))
+        handed = session.execute(
+            update(Job)
+            .where(*mine)
+            .values(
+                state="queued",
+                worker_id=None,
+                lease_expires_at=None,
+                attempts=Job.attempts - 1,
+            )
+        ).rowcount  # type: ignore[attr-defined]
+        session.execute(
+            update(Task)
+            .where(Task.id.in_(task_ids), Task.status == "in_progress")
+            .values(status="queued", progress=0)
+        )
+        return int(handed)
+
+
 def settle(
     db: Database,
     job: ClaimedJob,
@@ -150,6 +175,7 @@ def settle(
                 .where(Task.id == job.task_id)
                 .values(status="completed", progress=100, completed_at=now_seconds())
             )
+            settle_payment(session, job.task_id, succeeded=True)
             outcome = "completed"
         else:
             _fail_task(session, job.task_id, error or TroupeError("internal_error", "no result"))
@@ -162,6 +188,7 @@ def settle(
 
 
 def _fail_task(session: Session, task_id: str, error: TroupeError) -> None:
+    """Fail the task and refund what it reserved, in the caller's transaction."""
     session.execute(
         update(Task)
         .where(Task.id == task_id)
@@ -173,3 +200,4 @@ def _fail_task(session: Session, task_id: str, error: TroupeError) -> None:
             completed_at=now_seconds(),
         )
     )
+    settle_payment(session, task_id, succeeded=False)

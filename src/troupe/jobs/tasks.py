@@ -8,6 +8,7 @@ import time
 from troupe.characters.intake import CreationRequest
 from troupe.errors import TroupeError
 from troupe.ids import new_id
+from troupe.jobs.admission import Admission
 from troupe.jobs.worker import Worker
 from troupe.store import repo
 from troupe.store.db import Database
@@ -41,7 +42,12 @@ def check_source_task(db: Database, owner: str, task_id: str, param: str = "from
 
 
 def submit_character_task(
-    db: Database, worker: Worker, owner: str, creation: CreationRequest, task_id: str | None = None
+    db: Database,
+    worker: Worker,
+    admission: Admission,
+    owner: str,
+    creation: CreationRequest,
+    task_id: str | None = None,
 ) -> Task:
     """Check what can be checked now, then write the task and its job in one transaction."""
     if creation.source["type"] == "task":
@@ -53,6 +59,7 @@ def submit_character_task(
             raise TroupeError(
                 "username_taken", f"username @{creation.username} is taken", param="username"
             )
+        admission.admit(session, owner, task_id, admission.prices.for_character())
         task = repo.create_task(
             session,
             task_id=task_id,

@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -57,11 +58,19 @@ class Worker:
             self._spawn(self._run_loop, f"troupe-worker-{index}")
         self._spawn(self._heartbeat_loop, "troupe-heartbeat")
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, grace_seconds: float) -> None:
+        """Claim nothing more, give running jobs `grace_seconds` to finish, then hand the rest
+        back to the queue, so another worker (or this server's next start) runs them at once."""
         self._stopping.set()
         self._wakeup.set()
+        deadline = time.monotonic() + grace_seconds
         for thread in self._threads:
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))
+        with self._held_lock:
+            unfinished = list(self._held)
+        if unfinished:
+            handed = queue.hand_back(self.db, self.worker_id, unfinished)
+            log.warning("handed %d unfinished job(s) back to the queue", handed)
 
     def _spawn(self, target: Callable[[], None], name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)

@@ -130,6 +130,17 @@ def get_character(session: Session, owner: str, id_or_username: str) -> Characte
     return session.scalar(query)
 
 
+def get_usable_character(session: Session, owner: str, id_or_username: str) -> Character | None:
+    """A live character the caller may see and mention: its own, or anyone's public one."""
+    ref = id_or_username.removeprefix("@")
+    query = select(Character).where(
+        or_(Character.owner == owner, Character.visibility == "public"),
+        Character.deleted_at.is_(None),
+        or_(Character.id == ref, func.lower(Character.username) == ref.lower()),
+    )
+    return session.scalar(query)
+
+
 def get_live_character_by_id(session: Session, character_id: str) -> Character | None:
     """For file URLs: the unguessable id is the capability, so no owner is asked for."""
     query = select(Character).where(Character.id == character_id, Character.deleted_at.is_(None))

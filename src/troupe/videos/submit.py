@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from troupe.characters.mentions import suggest
 from troupe.errors import TroupeError
 from troupe.ids import new_id
+from troupe.jobs.admission import Admission
 from troupe.jobs.tasks import check_source_task
 from troupe.jobs.worker import Worker
 from troupe.store import repo
@@ -56,7 +57,7 @@ def resolve_cast(session: Session, owner: str, order: VideoOrder) -> list[Charac
             cast.setdefault(row.id, row)
     for refs, param in ((order.request.listed, "characters"), (order.request.mentioned, "prompt")):
         for ref in refs:
-            row = repo.get_character(session, owner, ref)
+            row = repo.get_usable_character(session, owner, ref)
             if row is None:
                 raise unknown_character(ref, param, repo.live_usernames(session, owner))
             cast.setdefault(row.id, row)
@@ -64,7 +65,7 @@ def resolve_cast(session: Session, owner: str, order: VideoOrder) -> list[Charac
 
 
 def submit_video(
-    db: Database, worker: Worker, owner: str, order: VideoOrder, video_id: str
+    db: Database, worker: Worker, admission: Admission, owner: str, order: VideoOrder, video_id: str
 ) -> Video:
     inline = order.request.inline
     if inline is not None and inline.source["type"] == "task":
@@ -79,6 +80,10 @@ def submit_video(
                 f"username @{inline.username} is taken",
                 param="character_username",
             )
+        price = admission.prices.for_video(
+            order.request.model, order.request.seconds, inline_character=inline is not None
+        )
+        admission.admit(session, owner, video_id, price)
         repo.create_task(
             session,
             task_id=video_id,

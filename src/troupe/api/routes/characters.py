@@ -14,6 +14,7 @@ from troupe.api.schemas import (
     CharacterDeleted,
     CharacterList,
     CharacterObject,
+    CharacterUpdate,
     ErrorBody,
     TaskObject,
     VideoObject,
@@ -84,7 +85,9 @@ def submit(
     request: Request, owner: str, creation: CreationRequest, task_id: str | None = None
 ) -> Task:
     services = services_of(request)
-    return submit_character_task(services.db, services.worker, owner, creation, task_id)
+    return submit_character_task(
+        services.db, services.worker, services.admission, owner, creation, task_id
+    )
 
 
 @router.post(
@@ -185,7 +188,7 @@ def list_characters(
 def find_character(request: Request, owner: str, ref: str) -> CharacterObject:
     services = services_of(request)
     with services.db.transaction() as session:
-        row = repo.get_character(session, owner, ref)
+        row = repo.get_usable_character(session, owner, ref)
     if row is None:
         raise TroupeError("character_not_found", f"no character {ref!r}", param="character_id")
     return character_object(row, base_url(request))
@@ -201,6 +204,20 @@ def get_character(request: Request, character_ref: str, owner: Owner) -> Charact
 )
 def get_character_sdk(request: Request, character_id: str, owner: Owner) -> CharacterObject:
     return find_character(request, owner, character_id)
+
+
+@router.patch("/v1/characters/{character_ref}", response_model=CharacterObject, responses=ERRORS)
+def update_character(
+    request: Request, character_ref: str, body: CharacterUpdate, owner: Owner
+) -> CharacterObject:
+    """Share a character (`public`) or take it back (`private`); its look never changes."""
+    services = services_of(request)
+    with services.db.transaction() as session:
+        row = repo.get_character(session, owner, character_ref)
+        if row is None:
+            raise TroupeError("character_not_found", f"no character {character_ref!r}")
+        row.visibility = body.visibility
+        return character_object(row, base_url(request))
 
 
 @router.delete("/v1/characters/{character_ref}", response_model=CharacterDeleted, responses=ERRORS)

@@ -75,7 +75,9 @@ def find_video(services: Services, owner: str, video_id: str, param: str = "vide
 
 def order_video(services: Services, owner: str, order: VideoOrder, video_id: str) -> JSONResponse:
     try:
-        video = submit_video(services.db, services.worker, owner, order, video_id)
+        video = submit_video(
+            services.db, services.worker, services.admission, owner, order, video_id
+        )
     except TroupeError:
         if order.reference_key:
             services.blobs.delete(order.reference_key)  # no job will ever read it

@@ -1,0 +1,1 @@
+"""Billing: prices, the ledger of reservations, charges and refunds, and usage."""
