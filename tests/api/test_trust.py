@@ -3,8 +3,11 @@ are private unless shared, and a stopped or killed server leaves no job or money
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -141,3 +144,38 @@ def test_characters_are_private_until_shared(server: ServerProcess, media: Media
         assert beta.delete(f"/v1/characters/{star_id}").status_code == 404
         assert star_id not in [c["id"] for c in beta.get("/v1/characters").json()["data"]]
         assert alpha.patch(f"/v1/characters/{star_id}", json={"visibility": "x"}).status_code == 400
+
+
+def test_a_killed_server_leaves_no_idempotency_claim_behind(
+    make_server: StartServer, media: MediaServer
+) -> None:
+    first = make_server()
+    body = {"url": f"{media.base_url}/slow/small.mp4", "timestamps": "0,2"}
+    headers = {"Idempotency-Key": "killed-mid-request"}
+    with first.client() as client, ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(client.post, "/v1/characters", json=body, headers=headers)
+        wait_for_claim(first, "killed-mid-request")
+        held = client.post("/v1/characters", json=body, headers=headers)
+        assert held.json()["error"]["code"] == "idempotency_conflict"
+        first.kill()
+        with contextlib.suppress(httpx.TransportError):
+            pending.result()
+    second = make_server()
+    with second.client() as client:
+        retried = client.post("/v1/characters", json=body, headers=headers)
+    assert retried.status_code == 200, retried.text
+
+
+def wait_for_claim(server: ServerProcess, key: str) -> None:
+    engine = create_engine(f"sqlite:///{server.data_dir / 'troupe.db'}")
+    query = text("SELECT count(*) FROM idempotency_records WHERE key = :k")
+    deadline = time.monotonic() + 30
+    try:
+        while True:
+            with engine.connect() as connection:
+                if connection.execute(query, {"k": key}).scalar_one():
+                    return
+            assert time.monotonic() < deadline, "the first request never claimed its key"
+            time.sleep(0.05)
+    finally:
+        engine.dispose()

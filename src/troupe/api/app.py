@@ -26,6 +26,7 @@ from troupe.jobs.webhooks import WebhookSender
 from troupe.jobs.worker import Worker, WorkerConfig
 from troupe.render.registry import load_backends
 from troupe.settings import Settings
+from troupe.store import idempotency
 from troupe.store.blobs import BlobStore
 from troupe.store.db import Database, upgrade_database
 from troupe.videos.retention import RetentionSweeper
@@ -90,6 +91,8 @@ def recover_jobs(services: Services, lock: IO[str] | None) -> None:
         released = queue.release_running_jobs(services.db)
         if released:
             log.warning("taking back %d job(s) left running by a stopped process", released)
+        # Requests cut off by that process leave their Idempotency-Key claims behind.
+        idempotency.release_all_claims(services.db)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -12,6 +12,9 @@ from troupe.store.tables import IdempotencyRecord
 
 # Past this a key may be used again for a new request (Stripe keeps keys for 24 hours).
 KEY_LIFETIME_SECONDS = 24 * 60 * 60
+# No request runs this long (synchronous waits end after TROUPE_SYNC_WAIT_SECONDS): a claim
+# this old belongs to a server that died mid-request, and retries may run again.
+CLAIM_LIFETIME_SECONDS = 60 * 60
 
 
 def claim(db: Database, owner: str, key: str, request_hash: str) -> IdempotencyRecord | None:
@@ -31,7 +34,11 @@ def _claim_once(db: Database, owner: str, key: str, request_hash: str) -> Idempo
             delete(IdempotencyRecord).where(
                 IdempotencyRecord.owner == owner,
                 IdempotencyRecord.key == key,
-                IdempotencyRecord.created_at <= now - KEY_LIFETIME_SECONDS,
+                (IdempotencyRecord.created_at <= now - KEY_LIFETIME_SECONDS)
+                | (
+                    (IdempotencyRecord.state == "in_progress")
+                    & (IdempotencyRecord.created_at <= now - CLAIM_LIFETIME_SECONDS)
+                ),
             )
         )
         held = session.get(IdempotencyRecord, (owner, key))
@@ -73,3 +80,12 @@ def release(db: Database, owner: str, key: str) -> None:
                 IdempotencyRecord.state == "in_progress",
             )
         )
+
+
+def release_all_claims(db: Database) -> int:
+    """Drop every claim still running. Only safe when this process alone serves the database:
+    then they were left by a process that died mid-request."""
+    with db.transaction() as session:
+        return session.execute(
+            delete(IdempotencyRecord).where(IdempotencyRecord.state == "in_progress")
+        ).rowcount  # type: ignore[attr-defined,no-any-return]
