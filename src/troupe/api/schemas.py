@@ -55,6 +55,30 @@ class VideoCreateBody(BaseModel):
     character_username: str | None = None
 
 
+class VideoRemixBody(BaseModel):
+    """`POST /v1/videos/{id}/remix`: the source's cast, model and size with a new prompt."""
+
+    model_config = ConfigDict(extra="allow")
+
+    prompt: str = Field(examples=["@acme_mascot skateboarding at dawn"])
+
+
+class VideoEditBody(VideoRemixBody):
+    """`POST /v1/videos/edits`: a remix that names its source in the body."""
+
+    # A plain object rather than a nested model: the schema is inlined into the document
+    # by hand, where a `$defs` reference would not resolve.
+    video: dict[str, str] = Field(
+        description='A completed video of yours: {"id": "video_…"}', examples=[{"id": "video_1"}]
+    )
+
+
+class VideoExtendBody(VideoEditBody):
+    """`POST /v1/videos/extensions`: the source followed by `seconds` more."""
+
+    seconds: str | None = Field(None, examples=["4"], description="4, 8, 10, 12, 15, 16 or 20")
+
+
 # --- responses --------------------------------------------------------------------------
 
 

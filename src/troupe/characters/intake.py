@@ -58,13 +58,18 @@ def check_name(name: object) -> str | None:
         raise _invalid("name must be a non-empty string", "name")
     if len(name.strip()) > MAX_NAME_LENGTH:
         raise _invalid(f"name must be at most {MAX_NAME_LENGTH} characters", "name")
+    if "\x00" in name:  # PostgreSQL stores no NUL in text: the job would fail saving it
+        raise _invalid("name must not contain a NUL character", "name")
     return name.strip()
 
 
 def check_source_url(url: object) -> str:
     if not isinstance(url, str) or not url.strip():
         raise _invalid("url must be a non-empty string", "url")
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError as error:  # an unclosed "[" of an IPv6 host, for one
+        raise TroupeError("url_not_allowed", f"url {url!r} is malformed", param="url") from error
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise TroupeError(
             "url_not_allowed", f"url must be an http or https address, got {url!r}", param="url"

@@ -96,6 +96,8 @@ def check_prompt(prompt: object, max_chars: int) -> str:
         raise _invalid("prompt is required: describe the video to make", "prompt")
     if len(prompt) > max_chars:
         raise _invalid(f"prompt is {len(prompt)} characters; the limit is {max_chars}", "prompt")
+    if "\x00" in prompt:  # PostgreSQL stores no NUL in text
+        raise _invalid("prompt must not contain a NUL character", "prompt")
     return prompt.strip()
 
 

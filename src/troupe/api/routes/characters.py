@@ -35,7 +35,7 @@ from troupe.store.tables import Task
 router = APIRouter()
 Owner = Annotated[str, Depends(authenticate)]
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody} for status in (400, 401, 404, 409, 413, 422, 502)
+    status: {"model": ErrorBody} for status in (400, 401, 402, 404, 409, 413, 422, 429, 502)
 }
 
 

@@ -20,7 +20,10 @@ def get_usage(
     request: Request,
     owner: Owner,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    before: Annotated[int | None, Query(description="Entries older than this entry id")] = None,
+    # Ids are SQL BIGINTs: a larger number names no entry, and the driver cannot bind it.
+    before: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="Entries older than this entry id")
+    ] = None,
 ) -> UsageObject:
     with services_of(request).db.transaction() as session:
         usage = read_usage(session, owner, limit, before)

@@ -9,10 +9,20 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 from PIL import Image, UnidentifiedImageError
+from pydantic import BaseModel
 
 from troupe.api.forms import read_body
 from troupe.api.routes.characters import ERRORS, Owner, poll_headers
-from troupe.api.schemas import VideoCreateBody, VideoDeleted, VideoList, VideoObject, video_object
+from troupe.api.schemas import (
+    VideoCreateBody,
+    VideoDeleted,
+    VideoEditBody,
+    VideoExtendBody,
+    VideoList,
+    VideoObject,
+    VideoRemixBody,
+    video_object,
+)
 from troupe.api.services import Services, services_of
 from troupe.api.uploads import save_upload
 from troupe.characters.mentions import find_mentions
@@ -35,16 +45,13 @@ router = APIRouter()
 CONTENT_TYPES = {"video": "video/mp4", "thumbnail": "image/webp", "spritesheet": "image/jpeg"}
 # An extension of an extension grows; past this the stitched video is refused.
 MAX_EXTENDED_SECONDS = 120
-# `POST /v1/videos` takes JSON or multipart, so its body is read by hand; this documents it.
-CREATE_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            kind: {"schema": VideoCreateBody.model_json_schema()}
-            for kind in ("application/json", "multipart/form-data")
-        },
-    }
-}
+
+
+def documented_body(model: type[BaseModel]) -> dict[str, Any]:
+    """`openapi_extra` for a body read by hand, since it comes as JSON or multipart."""
+    schema = model.model_json_schema()
+    content = {kind: {"schema": schema} for kind in ("application/json", "multipart/form-data")}
+    return {"requestBody": {"required": True, "content": content}}
 
 
 def limits_of(services: Services) -> VideoLimits:
@@ -89,7 +96,7 @@ def order_video(services: Services, owner: str, order: VideoOrder, video_id: str
     "/v1/videos",
     response_model=VideoObject,
     responses=ERRORS,
-    openapi_extra=CREATE_BODY,
+    openapi_extra=documented_body(VideoCreateBody),
     summary="Render a video; @mentions and `characters` bring characters into it",
 )
 async def create_video(request: Request, owner: Owner) -> JSONResponse:
@@ -205,14 +212,24 @@ def video_content(
     )
 
 
-@router.post("/v1/videos/{video_id}/remix", response_model=VideoObject, responses=ERRORS)
+@router.post(
+    "/v1/videos/{video_id}/remix",
+    response_model=VideoObject,
+    responses=ERRORS,
+    openapi_extra=documented_body(VideoRemixBody),
+)
 async def remix_video(request: Request, video_id: str, owner: Owner) -> JSONResponse:
     body = await read_body(request)
     services = services_of(request)
     return await run_in_threadpool(_derive, services, owner, video_id, "remix", body)
 
 
-@router.post("/v1/videos/edits", response_model=VideoObject, responses=ERRORS)
+@router.post(
+    "/v1/videos/edits",
+    response_model=VideoObject,
+    responses=ERRORS,
+    openapi_extra=documented_body(VideoEditBody),
+)
 async def edit_video(request: Request, owner: Owner) -> JSONResponse:
     body = await read_body(request)
     services = services_of(request)
@@ -220,7 +237,12 @@ async def edit_video(request: Request, owner: Owner) -> JSONResponse:
     return await run_in_threadpool(_derive, services, owner, source_id, "edit", body)
 
 
-@router.post("/v1/videos/extensions", response_model=VideoObject, responses=ERRORS)
+@router.post(
+    "/v1/videos/extensions",
+    response_model=VideoObject,
+    responses=ERRORS,
+    openapi_extra=documented_body(VideoExtendBody),
+)
 async def extend_video(request: Request, owner: Owner) -> JSONResponse:
     body = await read_body(request)
     services = services_of(request)
