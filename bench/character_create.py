@@ -4,7 +4,8 @@ Run: .venv/bin/python bench/character_create.py [--repeats N]
 Prints, as medians with their ratio to the raw decode measured in the same run:
 - extraction: decode at analysis size + human screening + subject extraction, in process;
 - end to end: POST /v1/characters over HTTP to a real server (uvicorn, in this process) with a
-  URL source on a local file server (fetch, probe, extraction, audio clip, files, database).
+  URL source on a local file server (fetch, then probe, extraction, audio clip and files in a
+  sandboxed child process, then the database).
 """
 
 from __future__ import annotations

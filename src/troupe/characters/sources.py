@@ -10,17 +10,19 @@ from typing import Any
 from troupe.characters.create import SourceRules
 from troupe.errors import TroupeError
 from troupe.media.fetch import FetchLimits, fetch_to_file
+from troupe.media.sandbox import DecodeLimits
 from troupe.settings import Settings
 from troupe.store.blobs import BlobStore
 
 
 @dataclass(frozen=True)
 class SourceAccess:
-    """What reading a source needs: the blob store and the limits on fetching."""
+    """What reading a source needs: the blob store, and the limits on fetching and decoding."""
 
     blobs: BlobStore
     fetch_limits: FetchLimits
     rules: SourceRules
+    decode_limits: DecodeLimits
 
     @classmethod
     def from_settings(cls, settings: Settings, blobs: BlobStore) -> SourceAccess:
@@ -37,6 +39,7 @@ class SourceAccess:
                 require_audio=settings.require_audio,
                 max_frame_pixels=settings.max_frame_pixels,
             ),
+            decode_limits=DecodeLimits.from_settings(settings),
         )
 
 

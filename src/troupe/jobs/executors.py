@@ -21,6 +21,7 @@ from troupe.ids import now_seconds
 from troupe.jobs.queue import ClaimedJob
 from troupe.jobs.worker import Executor, ProgressFn
 from troupe.media.fetch import fetch_to_file
+from troupe.media.sandbox import run_sandboxed, start_sandbox
 from troupe.render.backend import Backend, CastMember, RenderRequest
 from troupe.store import repo
 from troupe.store.blobs import BlobStore
@@ -44,6 +45,7 @@ def upload_blob_key(task_id: str) -> str:
 def make_executors(
     db: Database, access: SourceAccess, backends: dict[str, Backend], retention_seconds: int
 ) -> dict[str, Executor]:
+    start_sandbox()  # its imports then overlap the server's start, not the first job
     return {
         "character": CharacterExecutor(db, access),
         "video": VideoExecutor(db, access, backends, retention_seconds),
@@ -75,19 +77,21 @@ def _character_files(
     request: dict[str, Any], access: SourceAccess, progress: ProgressFn
 ) -> CharacterFiles:
     """Extract the character that `request` (a character task's, or a video's inline one) asks
-    for from its source into the blob store."""
+    for from its source into the blob store, decoding in a sandboxed child."""
     raw_window = request.get("timestamps")
     window = parse_timestamps(raw_window) if raw_window is not None else None
     with ExitStack() as stack:
         source_path = local_source(request["source"], access, stack)
         progress(10)
-        return build_character_files(
+        return run_sandboxed(
+            access.decode_limits,
+            build_character_files,
             source_path,
             window,
             access.rules,
             access.blobs,
             character_blob_prefix(request["character_id"]),
-            progress,
+            progress=progress,
         )
 
 

@@ -6,6 +6,7 @@ URLs, images and audio-only formats are refused before any demuxer reads a refer
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
@@ -21,6 +22,8 @@ ALLOWED_FORMATS = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi"  # FFmpeg demuxer 
 VIDEO_CODECS = frozenset({"h264", "hevc", "vp8", "vp9", "av1", "mpeg4", "mjpeg", "prores"})
 AUDIO_CODECS = frozenset({"aac", "mp3", "opus", "vorbis", "flac", "ac3", "eac3", "alac"})
 MAX_STREAMS = 8
+# Phones film slow motion at up to 240 frames a second; a header claiming more is a decode bomb.
+MAX_FRAME_RATE = 250.0
 
 # Whitelists make FFmpeg refuse every other demuxer (hls, concat, image2, ...) and every
 # protocol but plain files, also for anything a demuxer would open on the file's behalf.
@@ -86,9 +89,11 @@ def probe(path: Path, max_frame_pixels: int) -> MediaInfo:
         if video_codec not in VIDEO_CODECS:
             _refuse(f"video codec {video_codec!r} is not supported")
         width, height = _frame_size(video, max_frame_pixels)
+        duration = _duration(container, video)
+        _check_frame_count(video, duration)
         return MediaInfo(
             container=_container_name(container, path),
-            duration=_duration(container, video),
+            duration=duration,
             width=width,
             height=height,
             fps=_fps(video),
@@ -134,7 +139,16 @@ def _fps(video: VideoStream) -> float:
     rate = video.average_rate or video.guessed_rate or video.base_rate
     if not rate or rate <= 0:
         _refuse("video frame rate is unknown")
+    if rate > MAX_FRAME_RATE:
+        _refuse(f"video frame rate is {float(rate):g} fps, more than {MAX_FRAME_RATE:g}")
     return float(rate)
+
+
+def _check_frame_count(video: VideoStream, duration: float) -> None:
+    # MP4 and AVI headers count the frames (0 where unknown): every one would be decoded
+    most = math.ceil(duration * MAX_FRAME_RATE) + 1
+    if video.frames > most:
+        _refuse(f"the file declares {video.frames} frames in {duration:.1f}s, more than {most}")
 
 
 def _duration(container: InputContainer, video: VideoStream) -> float:

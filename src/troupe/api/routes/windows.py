@@ -21,6 +21,7 @@ from troupe.errors import TroupeError
 from troupe.ids import new_id
 from troupe.jobs.executors import upload_blob_key
 from troupe.jobs.tasks import check_source_task
+from troupe.media.sandbox import run_sandboxed
 
 router = APIRouter()
 DEFAULT_COUNT = 3
@@ -66,7 +67,9 @@ def _scan(source: dict[str, Any], access: SourceAccess, count: int) -> WindowLis
     with ExitStack() as stack:
         path = local_source(source, access, stack)
         try:
-            duration, candidates = scan_windows(path, access.rules, count)
+            duration, candidates = run_sandboxed(
+                access.decode_limits, scan_windows, path, access.rules, count
+            )
         finally:
             if source["type"] == "upload":
                 access.blobs.delete(source["upload_key"])
