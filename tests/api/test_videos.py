@@ -234,6 +234,14 @@ def test_upload_as_input_reference_and_bad_uploads(client: httpx.Client) -> None
         files={"input_reference": ("notes.png", b"not an image", "image/png")},
     )
     assert (bad.status_code, bad.json()["error"]["param"]) == (400, "input_reference")
+    huge = io.BytesIO()
+    Image.new("1", (5000, 2000)).save(huge, format="PNG")  # 10 Mpx over the 8.3 Mpx limit
+    bomb = client.post(
+        "/v1/videos",
+        data={"prompt": "x"},
+        files={"input_reference": ("huge.png", huge.getvalue(), "image/png")},
+    )
+    assert "pixels" in bomb.json()["error"]["message"]
 
 
 def _first_frame(data: bytes) -> np.ndarray:

@@ -127,14 +127,24 @@ def _create_video(services: Services, owner: str, wanted: VideoRequest) -> JSONR
 
 
 def _check_image(services: Services, key: str) -> None:
+    """A readable image of sane size; its header alone is read, so a pixel bomb costs nothing."""
+    limit = services.settings.max_frame_pixels
     try:
         with Image.open(services.blobs.path(key)) as image:
+            pixels = image.width * image.height
             image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as error:
         services.blobs.delete(key)
         raise TroupeError(
             "invalid_request", "input_reference is not an image", param="input_reference"
         ) from error
+    if pixels > limit:
+        services.blobs.delete(key)
+        raise TroupeError(
+            "invalid_request",
+            f"input_reference has {pixels} pixels; at most {limit} are accepted",
+            param="input_reference",
+        )
 
 
 @router.get("/v1/videos", response_model=VideoList, responses=ERRORS)
