@@ -10,6 +10,7 @@ import pytest
 from tests.postgres import PostgresCluster, remove_cluster, start_cluster
 from tests.support import MediaServer, ServerProcess, start_media_server
 from troupe.media.synthetic import ClipSpec, make_mascot_clip, write_bytes_file
+from troupe.store.db import Database, upgrade_database
 
 # name -> how to make it; every test that needs a source video takes it from here.
 CLIPS: dict[str, ClipSpec] = {
@@ -91,3 +92,16 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
 def postgres_url(postgres_cluster: PostgresCluster) -> str:
     """A new, empty database for this test alone."""
     return postgres_cluster.create_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A migrated, empty database: once an SQLite file, once a PostgreSQL database."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'troupe.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    upgrade_database(url)
+    database = Database(url)
+    yield database
+    database.dispose()

@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 
 from troupe.billing.ledger import Price, PriceList, add_credit, reserve, settle_payment, to_micros
 from troupe.billing.usage import read_usage
 from troupe.errors import TroupeError
-from troupe.store.db import Database, upgrade_database
+from troupe.store.db import Database
 from troupe.store.tables import LedgerEntry
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    url = f"sqlite:///{tmp_path / 'ledger.db'}"
-    if request.param == "postgresql":
-        url = request.getfixturevalue("postgres_url")
-    upgrade_database(url)
-    database = Database(url)
-    yield database
-    database.dispose()
-
 
 PRICE = Price(to_micros(0.01), "character creation")
 

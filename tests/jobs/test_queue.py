@@ -5,27 +5,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from troupe.errors import TroupeError
 from troupe.jobs import queue
 from troupe.store import repo
-from troupe.store.db import Database, upgrade_database
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'jobs.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    upgrade_database(url)
-    database = Database(url)
-    yield database
-    database.dispose()
+from troupe.store.db import Database
 
 
 def add_tasks(db: Database, count: int) -> list[str]:

@@ -10,7 +10,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,7 +31,7 @@ from troupe.jobs.webhooks import (
     signing_key,
 )
 from troupe.store import repo
-from troupe.store.db import Database, upgrade_database
+from troupe.store.db import Database
 from troupe.store.tables import WebhookEvent
 
 SECRET = "whsec_" + base64.b64encode(b"troupe webhook test secret, 32b").decode()
@@ -92,18 +91,6 @@ def test_retry_delay_doubles_then_caps() -> None:
 
 
 # --- the outbox on real databases -------------------------------------------------------------
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'webhooks.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    upgrade_database(url)
-    database = Database(url)
-    yield database
-    database.dispose()
 
 
 def claimed_job(
