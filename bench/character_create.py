@@ -24,7 +24,7 @@ import httpx
 import uvicorn
 
 from troupe.api.app import create_app
-from troupe.characters.create import ANALYSIS_FPS, ANALYSIS_MAX_SIDE, screened_extraction
+from troupe.characters.create import ANALYSIS_MAX_SIDE, analysis_fps, screened_extraction
 from troupe.media.probe import open_media, probe
 from troupe.media.synthetic import ClipSpec, make_mascot_clip
 from troupe.media.window import decode_window
@@ -48,7 +48,8 @@ def raw_decode_seconds(path: Path, start: float, end: float) -> float:
 
 def extraction_seconds(path: Path, start: float, end: float) -> float:
     began = time.perf_counter()
-    frames = decode_window(path, start, end, max_side=ANALYSIS_MAX_SIDE, fps=ANALYSIS_FPS)
+    fps = analysis_fps(end - start)
+    frames = decode_window(path, start, end, max_side=ANALYSIS_MAX_SIDE, fps=fps)
     screened_extraction(frames, probe(path, 3840 * 2160))
     return time.perf_counter() - began
 

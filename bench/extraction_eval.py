@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from bench.character_create import raw_decode_seconds
 from tests.footage import Clip, build_footage, iou
-from troupe.characters.create import ANALYSIS_FPS, ANALYSIS_MAX_SIDE, screened_extraction
+from troupe.characters.create import ANALYSIS_MAX_SIDE, analysis_fps, screened_extraction
 from troupe.characters.extract import extract_character
 from troupe.errors import TroupeError
 from troupe.media.frames import Frame
@@ -50,7 +50,9 @@ class Outcome:
 
 
 def decode(clip: Clip) -> list[Frame]:
-    return decode_window(clip.path, 0.0, clip.seconds, max_side=ANALYSIS_MAX_SIDE, fps=ANALYSIS_FPS)
+    return decode_window(
+        clip.path, 0.0, clip.seconds, max_side=ANALYSIS_MAX_SIDE, fps=analysis_fps(clip.seconds)
+    )
 
 
 def evaluate(clip: Clip) -> Outcome:
@@ -79,7 +81,8 @@ def window_timing(
     for _ in range(repeats):
         raw.append(raw_decode_seconds(path, *window))
         began = time.perf_counter()
-        frames = decode_window(path, *window, max_side=ANALYSIS_MAX_SIDE, fps=ANALYSIS_FPS)
+        fps = analysis_fps(window[1] - window[0])
+        frames = decode_window(path, *window, max_side=ANALYSIS_MAX_SIDE, fps=fps)
         decoded = time.perf_counter()
         screened_extraction(frames, info)
         decode.append(decoded - began)

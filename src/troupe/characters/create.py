@@ -8,7 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from troupe.characters.extract import Extraction, extract_character, frame_scores
+from troupe.characters.extract import (
+    MAX_ANALYSED_FRAMES,
+    Extraction,
+    extract_character,
+    frame_scores,
+)
 from troupe.characters.humans import check_no_humans
 from troupe.characters.timestamps import MAX_WINDOW_SECONDS, Window, check_within
 from troupe.characters.windows import WindowCandidate, rank_windows
@@ -20,7 +25,8 @@ from troupe.store.blobs import BlobStore
 
 # Extraction works on frames whose long side is at most this; boxes are scaled back to source.
 ANALYSIS_MAX_SIDE = 640
-# Extraction looks at 16 frames of a window and screening at 5: 8 fps leaves room to choose.
+# Extraction looks at up to MAX_ANALYSED_FRAMES frames of a window and screening at 5; short
+# windows are sampled at up to this rate.
 ANALYSIS_FPS = 8.0
 WINDOW_SEARCH_FPS = 4.0
 WINDOW_SEARCH_MAX_SIDE = 320
@@ -44,6 +50,12 @@ class CharacterFiles:
     window: Window
     quality: dict[str, Any]
     blobs: dict[str, Any] = field(default_factory=dict)
+
+
+def analysis_fps(seconds: float) -> float:
+    """The rate that yields the frames extraction looks at over a window of `seconds`: frames
+    it would skip are not worth converting and scaling."""
+    return min(ANALYSIS_FPS, MAX_ANALYSED_FRAMES / max(seconds, 0.1))
 
 
 def check_source(path: Path, rules: SourceRules) -> MediaInfo:
@@ -121,7 +133,11 @@ def build_character_files(
     progress(15)
     chosen = choose_window(path, info, window)
     frames = decode_window(
-        path, chosen.start, chosen.end, max_side=ANALYSIS_MAX_SIDE, fps=ANALYSIS_FPS
+        path,
+        chosen.start,
+        chosen.end,
+        max_side=ANALYSIS_MAX_SIDE,
+        fps=analysis_fps(chosen.end - chosen.start),
     )
     if not frames:
         raise TroupeError(
