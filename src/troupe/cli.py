@@ -58,17 +58,14 @@ def open_database(data_dir: Path | None) -> Any:
     return Database(settings.resolved_database_url)
 
 
-credit_option = click.option(
+@keys.command("create")
+@click.option("--owner", default=None, help="Owner the key acts for (default: a new owner).")
+@click.option(
     "--credit",
     type=float,
     default=None,
     help="Add this many US dollars to the owner's balance; a funded owner's jobs need it.",
 )
-
-
-@keys.command("create")
-@click.option("--owner", default=None, help="Owner the key acts for (default: a new owner).")
-@credit_option
 @click.option("--data-dir", type=click.Path(path_type=Path))
 def keys_create(owner: str | None, credit: float | None, data_dir: Path | None) -> None:
     """Make a key and print it once; only its hash is kept."""

@@ -92,6 +92,13 @@ def get_task_by_id(session: Session, task_id: str) -> Task | None:
     return session.get(Task, task_id)
 
 
+def tasks_by_id(session: Session, task_ids: list[str]) -> dict[str, Task]:
+    """Many tasks in one query, by id."""
+    if not task_ids:
+        return {}
+    return {task.id: task for task in session.scalars(select(Task).where(Task.id.in_(task_ids)))}
+
+
 def set_task_progress(session: Session, task_id: str, progress: int) -> None:
     session.execute(
         update(Task)

@@ -29,7 +29,7 @@ from troupe.characters.mentions import find_mentions
 from troupe.errors import TroupeError
 from troupe.ids import new_id
 from troupe.store import repo
-from troupe.store.tables import Video
+from troupe.store.tables import Task, Video
 from troupe.videos.intake import (
     VideoLimits,
     VideoRequest,
@@ -43,6 +43,7 @@ from troupe.videos.submit import VideoOrder, submit_video
 router = APIRouter()
 
 CONTENT_TYPES = {"video": "video/mp4", "thumbnail": "image/webp", "spritesheet": "image/jpeg"}
+EXTENSIONS = {"video": "mp4", "thumbnail": "webp", "spritesheet": "jpg"}
 # An extension of an extension grows; past this the stitched video is refused.
 MAX_EXTENDED_SECONDS = 120
 
@@ -78,6 +79,16 @@ def find_video(services: Services, owner: str, video_id: str, param: str = "vide
     if video is None:
         raise TroupeError("video_not_found", f"no video {video_id!r}", param=param)
     return video
+
+
+def completed_task(services: Services, video_id: str, param: str) -> Task:
+    """The video's task, which must have completed: `task_not_completed` otherwise."""
+    with services.db.transaction() as session:
+        task = repo.get_task_by_id(session, video_id)
+    if task is None or task.status != "completed":
+        status = task.status if task else "unknown"
+        raise TroupeError("task_not_completed", f"video {video_id} is {status}", param=param)
+    return task
 
 
 def order_video(services: Services, owner: str, order: VideoOrder, video_id: str) -> JSONResponse:
@@ -158,8 +169,8 @@ def list_videos(
     services = services_of(request)
     with services.db.transaction() as session:
         page = repo.list_videos(session, owner, after=after, limit=limit, order=order)
-        tasks = {row.id: repo.get_task_by_id(session, row.id) for row in page.rows}
-    data = [video_object(row, task) for row in page.rows if (task := tasks[row.id]) is not None]
+        tasks = repo.tasks_by_id(session, [row.id for row in page.rows])
+    data = [video_object(row, tasks[row.id]) for row in page.rows if row.id in tasks]
     return VideoList(
         data=data,
         first_id=data[0].id if data else None,
@@ -201,19 +212,13 @@ def video_content(
     """The MP4 (with Range support), its WebP thumbnail or its JPEG spritesheet."""
     services = services_of(request)
     video = find_video(services, owner, video_id)
-    with services.db.transaction() as session:
-        task = repo.get_task_by_id(session, video_id)
-    if task is None or task.status != "completed":
-        status = task.status if task else "unknown"
-        raise TroupeError("task_not_completed", f"video {video_id} is {status}", param="video_id")
+    completed_task(services, video_id, param="video_id")
     key = video.blobs.get(variant)
     if video.expired_at is not None or not key or not services.blobs.exists(key):
         raise TroupeError(
             "video_not_found", f"the files of video {video_id} have expired", param="video_id"
         )
-    filename = (
-        f"{video_id}.{ {'video': 'mp4', 'thumbnail': 'webp', 'spritesheet': 'jpg'}[variant] }"
-    )
+    filename = f"{video_id}.{EXTENSIONS[variant]}"
     return FileResponse(
         services.blobs.path(key),
         media_type=CONTENT_TYPES[variant],
@@ -279,11 +284,7 @@ def _derive(
 ) -> JSONResponse:
     """A remix, edit or extension: the source's cast, model and size with a new prompt."""
     source = find_video(services, owner, source_id, param="video")
-    with services.db.transaction() as session:
-        task = repo.get_task_by_id(session, source.id)
-    if task is None or task.status != "completed":
-        status = task.status if task else "unknown"
-        raise TroupeError("task_not_completed", f"video {source_id} is {status}", param="video")
+    task = completed_task(services, source.id, param="video")
     prompt = check_prompt(body.get("prompt"), services.settings.max_prompt_chars)
     seconds = source.seconds
     if origin == "extension":
