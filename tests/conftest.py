@@ -62,6 +62,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     process.stop()
 
 
+@pytest.fixture(scope="session")
+def quick_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A server for the client tests: it asks for polls every 50 ms and limits no rate."""
+    env = {"TROUPE_POLL_AFTER_MS": "50", "TROUPE_RATE_LIMIT_PER_MINUTE": "0"}
+    data_dir = tmp_path_factory.mktemp("quick-server") / "data"
+    process = ServerProcess(data_dir=data_dir, env=env).start()
+    yield process
+    process.stop()
+
+
 StartServer = Callable[..., ServerProcess]
 
 

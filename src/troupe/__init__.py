@@ -1,6 +1,6 @@
 """troupe: a self-hosted server for character-consistent video."""
 
-from troupe.client import Client, TroupeAPIError
+from troupe.client import AsyncClient, Client, RetryPolicy, TroupeAPIError
 
 __version__ = "0.1.0"
-__all__ = ["Client", "TroupeAPIError", "__version__"]
+__all__ = ["AsyncClient", "Client", "RetryPolicy", "TroupeAPIError", "__version__"]
