@@ -1,11 +1,16 @@
-"""The `troupe` command: keys made on the data dir, characters made from the command line."""
+"""The `troupe` command: keys on the data dir; characters, videos and usage on a live server."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import av
+import pytest
 
 from tests.support import MediaServer, ServerProcess
 
@@ -15,65 +20,128 @@ def troupe(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
         [sys.executable, "-m", "troupe", *args],
         capture_output=True,
         text=True,
-        env=env,
+        env={**os.environ, **(env or {})},
         timeout=300,
     )
 
 
-def test_character_create_from_url_and_file(server: ServerProcess, media: MediaServer) -> None:
-    common = ["--server", server.base_url, "--api-key", "test-key-alpha"]
-    by_url = troupe(
-        "character",
-        "create",
-        "--url",
-        media.url("small.mp4"),
-        "--timestamps",
-        "0,2",
-        "--name",
-        "CLI Mascot",
-        *common,
-    )
-    assert by_url.returncode == 0, by_url.stderr
-    assert json.loads(by_url.stdout)["display_name"] == "CLI Mascot"
-    by_file = troupe(
-        "character",
-        "create",
-        "--file",
-        str(media.root / "small.mp4"),
-        "--timestamps",
-        "1,2",
-        *common,
-    )
-    assert by_file.returncode == 0, by_file.stderr
-    assert json.loads(by_file.stdout)["source"]["type"] == "upload"
+@pytest.fixture(scope="module")
+def remote(server: ServerProcess) -> list[str]:
+    return ["--server", server.base_url, "--api-key", "test-key-alpha"]
 
 
-def test_character_create_reports_errors(server: ServerProcess, media: MediaServer) -> None:
-    result = troupe(
-        "character",
-        "create",
-        "--url",
-        media.url("silent.mp4"),
-        "--timestamps",
-        "0,2",
-        "--server",
-        server.base_url,
-        "--api-key",
-        "test-key-alpha",
-    )
-    assert result.returncode == 1
-    assert json.loads(result.stdout)["error"]["code"] == "no_audio_track"
+def ok(*args: str) -> subprocess.CompletedProcess[str]:
+    result = troupe(*args)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def as_json(*args: str) -> Any:
+    return json.loads(ok(*args, "--json").stdout)
+
+
+def test_character_create_from_url_and_file(remote: list[str], media: MediaServer) -> None:
+    by_url = as_json(
+        "character", "create", "--url", media.url("small.mp4"), "--timestamps", "0,2",
+        "--name", "CLI Mascot", *remote,
+    )  # fmt: skip
+    assert by_url["display_name"] == "CLI Mascot"
+    file_ = str(media.root / "small.mp4")
+    by_file = ok("character", "create", "--file", file_, "--username", "cli_filed", *remote)
+    assert by_file.stdout.startswith("@cli_filed  char_")
+    assert "  warnings   " in by_file.stdout and "creating character" in by_file.stderr
+
+
+def test_errors_are_shown_with_their_code(remote: list[str], media: MediaServer) -> None:
+    silent = ["character", "create", "--url", media.url("silent.mp4"), *remote]
+    human = troupe(*silent)
+    assert human.returncode == 1
+    assert human.stderr.splitlines()[-1].startswith("error: no_audio_track: ")
+    scripted = troupe(*silent, "--json")
+    assert scripted.returncode == 1
+    assert json.loads(scripted.stdout)["error"]["code"] == "no_audio_track"
+    missing = troupe("video", "get", "video_nothing", *remote, "--json")
+    assert missing.returncode == 1
+    assert json.loads(missing.stdout)["error"]["code"] == "video_not_found"
+    both = troupe("character", "create", "--url", "http://x/a.mp4", "--from-task", "t", *remote)
+    assert both.returncode == 2 and "exactly one of" in both.stderr
+
+
+def test_character_verbs(remote: list[str], media: MediaServer) -> None:
+    file_ = str(media.root / "mascot.mp4")
+    windows = ok("character", "windows", "--file", file_, "--count", "2", *remote).stdout
+    assert windows.startswith("source is 4.00s; best windows first:")
+    assert len(windows.splitlines()) == 3
+    made = as_json("character", "create", "--file", file_, "--username", "cli_verbs", *remote)
+    shown = ok("character", "get", "@cli_verbs", *remote).stdout
+    assert shown.splitlines()[0] == f"@cli_verbs  {made['id']}  {made['display_name']}"
+    listed = as_json("character", "list", "--q", "cli_verbs", *remote)
+    assert [row["id"] for row in listed["data"]] == [made["id"]]
+    assert "@cli_verbs\t" in ok("character", "list", "--q", "cli_v", *remote).stdout
+    public = ok("character", "visibility", made["id"], "public", *remote).stdout
+    assert public.strip() == "@cli_verbs is now public"
+    assert as_json("character", "delete", made["id"], *remote)["deleted"] is True
+    gone = troupe("character", "get", made["id"], *remote)
+    assert gone.returncode == 1 and "character_not_found" in gone.stderr
+
+
+def test_create_many_reports_each_source(remote: list[str], media: MediaServer) -> None:
+    sources = [str(media.root / "small.mp4"), media.url("grass.mp4"), media.url("silent.mp4")]
+    result = troupe("character", "create-many", *sources, "--concurrency", "2", *remote)
+    assert result.returncode == 1, result.stderr
+    rows = result.stdout.splitlines()
+    assert len(rows) == 3 and rows[0].startswith(sources[0] + "\t@")
+    assert rows[2].startswith(f"{sources[2]}\tfailed\tno_audio_track: ")
+
+
+def decodes(path: Path) -> tuple[int, int, int]:
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames = sum(1 for _ in container.decode(stream))
+        return stream.codec_context.width, stream.codec_context.height, frames
+
+
+def test_video_verbs(remote: list[str], media: MediaServer, tmp_path: Path) -> None:
+    ok("character", "create", "--url", media.url("small.mp4"), "--username", "cli_star", *remote)
+    saved = tmp_path / "forest.mp4"
+    video = as_json(
+        "video", "create", "@cli_star walks through a forest", "--size", "720x1280",
+        "--download", str(saved), *remote,
+    )  # fmt: skip
+    assert video["status"] == "completed"
+    assert decodes(saved) == (720, 1280, 96)
+    shown = ok("video", "get", video["id"], *remote).stdout
+    assert shown.startswith(f"{video['id']}  completed  100%  4s 720x1280 sora-2 (animatic)")
+    assert "  cast       @cli_star " in shown
+    assert video["id"] in ok("video", "list", "--limit", "5", *remote).stdout
+    thumbnail = tmp_path / "thumb.webp"
+    ok("video", "download", video["id"], "--variant", "thumbnail", "-o", str(thumbnail), *remote)
+    assert thumbnail.read_bytes()[8:12] == b"WEBP"
+    remix = as_json("video", "remix", video["id"], "at night", "--no-wait", *remote)
+    assert remix["status"] in ("queued", "in_progress")
+    assert remix["remixed_from_video_id"] == video["id"]
+    task = ok("task", remix["id"], *remote).stdout
+    assert task.startswith(remix["id"] + "  ")
+    extended = as_json("video", "extend", video["id"], "then it rains", *remote)
+    assert extended["status"] == "completed" and extended["seconds"] == "8"
+    assert as_json("video", "delete", video["id"], *remote)["deleted"] is True
+    usage = ok("usage", "--limit", "3", *remote).stdout
+    assert usage.startswith("balance    not limited\nheld       $")
 
 
 def test_keys_create_list_revoke(server: ServerProcess) -> None:
     data_dir = str(server.data_dir)
-    made = json.loads(troupe("keys", "create", "--owner", "team-a", "--data-dir", data_dir).stdout)
+    made = as_json("keys", "create", "--owner", "team-a", "--data-dir", data_dir)
     assert made["owner"] == "team-a" and made["key"].startswith("sk-troupe-")
     with server.client(made["key"]) as client:
         assert client.get("/v1/characters").status_code == 200
-    listed = troupe("keys", "list", "--data-dir", data_dir).stdout
+    listed = ok("keys", "list", "--data-dir", data_dir).stdout
     assert made["id"] in listed and made["key"] not in listed
-    assert troupe("keys", "revoke", made["id"], "--data-dir", data_dir).returncode == 0
+    human = ok("keys", "create", "--owner", "team-b", "--credit", "2", "--data-dir", data_dir)
+    assert "balance  $2.00" in human.stdout
+    assert ok("keys", "revoke", made["id"], "--data-dir", data_dir).stdout.strip() == (
+        f"revoked {made['id']}"
+    )
     with server.client(made["key"]) as client:
         assert client.get("/v1/characters").status_code == 401
 

@@ -1,0 +1,243 @@
+"""`troupe video …`: render, list, fetch and derive videos on a running server."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from troupe.cli.output import connect, emit, job_bar, remote
+from troupe.cli.views import page_lines, video_lines, video_row
+from troupe.client import Client, JobProgress
+
+SECONDS = ["4", "8", "10", "12", "15", "16", "20"]
+SIZES = ["720x1280", "1280x720", "1024x1792", "1792x1024", "1080x1920", "1920x1080"]
+VARIANT_SUFFIX = {"video": ".mp4", "thumbnail": ".webp", "spritesheet": ".jpg"}
+
+
+@click.group()
+def video() -> None:
+    """Videos on a running troupe server."""
+
+
+wait_option = click.option(
+    "--wait/--no-wait", default=True, show_default=True, help="Wait for the render to finish."
+)
+download_option = click.option(
+    "--download",
+    "download_to",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the finished MP4 here.",
+)
+
+
+def run_job(
+    as_json: bool,
+    wait: bool,
+    download_to: Path | None,
+    client: Client,
+    start: Callable[[bool, JobProgress | None], dict[str, Any]],
+) -> None:
+    """Start a render, show its progress while waiting, print it, and save it when asked."""
+    if wait:
+        with job_bar("rendering") as bar:
+            finished = start(True, bar)
+    else:
+        finished = start(False, None)
+    if download_to is not None and finished["status"] == "completed":
+        client.download(finished["id"], download_to)
+        click.echo(f"saved {download_to}", err=True)
+    emit(finished, as_json, video_lines)
+    if finished["status"] == "failed":
+        sys.exit(1)
+
+
+@video.command("create")
+@click.argument("prompt")
+@click.option("--seconds", type=click.Choice(SECONDS), default="4", show_default=True)
+@click.option("--size", type=click.Choice(SIZES), default="1280x720", show_default=True)
+@click.option("--model", help="Model (default: the server's, sora-2).")
+@click.option(
+    "--character", "characters", multiple=True, help="A character id to cast (repeatable)."
+)
+@click.option("--image-url", help="An image to use as the first frame / background.")
+@wait_option
+@download_option
+@remote
+def video_create(
+    prompt: str,
+    seconds: str,
+    size: str,
+    model: str | None,
+    characters: tuple[str, ...],
+    image_url: str | None,
+    wait: bool,
+    download_to: Path | None,
+    server: str,
+    api_key: str | None,
+    as_json: bool,
+) -> None:
+    """Render PROMPT; characters come from @mentions in it or from --character."""
+    fields: dict[str, Any] = {"seconds": seconds, "size": size}
+    if model:
+        fields["model"] = model
+    if characters:
+        fields["characters"] = [{"id": character_id} for character_id in characters]
+    if image_url:
+        fields["input_reference"] = {"image_url": image_url}
+    with connect(server, api_key, as_json) as client:
+        run_job(
+            as_json,
+            wait,
+            download_to,
+            client,
+            lambda waits, bar: client.create_video(prompt, wait=waits, progress=bar, **fields),
+        )
+
+
+@video.command("remix")
+@click.argument("video_id")
+@click.argument("prompt")
+@wait_option
+@download_option
+@remote
+def video_remix(
+    video_id: str,
+    prompt: str,
+    wait: bool,
+    download_to: Path | None,
+    server: str,
+    api_key: str | None,
+    as_json: bool,
+) -> None:
+    """A new video from a finished one: same cast, model and size, a new PROMPT."""
+    with connect(server, api_key, as_json) as client:
+        run_job(
+            as_json,
+            wait,
+            download_to,
+            client,
+            lambda waits, bar: client.remix_video(video_id, prompt, wait=waits, progress=bar),
+        )
+
+
+@video.command("edit")
+@click.argument("video_id")
+@click.argument("prompt")
+@wait_option
+@download_option
+@remote
+def video_edit(
+    video_id: str,
+    prompt: str,
+    wait: bool,
+    download_to: Path | None,
+    server: str,
+    api_key: str | None,
+    as_json: bool,
+) -> None:
+    """Edit a finished video by PROMPT."""
+    with connect(server, api_key, as_json) as client:
+        run_job(
+            as_json,
+            wait,
+            download_to,
+            client,
+            lambda waits, bar: client.edit_video(video_id, prompt, wait=waits, progress=bar),
+        )
+
+
+@video.command("extend")
+@click.argument("video_id")
+@click.argument("prompt")
+@click.option("--seconds", type=click.Choice(SECONDS), default="4", show_default=True)
+@wait_option
+@download_option
+@remote
+def video_extend(
+    video_id: str,
+    prompt: str,
+    seconds: str,
+    wait: bool,
+    download_to: Path | None,
+    server: str,
+    api_key: str | None,
+    as_json: bool,
+) -> None:
+    """Render SECONDS more of a finished video and stitch them after it."""
+    with connect(server, api_key, as_json) as client:
+        run_job(
+            as_json,
+            wait,
+            download_to,
+            client,
+            lambda waits, bar: client.extend_video(
+                video_id, prompt, seconds, wait=waits, progress=bar
+            ),
+        )
+
+
+@video.command("get")
+@click.argument("video_id")
+@remote
+def video_get(video_id: str, server: str, api_key: str | None, as_json: bool) -> None:
+    """Show a video: status, progress, cast with consistency."""
+    with connect(server, api_key, as_json) as client:
+        emit(client.video(video_id), as_json, video_lines)
+
+
+@video.command("list")
+@click.option("--limit", type=click.IntRange(1, 100))
+@click.option("--after", help="The last id of the previous page.")
+@click.option("--order", type=click.Choice(["asc", "desc"]))
+@remote
+def video_list(
+    limit: int | None,
+    after: str | None,
+    order: str | None,
+    server: str,
+    api_key: str | None,
+    as_json: bool,
+) -> None:
+    """List your videos, newest first."""
+    with connect(server, api_key, as_json) as client:
+        page = client.list_videos(limit=limit, after=after, order=order)
+    emit(page, as_json, lambda p: page_lines(p, video_row, "no videos yet"))
+
+
+@video.command("delete")
+@click.argument("video_id")
+@remote
+def video_delete(video_id: str, server: str, api_key: str | None, as_json: bool) -> None:
+    """Delete a video and its files."""
+    with connect(server, api_key, as_json) as client:
+        gone = client.delete_video(video_id)
+    emit(gone, as_json, lambda g: [f"deleted {g['id']}"])
+
+
+@video.command("download")
+@click.argument("video_id")
+@click.option(
+    "--variant", type=click.Choice(list(VARIANT_SUFFIX)), default="video", show_default=True
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: ID.mp4"
+)
+@remote
+def video_download(
+    video_id: str,
+    variant: str,
+    output: Path | None,
+    server: str,
+    api_key: str | None,
+    as_json: bool,
+) -> None:
+    """Save a finished video's MP4, thumbnail or spritesheet."""
+    dest = output or Path(video_id + VARIANT_SUFFIX[variant])
+    with connect(server, api_key, as_json) as client:
+        client.download(video_id, dest, variant=variant)
+    shown = {"id": video_id, "variant": variant, "path": str(dest), "bytes": dest.stat().st_size}
+    emit(shown, as_json, lambda s: [f"saved {s['path']} ({s['bytes']} bytes)"])
