@@ -244,6 +244,13 @@ def list_videos(
     return _page(session, Video, statement, owner, after, limit, order)
 
 
+def reload_videos(session: Session, videos: list[Video]) -> None:
+    """Read these rows again from the database, in place."""
+    if videos:
+        statement = select(Video).where(Video.id.in_([video.id for video in videos]))
+        session.scalars(statement.execution_options(populate_existing=True)).all()
+
+
 def videos_due_to_expire(session: Session, now: int, limit: int = 50) -> list[Video]:
     query = select(Video).where(
         Video.expires_at <= now, Video.expired_at.is_(None), Video.deleted_at.is_(None)

@@ -65,30 +65,27 @@ def limits_of(services: Services) -> VideoLimits:
     )
 
 
-def video_response(services: Services, video: Video) -> JSONResponse:
-    with services.db.transaction() as session:
-        task = repo.get_task_by_id(session, video.id)
-    assert task is not None, "a video row is written with its task"
+def video_response(services: Services, video: Video, task: Task) -> JSONResponse:
     body = video_object(video, task).model_dump(mode="json")
     return JSONResponse(body, headers=poll_headers(services))
 
 
-def find_video(services: Services, owner: str, video_id: str, param: str = "video_id") -> Video:
-    with services.db.transaction() as session:
-        video = repo.get_video(session, owner, video_id)
-    if video is None:
-        raise TroupeError("video_not_found", f"no video {video_id!r}", param=param)
-    return video
-
-
-def completed_task(services: Services, video_id: str, param: str) -> Task:
-    """The video's task, which must have completed: `task_not_completed` otherwise."""
+def find_video(
+    services: Services, owner: str, video_id: str, param: str = "video_id"
+) -> tuple[Video, Task]:
+    """The caller's video and its task. The task is read first: a job settles both rows in one
+    transaction, so a video row read after a `completed` task already holds its files."""
     with services.db.transaction() as session:
         task = repo.get_task_by_id(session, video_id)
-    if task is None or task.status != "completed":
-        status = task.status if task else "unknown"
-        raise TroupeError("task_not_completed", f"video {video_id} is {status}", param=param)
-    return task
+        video = repo.get_video(session, owner, video_id)
+    if video is None or task is None:
+        raise TroupeError("video_not_found", f"no video {video_id!r}", param=param)
+    return video, task
+
+
+def require_completed(task: Task, param: str) -> None:
+    if task.status != "completed":
+        raise TroupeError("task_not_completed", f"video {task.id} is {task.status}", param=param)
 
 
 def order_video(services: Services, owner: str, order: VideoOrder, video_id: str) -> JSONResponse:
@@ -100,7 +97,7 @@ def order_video(services: Services, owner: str, order: VideoOrder, video_id: str
         if order.reference_key:
             services.blobs.delete(order.reference_key)  # no job will ever read it
         raise
-    return video_response(services, video)
+    return video_response(services, *find_video(services, owner, video.id))
 
 
 @router.post(
@@ -170,6 +167,9 @@ def list_videos(
     with services.db.transaction() as session:
         page = repo.list_videos(session, owner, after=after, limit=limit, order=order)
         tasks = repo.tasks_by_id(session, [row.id for row in page.rows])
+        # Read again after their tasks, as `find_video` does: a video seen before its task
+        # completed would be listed `completed` without its files.
+        repo.reload_videos(session, page.rows)
     data = [video_object(row, tasks[row.id]) for row in page.rows if row.id in tasks]
     return VideoList(
         data=data,
@@ -182,7 +182,7 @@ def list_videos(
 @router.get("/v1/videos/{video_id}", response_model=VideoObject, responses=ERRORS)
 def get_video(request: Request, video_id: str, owner: Owner) -> JSONResponse:
     services = services_of(request)
-    return video_response(services, find_video(services, owner, video_id))
+    return video_response(services, *find_video(services, owner, video_id))
 
 
 @router.delete("/v1/videos/{video_id}", response_model=VideoDeleted, responses=ERRORS)
@@ -211,8 +211,8 @@ def video_content(
 ) -> FileResponse:
     """The MP4 (with Range support), its WebP thumbnail or its JPEG spritesheet."""
     services = services_of(request)
-    video = find_video(services, owner, video_id)
-    completed_task(services, video_id, param="video_id")
+    video, task = find_video(services, owner, video_id)
+    require_completed(task, param="video_id")
     key = video.blobs.get(variant)
     if video.expired_at is not None or not key or not services.blobs.exists(key):
         raise TroupeError(
@@ -283,8 +283,8 @@ def _derive(
     services: Services, owner: str, source_id: str, origin: str, body: dict[str, Any]
 ) -> JSONResponse:
     """A remix, edit or extension: the source's cast, model and size with a new prompt."""
-    source = find_video(services, owner, source_id, param="video")
-    task = completed_task(services, source.id, param="video")
+    source, task = find_video(services, owner, source_id, param="video")
+    require_completed(task, param="video")
     prompt = check_prompt(body.get("prompt"), services.settings.max_prompt_chars)
     seconds = source.seconds
     if origin == "extension":
