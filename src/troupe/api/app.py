@@ -30,6 +30,7 @@ from troupe.store import idempotency
 from troupe.store.blobs import BlobStore
 from troupe.store.db import Database, upgrade_database
 from troupe.videos.retention import RetentionSweeper
+from troupe.web import routes as web
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.middleware("http")(body_limit(settings.max_upload_bytes + BODY_OVERHEAD_BYTES))
     if settings.rate_limit_per_minute:
         app.middleware("http")(rate_limit(RateLimiter(settings.rate_limit_per_minute)))
-    for module in (windows, characters, videos, tasks, usage, files, health):
+    for module in (windows, characters, videos, tasks, usage, files, health, web):
         app.include_router(module.router)
     return app
 
