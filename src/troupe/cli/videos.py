@@ -23,33 +23,41 @@ def video() -> None:
     """Videos on a running troupe server."""
 
 
-wait_option = click.option(
-    "--wait/--no-wait", default=True, show_default=True, help="Wait for the render to finish."
-)
-download_option = click.option(
-    "--download",
-    "download_to",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Save the finished MP4 here.",
-)
+Start = Callable[[Client, bool, JobProgress | None], dict[str, Any]]
+
+
+def render_options(command: Any) -> Any:
+    """--wait/--no-wait, --download and the server options of every rendering command."""
+    command = click.option(
+        "--download",
+        "download_to",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Save the finished MP4 here.",
+    )(command)
+    command = click.option(
+        "--wait/--no-wait", default=True, show_default=True, help="Wait for the render to finish."
+    )(command)
+    return remote(command)
 
 
 def run_job(
-    as_json: bool,
+    start: Start,
     wait: bool,
     download_to: Path | None,
-    client: Client,
-    start: Callable[[bool, JobProgress | None], dict[str, Any]],
+    server: str,
+    api_key: str | None,
+    as_json: bool,
 ) -> None:
     """Start a render, show its progress while waiting, print it, and save it when asked."""
-    if wait:
-        with job_bar("rendering") as bar:
-            finished = start(True, bar)
-    else:
-        finished = start(False, None)
-    if download_to is not None and finished["status"] == "completed":
-        client.download(finished["id"], download_to)
-        click.echo(f"saved {download_to}", err=True)
+    with connect(server, api_key, as_json) as client:
+        if wait:
+            with job_bar("rendering") as bar:
+                finished = start(client, True, bar)
+        else:
+            finished = start(client, False, None)
+        if download_to is not None and finished["status"] == "completed":
+            client.download(finished["id"], download_to)
+            click.echo(f"saved {download_to}", err=True)
     emit(finished, as_json, video_lines)
     if finished["status"] == "failed":
         sys.exit(1)
@@ -64,9 +72,7 @@ def run_job(
     "--character", "characters", multiple=True, help="A character id to cast (repeatable)."
 )
 @click.option("--image-url", help="An image to use as the first frame / background.")
-@wait_option
-@download_option
-@remote
+@render_options
 def video_create(
     prompt: str,
     seconds: str,
@@ -74,11 +80,7 @@ def video_create(
     model: str | None,
     characters: tuple[str, ...],
     image_url: str | None,
-    wait: bool,
-    download_to: Path | None,
-    server: str,
-    api_key: str | None,
-    as_json: bool,
+    **job: Any,
 ) -> None:
     """Render PROMPT; characters come from @mentions in it or from --character."""
     fields: dict[str, Any] = {"seconds": seconds, "size": size}
@@ -88,96 +90,49 @@ def video_create(
         fields["characters"] = [{"id": character_id} for character_id in characters]
     if image_url:
         fields["input_reference"] = {"image_url": image_url}
-    with connect(server, api_key, as_json) as client:
+    run_job(
+        lambda client, waits, bar: client.create_video(prompt, wait=waits, progress=bar, **fields),
+        **job,
+    )
+
+
+def derived_command(name: str, verb: str, help_text: str) -> None:
+    """`video remix` and `video edit`: a finished video and a new prompt."""
+
+    @video.command(name, help=help_text)
+    @click.argument("video_id")
+    @click.argument("prompt")
+    @render_options
+    def command(video_id: str, prompt: str, **job: Any) -> None:
         run_job(
-            as_json,
-            wait,
-            download_to,
-            client,
-            lambda waits, bar: client.create_video(prompt, wait=waits, progress=bar, **fields),
+            lambda client, waits, bar: getattr(client, verb)(
+                video_id, prompt, wait=waits, progress=bar
+            ),
+            **job,
         )
 
 
-@video.command("remix")
-@click.argument("video_id")
-@click.argument("prompt")
-@wait_option
-@download_option
-@remote
-def video_remix(
-    video_id: str,
-    prompt: str,
-    wait: bool,
-    download_to: Path | None,
-    server: str,
-    api_key: str | None,
-    as_json: bool,
-) -> None:
-    """A new video from a finished one: same cast, model and size, a new PROMPT."""
-    with connect(server, api_key, as_json) as client:
-        run_job(
-            as_json,
-            wait,
-            download_to,
-            client,
-            lambda waits, bar: client.remix_video(video_id, prompt, wait=waits, progress=bar),
-        )
-
-
-@video.command("edit")
-@click.argument("video_id")
-@click.argument("prompt")
-@wait_option
-@download_option
-@remote
-def video_edit(
-    video_id: str,
-    prompt: str,
-    wait: bool,
-    download_to: Path | None,
-    server: str,
-    api_key: str | None,
-    as_json: bool,
-) -> None:
-    """Edit a finished video by PROMPT."""
-    with connect(server, api_key, as_json) as client:
-        run_job(
-            as_json,
-            wait,
-            download_to,
-            client,
-            lambda waits, bar: client.edit_video(video_id, prompt, wait=waits, progress=bar),
-        )
+derived_command(
+    "remix",
+    "remix_video",
+    "A new video from a finished one: same cast, model and size, a new PROMPT.",
+)
+derived_command("edit", "edit_video", "Edit a finished video by PROMPT.")
 
 
 @video.command("extend")
 @click.argument("video_id")
 @click.argument("prompt")
 @click.option("--seconds", type=click.Choice(SECONDS), default="4", show_default=True)
-@wait_option
-@download_option
-@remote
-def video_extend(
-    video_id: str,
-    prompt: str,
-    seconds: str,
-    wait: bool,
-    download_to: Path | None,
-    server: str,
-    api_key: str | None,
-    as_json: bool,
-) -> None:
+@render_options
+def video_extend(video_id: str, prompt: str, seconds: str, **job: Any) -> None:
     """Render SECONDS more of a finished video and stitch them after it."""
-    with connect(server, api_key, as_json) as client:
-        run_job(
-            as_json,
-            wait,
-            download_to,
-            client,
-            lambda waits, bar: client.extend_video(
-                video_id, prompt, seconds, wait=waits, progress=bar
-            ),
-        )
+    run_job(
+        lambda client, waits, bar: client.extend_video(
+            video_id, prompt, seconds, wait=waits, progress=bar
+        ),
+        **job,
+    )
 
 
 @video.command("get")
