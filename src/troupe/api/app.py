@@ -14,6 +14,7 @@ from troupe import __version__
 from troupe.api.errors import error_response, install_error_handlers
 from troupe.api.idempotency import IdempotencyMiddleware
 from troupe.api.limits import RateLimiter, rate_limit
+from troupe.api.metrics import Metrics
 from troupe.api.routes import characters, files, health, tasks, usage, videos, windows
 from troupe.api.services import Services
 from troupe.billing.ledger import PriceList
@@ -23,7 +24,7 @@ from troupe.jobs import queue
 from troupe.jobs.admission import Admission
 from troupe.jobs.executors import make_executors
 from troupe.jobs.webhooks import WebhookSender
-from troupe.jobs.worker import Worker, WorkerConfig
+from troupe.jobs.worker import JobObserver, Worker, WorkerConfig
 from troupe.render.registry import load_backends
 from troupe.settings import Settings
 from troupe.store import idempotency
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 BODY_OVERHEAD_BYTES = 64 * 1024
 
 
-def build_services(settings: Settings) -> Services:
+def build_services(settings: Settings, observe_jobs: JobObserver | None = None) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade_database(settings.resolved_database_url)
     db = Database(settings.resolved_database_url)
@@ -57,7 +58,7 @@ def build_services(settings: Settings) -> Services:
         db=db,
         blobs=blobs,
         access=access,
-        worker=Worker(db, executors, config),
+        worker=Worker(db, executors, config, observe_jobs),
         retention=RetentionSweeper(db, blobs, sweep_interval(settings.video_retention_seconds)),
         admission=Admission(
             prices=PriceList(settings.price_character, settings.price_per_second_by_model),
@@ -98,10 +99,12 @@ def recover_jobs(services: Services, lock: IO[str] | None) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = build_services(settings)
+        services = build_services(settings, metrics.job_finished)
+        metrics.watch_store(services.db)
         lock = take_data_dir_lock(settings)
         recover_jobs(services, lock)
         app.state.services = services
@@ -134,6 +137,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.middleware("http")(body_limit(settings.max_upload_bytes + BODY_OVERHEAD_BYTES))
     if settings.rate_limit_per_minute:
         app.middleware("http")(rate_limit(RateLimiter(settings.rate_limit_per_minute)))
+    # Outermost, so every answer counts, refusals by the limits above included.
+    app.middleware("http")(metrics.middleware)
+    app.state.metrics = metrics
     for module in (windows, characters, videos, tasks, usage, files, health, web):
         app.include_router(module.router)
     return app

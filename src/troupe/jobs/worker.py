@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 ProgressFn = Callable[[int], None]
 # An executor does the slow work outside any transaction and returns what to write on success.
 Executor = Callable[[ClaimedJob, ProgressFn], Callable[[Session], None]]
+# Told of every job this worker ran: its kind, outcome (`completed`, an error code, or `lost`
+# when another worker had taken it over) and seconds from claim to settlement.
+JobObserver = Callable[[str, str, float], None]
 
 
 @dataclass(frozen=True)
@@ -39,10 +42,17 @@ class WorkerConfig:
 class Worker:
     """Runs jobs from the database on a few threads and keeps their leases alive."""
 
-    def __init__(self, db: Database, executors: dict[str, Executor], config: WorkerConfig) -> None:
+    def __init__(
+        self,
+        db: Database,
+        executors: dict[str, Executor],
+        config: WorkerConfig,
+        observe: JobObserver | None = None,
+    ) -> None:
         self.db = db
         self.executors = executors
         self.config = config
+        self.observe = observe
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{new_id('w')[-6:]}"
         self._wakeup = threading.Event()
         self._stopping = threading.Event()
@@ -121,8 +131,11 @@ class Worker:
     def _run_one(self, job: ClaimedJob) -> None:
         with self._held_lock:
             self._held.add(job.id)
+        started = time.monotonic()
         try:
-            self._settle(job, *self._execute(job))
+            outcome = self._settle(job, *self._execute(job))
+            if self.observe is not None:
+                self.observe(job.kind, outcome, time.monotonic() - started)
         finally:
             with self._held_lock:
                 self._held.discard(job.id)
@@ -145,17 +158,24 @@ class Worker:
 
     def _settle(
         self, job: ClaimedJob, apply: Callable[[Session], None] | None, error: TroupeError | None
-    ) -> None:
+    ) -> str:
+        """Write the job's outcome; answers `completed`, the error code, or `lost`."""
         events = self.config.webhook_events
         try:
-            queue.settle(self.db, job, apply, error, webhook_events=events)
+            owned = queue.settle(self.db, job, apply, error, webhook_events=events)
         except TroupeError as late_error:
             # The result could not be written (a username taken meanwhile, say): fail cleanly.
-            queue.settle(self.db, job, None, late_error, webhook_events=events)
+            error = late_error
+            owned = queue.settle(self.db, job, None, late_error, webhook_events=events)
         except Exception:
             log.exception("settling job %s (task %s) failed", job.id, job.task_id)
-            failure = TroupeError("internal_error", "saving the result failed")
-            queue.settle(self.db, job, None, failure, webhook_events=events)
+            error = TroupeError("internal_error", "saving the result failed")
+            owned = queue.settle(self.db, job, None, error, webhook_events=events)
+        if not owned:
+            return "lost"
+        if error is not None:
+            return error.code
+        return "completed" if apply is not None else "internal_error"
 
     def _report_progress(self, job: ClaimedJob, percent: int) -> None:
         with self.db.transaction() as session:

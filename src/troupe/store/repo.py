@@ -10,7 +10,7 @@ from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from troupe.ids import new_id, now_seconds
-from troupe.store.tables import ApiKey, Character, Job, Task, Video
+from troupe.store.tables import ApiKey, Character, Job, Task, Video, WebhookEvent
 
 Row = TypeVar("Row", Character, Video)
 
@@ -264,3 +264,38 @@ def delete_video(session: Session, video: Video) -> None:
 
 def mark_expired(session: Session, video: Video) -> None:
     video.expired_at = now_seconds()
+
+
+@dataclass(frozen=True)
+class StoreCounts:
+    """What the store holds right now, for /metrics."""
+
+    tasks: dict[tuple[str, str], int]  # (kind, status) -> tasks
+    jobs: dict[tuple[str, str], int]  # (kind, state) -> jobs not done
+    characters: int  # not deleted
+    webhook_events_pending: int  # neither delivered nor given up
+
+
+def count_store(session: Session) -> StoreCounts:
+    tasks = session.execute(
+        select(Task.kind, Task.status, func.count()).group_by(Task.kind, Task.status)
+    )
+    jobs = session.execute(
+        select(Job.kind, Job.state, func.count())
+        .where(Job.state != "done")
+        .group_by(Job.kind, Job.state)
+    )
+    characters = session.scalar(
+        select(func.count()).select_from(Character).where(Character.deleted_at.is_(None))
+    )
+    pending = session.scalar(
+        select(func.count())
+        .select_from(WebhookEvent)
+        .where(WebhookEvent.delivered_at.is_(None), WebhookEvent.failed_at.is_(None))
+    )
+    return StoreCounts(
+        tasks={(kind, status): count for kind, status, count in tasks},
+        jobs={(kind, state): count for kind, state, count in jobs},
+        characters=characters or 0,
+        webhook_events_pending=pending or 0,
+    )

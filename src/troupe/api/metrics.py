@@ -1,0 +1,101 @@
+"""`GET /metrics`: Prometheus text for operators — requests, job outcomes and durations from
+this process, and what the store holds (read from the database at each scrape)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterator
+
+from fastapi import Request, Response
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.registry import Collector
+
+from troupe.store import repo
+from troupe.store.db import Database
+
+Handler = Callable[[Request], Awaitable[Response]]
+# Routes are labelled by their template (`/v1/videos/{video_id}`), never the raw path, so a
+# client requesting random addresses cannot grow the label set; those are all "unmatched".
+UNMATCHED = "unmatched"
+JOB_SECONDS_BUCKETS = (0.25, 0.5, 1, 2, 5, 10, 20, 40, 80, 160, 320, 640)
+
+
+class StoreCollector(Collector):
+    """Counts read from the database when Prometheus scrapes: shared by every process."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def collect(self) -> Iterator[Metric]:
+        with self.db.transaction() as session:
+            counts = repo.count_store(session)
+        tasks = GaugeMetricFamily(
+            "troupe_tasks", "Tasks in the store by kind and status", labels=["kind", "status"]
+        )
+        for (kind, status), count in sorted(counts.tasks.items()):
+            tasks.add_metric([kind, status], count)
+        jobs = GaugeMetricFamily(
+            "troupe_jobs_pending",
+            "Jobs queued or running, by kind and state",
+            labels=["kind", "state"],
+        )
+        for (kind, state), count in sorted(counts.jobs.items()):
+            jobs.add_metric([kind, state], count)
+        yield tasks
+        yield jobs
+        yield GaugeMetricFamily(
+            "troupe_characters", "Characters not deleted", value=counts.characters
+        )
+        yield GaugeMetricFamily(
+            "troupe_webhook_events_pending",
+            "Webhook events neither delivered nor given up",
+            value=counts.webhook_events_pending,
+        )
+
+
+class Metrics:
+    """One registry per app, so several servers in one process never share counters."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "troupe_http_requests",
+            "HTTP requests answered by this process",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "troupe_http_request_duration_seconds",
+            "Time to answer an HTTP request",
+            ["method", "route"],
+            registry=self.registry,
+        )
+        self.jobs = Histogram(
+            "troupe_job_duration_seconds",
+            "Jobs run by this process's worker: outcome is `completed` or the error code",
+            ["kind", "outcome"],
+            buckets=JOB_SECONDS_BUCKETS,
+            registry=self.registry,
+        )
+
+    def watch_store(self, db: Database) -> None:
+        """Report the store's counts too, once the app has its database."""
+        self.registry.register(StoreCollector(db))
+
+    def job_finished(self, kind: str, outcome: str, seconds: float) -> None:
+        self.jobs.labels(kind, outcome).observe(seconds)
+
+    def exposition(self, accept: str) -> Response:
+        """The text format the scraper's Accept header asks for (0.0.4 when it names none)."""
+        encode, content_type = choose_encoder(accept)
+        return Response(encode(self.registry), headers={"Content-Type": content_type})
+
+    async def middleware(self, request: Request, call_next: Handler) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path", UNMATCHED)
+        self.requests.labels(request.method, route, str(response.status_code)).inc()
+        self.latency.labels(request.method, route).observe(time.perf_counter() - started)
+        return response
