@@ -52,7 +52,9 @@ def test_metrics_count_requests_jobs_and_the_store(
     created = value(scraped, requests, method="POST", route="/v1/characters", status="200")
     assert created == 1
     # The route's template labels the request, never the address asked for.
-    refs = value(scraped, requests, method="GET", route="/v1/characters/{character_ref}", status="404")
+    refs = value(
+        scraped, requests, method="GET", route="/v1/characters/{character_ref}", status="404"
+    )
     assert refs == 2
     assert value(scraped, requests, method="GET", route="unmatched", status="404") == 1
     assert not any("nobody_1" in str(labels) for _, labels in scraped)

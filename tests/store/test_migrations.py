@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
-from troupe.store.db import upgrade_database
+from troupe.store.db import alembic_config, upgrade_database
 from troupe.store.tables import Base
 
 
@@ -22,3 +24,28 @@ def test_upgrade_matches_the_models(tmp_path: Path) -> None:
         tables = set(inspect(connection).get_table_names())
     assert diff == []
     assert {"api_keys", "tasks", "jobs", "characters", "alembic_version"} <= tables
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'old.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+def test_tasks_made_before_0004_are_ordered_by_their_second(empty_database_url: str) -> None:
+    url = empty_database_url
+    command.upgrade(alembic_config(url), "0003")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO tasks (id, owner, kind, model, status, progress, request, created_at)"
+                " VALUES ('task_old', 'o', 'character', 'sora-2-character', 'completed', 100,"
+                " '{}', 1790000000)"
+            )
+        )
+    upgrade_database(url)
+    with engine.connect() as connection:
+        created_ns = connection.execute(text("SELECT created_ns FROM tasks")).scalar_one()
+    assert created_ns == 1_790_000_000 * 1_000_000_000

@@ -183,6 +183,7 @@ class UsageObject(BaseModel):
 class TaskObject(BaseModel):
     id: str
     object: Literal["generation.task"] = "generation.task"
+    kind: Literal["character", "video"] = Field(description="What the task makes (troupe's own)")
     model: str
     status: Literal["queued", "in_progress", "completed", "failed"]
     progress: int
@@ -190,6 +191,14 @@ class TaskObject(BaseModel):
     completed_at: int | None
     result: CharacterObject | VideoObject | None
     error: ErrorDetail | None
+
+
+class TaskList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[TaskObject]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
 
 
 class CharacterList(BaseModel):
@@ -276,6 +285,7 @@ def task_error(task: Task) -> ErrorDetail | None:
 def task_object(task: Task, result: CharacterObject | VideoObject | None) -> TaskObject:
     return TaskObject(
         id=task.id,
+        kind=task.kind,  # type: ignore[arg-type]
         model=task.model,
         status=task.status,  # type: ignore[arg-type]
         progress=task.progress,

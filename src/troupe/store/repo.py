@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 from troupe.ids import new_id, now_seconds
 from troupe.store.tables import ApiKey, Character, Job, Task, Video, WebhookEvent
 
-Row = TypeVar("Row", Character, Video)
+Row = TypeVar("Row", Character, Video, Task)
 
 
 def hash_key(key: str) -> str:
@@ -67,7 +68,8 @@ def create_task(
     session: Session, *, task_id: str, owner: str, kind: str, model: str, request: dict[str, Any]
 ) -> Task:
     """Insert a task and the job that runs it in one transaction, so neither exists alone."""
-    created = now_seconds()
+    created_ns = time.time_ns()
+    created = created_ns // 1_000_000_000
     task = Task(
         id=task_id,
         owner=owner,
@@ -77,6 +79,7 @@ def create_task(
         progress=0,
         request=request,
         created_at=created,
+        created_ns=created_ns,
     )
     session.add(task)
     session.flush()  # the job's foreign key needs the task row first
@@ -90,6 +93,44 @@ def get_task(session: Session, owner: str, task_id: str) -> Task | None:
 
 def get_task_by_id(session: Session, task_id: str) -> Task | None:
     return session.get(Task, task_id)
+
+
+def list_tasks(
+    session: Session,
+    owner: str,
+    *,
+    after: str | None,
+    limit: int,
+    order: str,
+    kind: str | None,
+    status: str | None,
+) -> Page[Task]:
+    statement = select(Task).where(Task.owner == owner)
+    if kind is not None:
+        statement = statement.where(Task.kind == kind)
+    if status is not None:
+        statement = statement.where(Task.status == status)
+    return _page(session, Task, statement, owner, after, limit, order)
+
+
+def task_results(session: Session, tasks: list[Task]) -> dict[str, Character | Video]:
+    """What each task made, by task id: its video (any status), or its character once made.
+    Read after the tasks, so a completed task always finds what it made."""
+    video_ids = [task.id for task in tasks if task.kind == "video"]
+    character_ids = [task.character_id for task in tasks if task.character_id]
+    results: dict[str, Character | Video] = {}
+    if video_ids:
+        videos = select(Video).where(Video.id.in_(video_ids), Video.deleted_at.is_(None))
+        results.update({video.id: video for video in session.scalars(videos)})
+    if character_ids:
+        live = select(Character).where(
+            Character.id.in_(character_ids), Character.deleted_at.is_(None)
+        )
+        made = {row.id: row for row in session.scalars(live)}
+        results.update(
+            {task.id: made[task.character_id] for task in tasks if task.character_id in made}
+        )
+    return results
 
 
 def tasks_by_id(session: Session, task_ids: list[str]) -> dict[str, Task]:

@@ -54,7 +54,11 @@ class Task(Base):
     error_message: Mapped[str | None] = mapped_column(Text, default=None)
     error_param: Mapped[str | None] = mapped_column(String(40), default=None)
     created_at: Mapped[int] = mapped_column(Integer)
+    # Lists page by creation order (tasks made before 0004 carry created_at in nanoseconds).
+    created_ns: Mapped[int] = mapped_column(BigInteger, server_default="0")
     completed_at: Mapped[int | None] = mapped_column(Integer, default=None)
+
+    __table_args__ = (Index("ix_tasks_owner_created", "owner", "created_ns"),)
 
 
 class Job(Base):

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
 from troupe.api.auth import authenticate
 from troupe.api.schemas import (
@@ -17,7 +18,6 @@ from troupe.api.schemas import (
     CharacterUpdate,
     ErrorBody,
     TaskObject,
-    VideoObject,
     character_object,
     task_object,
     video_object,
@@ -30,7 +30,7 @@ from troupe.ids import new_id
 from troupe.jobs.executors import upload_blob_key
 from troupe.jobs.tasks import submit_character_task, wait_for_task
 from troupe.store import repo
-from troupe.store.tables import Task
+from troupe.store.tables import Character, Task, Video
 
 router = APIRouter()
 Owner = Annotated[str, Depends(authenticate)]
@@ -50,16 +50,25 @@ def wants_async(request: Request, body_flag: bool) -> bool:
 def task_response(request: Request, task: Task, status_code: int) -> JSONResponse:
     """A task as `generation.task`; once completed its result is the character or the video."""
     services = services_of(request)
-    result: CharacterObject | VideoObject | None = None
     with services.db.transaction() as session:
-        if task.kind == "video":
-            video = repo.get_video(session, task.owner, task.id)
-            result = video_object(video, task) if video else None
-        elif task.status == "completed" and task.character_id:
-            row = repo.get_character(session, task.owner, task.character_id)
-            result = character_object(row, base_url(request)) if row else None
-    body = task_object(task, result).model_dump(mode="json")
+        [shown] = task_objects(session, [task], base_url(request))
+    body = shown.model_dump(mode="json")
     return JSONResponse(body, status_code=status_code, headers=poll_headers(services))
+
+
+def task_objects(session: Session, tasks: list[Task], base: str) -> list[TaskObject]:
+    """Tasks with what they made: the Video (any status), or the Character once made."""
+    made = repo.task_results(session, tasks)
+    shown = []
+    for task in tasks:
+        result = made.get(task.id)
+        if isinstance(result, Video):
+            shown.append(task_object(task, video_object(result, task)))
+        elif isinstance(result, Character):
+            shown.append(task_object(task, character_object(result, base)))
+        else:
+            shown.append(task_object(task, None))
+    return shown
 
 
 def settled_character(request: Request, owner: str, task: Task) -> CharacterObject | JSONResponse:
