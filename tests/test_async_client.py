@@ -94,16 +94,18 @@ def test_video_and_streamed_download(
 ) -> None:
     seen: list[dict[str, Any]] = []
 
-    async def scenario() -> tuple[dict[str, Any], Path]:
+    async def scenario() -> tuple[dict[str, Any], Path, dict[str, Any]]:
         async with AsyncClient(quick_server.base_url, api_key="test-key-alpha") as client:
             await client.create_character(url=media.url("small.mp4"), username="async_star")
             video = await client.create_video(
                 "@async_star jumps in a forest", seconds="4", progress=seen.append
             )
             path = await client.download(video["id"], tmp_path / "forest.mp4")
-            return video, path
+            return video, path, await client.list_tasks(kind="video", limit=100)
 
-    video, path = asyncio.run(scenario())
+    video, path, tasks = asyncio.run(scenario())
+    [listed] = [task for task in tasks["data"] if task["id"] == video["id"]]
+    assert listed["status"] == "completed" and listed["result"]["id"] == video["id"]
     assert video["status"] == "completed" and video["characters"][0]["username"] == "async_star"
     assert seen[0]["status"] in ("queued", "in_progress") and seen[-1] == video
     progress = [poll["progress"] for poll in seen]

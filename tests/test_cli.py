@@ -120,8 +120,11 @@ def test_video_verbs(remote: list[str], media: MediaServer, tmp_path: Path) -> N
     remix = as_json("video", "remix", video["id"], "at night", "--no-wait", *remote)
     assert remix["status"] in ("queued", "in_progress")
     assert remix["remixed_from_video_id"] == video["id"]
-    task = ok("task", remix["id"], *remote).stdout
+    task = ok("task", "get", remix["id"], *remote).stdout
     assert task.startswith(remix["id"] + "  ")
+    listed = ok("task", "list", "--kind", "video", "--limit", "100", *remote).stdout
+    assert f"{remix['id']}\tvideo\t" in listed
+    assert f"{video['id']}\tvideo\tcompleted\t100%\t@cli_star walks" in listed
     extended = as_json("video", "extend", video["id"], "then it rains", *remote)
     assert extended["status"] == "completed" and extended["seconds"] == "8"
     assert as_json("video", "delete", video["id"], *remote)["deleted"] is True

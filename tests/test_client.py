@@ -77,6 +77,12 @@ def test_characters_from_every_source_and_in_batches(
         assert client.character("@filed")["id"] == from_file["id"]
         assert client.character("filed")["id"] == from_file["id"]
         task = client.task(tasks[0]["id"])
+        characters = client.list_tasks(kind="character", limit=100)["data"]
+        failures = client.list_tasks(kind="character", status="failed", limit=100)["data"]
+    assert tasks[0]["id"] in [listed["id"] for listed in characters]
+    assert {listed["kind"] for listed in characters} == {"character"}
+    assert {listed["error"]["code"] for listed in failures} >= {"no_subject_found"}
+    assert {listed["status"] for listed in failures} == {"failed"}
     assert from_url["display_name"] == "From URL" and from_file["username"] == "filed"
     assert isinstance(batch[0], dict) and batch[0]["object"] == "character"
     assert isinstance(batch[1], TroupeAPIError) and batch[1].code == "no_subject_found"

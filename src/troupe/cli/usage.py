@@ -1,11 +1,11 @@
-"""`troupe usage` and `troupe task`: the caller's money and one job's state."""
+"""`troupe usage` and `troupe task`: the caller's money and jobs."""
 
 from __future__ import annotations
 
 import click
 
 from troupe.cli.output import connect, emit, remote
-from troupe.cli.views import task_lines, usage_lines
+from troupe.cli.views import page_lines, task_lines, task_row, usage_lines
 
 
 @click.command()
@@ -20,10 +20,38 @@ def usage(
         emit(client.usage(limit=limit, before=before), as_json, usage_lines)
 
 
-@click.command()
+@click.group()
+def task() -> None:
+    """Jobs of both kinds: character creations and videos."""
+
+
+@task.command("get")
 @click.argument("task_id")
 @remote
-def task(task_id: str, server: str, api_key: str | None, as_json: bool) -> None:
-    """Show a task (a character creation or a video job): status, progress, result or error."""
+def task_get(task_id: str, server: str, api_key: str | None, as_json: bool) -> None:
+    """Show a task: status, progress, result or error."""
     with connect(server, api_key, as_json) as client:
         emit(client.task(task_id), as_json, task_lines)
+
+
+@task.command("list")
+@click.option("--kind", type=click.Choice(["character", "video"]))
+@click.option("--status", type=click.Choice(["queued", "in_progress", "completed", "failed"]))
+@click.option("--limit", type=click.IntRange(1, 100))
+@click.option("--after", help="The last id of the previous page.")
+@click.option("--order", type=click.Choice(["asc", "desc"]))
+@remote
+def task_list(
+    kind: str | None,
+    status: str | None,
+    limit: int | None,
+    after: str | None,
+    order: str | None,
+    server: str,
+    api_key: str | None,
+    as_json: bool,
+) -> None:
+    """Your tasks, newest first."""
+    with connect(server, api_key, as_json) as client:
+        page = client.list_tasks(kind=kind, status=status, limit=limit, after=after, order=order)
+    emit(page, as_json, lambda p: page_lines(p, task_row, "no tasks yet"))

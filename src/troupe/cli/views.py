@@ -80,6 +80,21 @@ def task_lines(task: dict[str, Any]) -> list[str]:
     return lines
 
 
+def task_row(task: dict[str, Any]) -> str:
+    error = task.get("error")
+    result = task.get("result") or {}
+    if error:
+        outcome = f"{error.get('code')}: {error.get('message')}"
+    elif result.get("object") == "character":
+        outcome = f"@{result.get('username')}"
+    else:
+        outcome = str(result.get("prompt", ""))[:60]
+    return (
+        f"{task['id']}\t{task.get('kind', '')}\t{task['status']}\t{task.get('progress', 0)}%"
+        f"\t{outcome}".rstrip()
+    )
+
+
 def windows_lines(windows: dict[str, Any]) -> list[str]:
     lines = [f"source is {windows['duration']:.2f}s; best windows first:"]
     lines += [f"  {w['timestamps']}\tscore {w['score']:.2f}" for w in windows["data"]]

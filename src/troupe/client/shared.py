@@ -221,6 +221,15 @@ def task_call(task_id: str) -> Call:
     return Call("GET", f"/v1/tasks/{segment(task_id)}")
 
 
+def list_tasks_call(
+    kind: str | None, status: str | None, limit: int | None, after: str | None, order: str | None
+) -> Call:
+    params = present(
+        {"kind": kind, "status": status, "limit": limit, "after": after, "order": order}
+    )
+    return Call("GET", "/v1/tasks", params=params)
+
+
 def usage_call(limit: int | None, before: int | None) -> Call:
     return Call("GET", "/v1/usage", params=present({"limit": limit, "before": before}))
 

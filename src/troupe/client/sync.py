@@ -216,6 +216,19 @@ class Client:
     def task(self, task_id: str) -> dict[str, Any]:
         return self._json(shared.task_call(task_id))
 
+    def list_tasks(
+        self,
+        *,
+        kind: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+        after: str | None = None,
+        order: str | None = None,
+    ) -> dict[str, Any]:
+        """One page of the caller's tasks, both kinds, newest first; `kind` is `character` or
+        `video`, `status` one of the task statuses."""
+        return self._json(shared.list_tasks_call(kind, status, limit, after, order))
+
     def usage(self, *, limit: int | None = None, before: int | None = None) -> dict[str, Any]:
         """The caller's balance, held and charged totals, and ledger entries, newest first."""
         return self._json(shared.usage_call(limit, before))
