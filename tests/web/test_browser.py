@@ -288,3 +288,64 @@ def test_create_a_character_mention_it_render_and_play(
     expect(banner).to_contain_text("@nobody_here")
     expect(job).to_have_count(1)  # nothing was queued
     watch.assert_clean()
+
+
+def test_jobs_started_elsewhere_appear_and_settle_without_a_reload(
+    browser: Browser, make_server: StartServer, media: MediaServer
+) -> None:
+    server = make_server()
+    watch = PageWatch(browser, server.base_url)
+    page = watch.open("/")
+    expect(page.get_by_test_id("error-banner").first).to_contain_text("invalid_api_key")
+    page.wait_for_load_state("networkidle")
+    page.get_by_test_id("api-key").fill(KEY)
+    page.get_by_test_id("api-key-save").click()
+    expect(page.get_by_test_id("error-banner")).to_have_count(0)
+    expect(page.get_by_test_id("jobs-empty")).to_be_visible()
+    page.evaluate("() => { window.stillThisPage = true; }")
+
+    # Straight through the API with the same key, as the CLI or another browser would.
+    with server.client() as client:
+        made = client.post(
+            "/v1/characters",
+            json={"url": media.url("small.mp4"), "name": "Far Mascot", "async": True},
+        )
+        assert made.status_code == 202, made.text
+        failed = client.post("/v1/characters", json={"url": media.url("silent.mp4"), "async": True})
+        assert failed.status_code == 202, failed.text
+    task_id, failed_id = made.json()["id"], failed.json()["id"]
+
+    character = page.locator(f'[data-testid="job"][data-job-id="{task_id}"]')
+    expect(character).to_have_attribute("data-kind", "character")
+    expect(character).to_have_attribute("data-status", "completed")
+    expect(character.get_by_test_id("job-progress-text")).to_have_text("100%")
+    link = character.get_by_test_id("job-character-link")
+    expect(link).to_have_text("@far_mascot")
+    expect(character.get_by_test_id("job-title")).to_have_text("Far Mascot (@far_mascot)")
+    card = page.locator('[data-testid="character-card"][data-username="far_mascot"]')
+    expect(card).to_be_visible()  # the gallery heard of it too
+    failure = page.locator(f'[data-testid="job"][data-job-id="{failed_id}"]')
+    expect(failure).to_have_attribute("data-status", "failed")
+    expect(failure.get_by_test_id("job-error")).to_contain_text("no_audio_track")
+
+    prompt = "@far_mascot juggles in the rain"
+    with server.client() as client:
+        rendered = client.post("/v1/videos", json={"prompt": prompt, "seconds": "4"})
+        assert rendered.status_code == 200, rendered.text
+    video = page.locator(f'[data-testid="job"][data-job-id="{rendered.json()["id"]}"]')
+    expect(video).to_have_attribute("data-kind", "video")
+    expect(video.get_by_test_id("job-title")).to_have_text(prompt)
+    expect(video).to_have_attribute("data-status", "completed")
+    expect(video.get_by_test_id("job-progress")).to_have_attribute("value", "100")
+    expect(video.get_by_test_id("consistency")).to_contain_text("@far_mascot")
+    expect(video.get_by_test_id("job-play")).to_be_visible()
+    expect(page.get_by_test_id("job")).to_have_count(3)
+    assert page.evaluate("() => window.stillThisPage === true")  # no reload on the way
+
+    # The character's link follows in the page; the list stays beside it.
+    link.click()
+    expect(page).to_have_url(server.base_url + "/characters/far_mascot")
+    expect(page.get_by_test_id("character-heading-username")).to_have_text("@far_mascot")
+    expect(page.get_by_test_id("job")).to_have_count(3)
+    assert page.evaluate("() => window.stillThisPage === true")
+    watch.assert_clean()

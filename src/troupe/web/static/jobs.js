@@ -1,42 +1,38 @@
-// The jobs list: video jobs (GET /v1/videos) and the character tasks started from this
-// browser, each polled until it settles, as often as `openai-poll-after-ms` asks.
+// The jobs list: the caller's latest tasks (GET /v1/tasks), character creations and videos
+// alike, wherever they were started. Each unfinished one is polled at /v1/tasks/{id} as often
+// as `openai-poll-after-ms` asks; the list itself is read again every few seconds while the
+// page is in view, so jobs started elsewhere (the CLI, another browser) show up on their own.
 
 import { api, DEFAULT_POLL_MS } from "./api.js";
 import { characterPath, el, emit, fill, routeLink, when } from "./dom.js";
 import { showError, showNotice } from "./notify.js";
 import { consistencyList, openPlayer, thumbnailButton } from "./player.js";
 
-const TASKS_STORAGE = "troupe.characterTasks";
-const MAX_STORED_TASKS = 20;
-const LISTED_VIDEOS = 20;
-const SETTLED = new Set(["completed", "failed", "expired"]);
+const LISTED_TASKS = 20;
+const RELIST_MS = 5000;
+const SETTLED = new Set(["completed", "failed"]);
 
-const jobs = new Map(); // id -> {kind: "video" | "character", data, label, node, drawn}
+const jobs = new Map(); // task id -> {task, since, node, drawn}
+const titles = new Map(); // task id -> what the page knows to call it before it completes
 let pollMs = DEFAULT_POLL_MS;
 let timer = null;
+let listsAsked = 0; // list requests sent; a job tracked since list N was asked is kept by it
+let listApplied = 0; // the latest list request whose answer was taken
 
-const settled = (job) => SETTLED.has(job.data.status);
+const settled = (job) => SETTLED.has(job.task.status);
 
-function storedTasks() {
-  try {
-    const tasks = JSON.parse(localStorage.getItem(TASKS_STORAGE) || "[]");
-    return Array.isArray(tasks) ? tasks.filter((task) => typeof task?.id === "string") : [];
-  } catch {
-    return [];
-  }
+/** A video task's status is its video's, which may have expired since it completed. */
+const statusOf = (task) => task.result?.status ?? task.status;
+
+function titleOf(task) {
+  const { result } = task;
+  if (task.kind === "video") return result?.prompt ?? titles.get(task.id) ?? "Video";
+  if (result) return `${result.display_name} (@${result.username})`;
+  return titles.get(task.id) ?? "New character";
 }
 
-function storeTasks() {
-  const tasks = [...jobs.values()]
-    .filter((job) => job.kind === "character")
-    .sort((a, b) => b.data.created_at - a.data.created_at)
-    .slice(0, MAX_STORED_TASKS)
-    .map((job) => ({ id: job.data.id, label: job.label }));
-  localStorage.setItem(TASKS_STORAGE, JSON.stringify(tasks));
-}
-
-function progressRow(job) {
-  const value = job.data.status === "completed" ? 100 : job.data.progress ?? 0;
+function progressRow(task) {
+  const value = task.status === "completed" ? 100 : task.progress ?? 0;
   return el(
     "div",
     { class: "progress-row" },
@@ -56,7 +52,7 @@ function errorLine(error) {
 }
 
 function videoDetails(video) {
-  if (video.status !== "completed") return [];
+  if (video?.status !== "completed") return [];
   return [
     el(
       "div",
@@ -72,9 +68,8 @@ function videoDetails(video) {
   ];
 }
 
-function characterDetails(task) {
-  const character = task.result;
-  if (task.status !== "completed" || !character) return [];
+function characterDetails(character) {
+  if (!character) return [];
   return [
     routeLink(
       characterPath(character.username),
@@ -85,37 +80,38 @@ function characterDetails(task) {
   ];
 }
 
-function drawJob(job) {
-  const { data } = job;
-  const title = job.kind === "video" ? data.prompt : job.label || "Character";
+function drawJob(task) {
+  const status = statusOf(task);
+  const gone = task.status === "completed" && !task.result;
   return el(
     "li",
     {
-      class: `job ${data.status}`,
+      class: `job ${status}`,
       testid: "job",
-      dataset: { jobId: data.id, kind: job.kind, status: data.status },
+      dataset: { jobId: task.id, kind: task.kind, status },
     },
     el(
       "div",
       { class: "job-head" },
-      el("span", { class: "kind", text: job.kind === "video" ? "Video" : "Character" }),
-      el("span", { class: `status ${data.status}`, testid: "job-status", text: data.status }),
-      el("time", { class: "when", text: when(data.created_at) }),
+      el("span", { class: "kind", text: task.kind === "video" ? "Video" : "Character" }),
+      el("span", { class: `status ${status}`, testid: "job-status", text: status }),
+      el("time", { class: "when", text: when(task.created_at) }),
     ),
-    el("p", { class: "job-title", testid: "job-title", text: title }),
-    progressRow(job),
-    data.error ? errorLine(data.error) : null,
-    job.kind === "video" ? videoDetails(data) : characterDetails(data),
+    el("p", { class: "job-title", testid: "job-title", text: titleOf(task) }),
+    progressRow(task),
+    task.error ? errorLine(task.error) : null,
+    gone ? el("p", { class: "job-note", testid: "job-gone", text: "Deleted since." }) : null,
+    task.kind === "video" ? videoDetails(task.result) : characterDetails(task.result),
   );
 }
 
 function render() {
   const list = document.getElementById("jobs");
-  const ordered = [...jobs.values()].sort((a, b) => b.data.created_at - a.data.created_at);
+  const ordered = [...jobs.values()].sort((a, b) => b.task.created_at - a.task.created_at);
   for (const job of ordered) {
-    const state = JSON.stringify(job.data);
+    const state = JSON.stringify([job.task, titleOf(job.task)]);
     if (job.drawn !== state) {
-      job.node = drawJob(job);
+      job.node = drawJob(job.task);
       job.drawn = state;
     }
   }
@@ -123,44 +119,41 @@ function render() {
   document.getElementById("jobs-empty").hidden = ordered.length > 0;
 }
 
+/** Tell the page's other views that what a task makes has changed. */
+function changed(task) {
+  emit(task.kind === "video" ? "videos-changed" : "characters-changed");
+}
+
 /** What to tell the page when a job it watched settles. */
-function announce(job) {
-  const { data } = job;
-  if (job.kind === "video") {
-    emit("videos-changed");
-    if (data.status === "failed" && data.error) showError(data.error);
-    return;
-  }
-  if (data.status === "completed" && data.result) {
-    emit("characters-changed");
-    const { username } = data.result;
+function announce(task) {
+  changed(task);
+  if (task.kind === "character" && task.status === "completed" && task.result) {
+    const { username } = task.result;
     const link = routeLink(characterPath(username), { text: `@${username}` });
     showNotice("Character ", link, " is ready.");
-  } else if (data.error) {
-    showError(data.error);
+  } else if (task.status === "failed" && task.error) {
+    showError(task.error);
   }
 }
 
-function update(job, data) {
+function update(job, task) {
+  if (settled(job) && !SETTLED.has(task.status)) return; // an answer older than the one shown
   const wasSettled = settled(job);
-  job.data = data;
-  if (!wasSettled && settled(job)) announce(job);
+  job.task = task;
+  if (!wasSettled && settled(job)) announce(task);
 }
 
 async function refresh(job) {
-  const id = encodeURIComponent(job.data.id);
-  const path = job.kind === "video" ? `/v1/videos/${id}` : `/v1/tasks/${id}`;
+  const { id } = job.task;
   try {
-    const { body, pollAfterMs } = await api(path, { quiet: true });
+    const { body, pollAfterMs } = await api(`/v1/tasks/${encodeURIComponent(id)}`, {
+      quiet: true,
+    });
     if (pollAfterMs) pollMs = pollAfterMs;
-    update(job, body);
+    if (jobs.get(id) === job) update(job, body);
   } catch (error) {
-    if (error.status === 404) {
-      jobs.delete(job.data.id); // deleted, or another key's: nothing to watch
-      if (job.kind === "character") storeTasks();
-    } else {
-      showError(error);
-    }
+    if (error.status !== 404) showError(error);
+    else if (jobs.get(id) === job) jobs.delete(id); // deleted, or another key's: nothing to watch
   }
 }
 
@@ -174,51 +167,96 @@ function schedule() {
   }, pollMs);
 }
 
-/** Start watching a video job (the answer of POST /v1/videos). */
-export function trackVideo(video) {
-  jobs.set(video.id, { kind: "video", data: video, label: null });
+/** The prompt of a video started elsewhere, for its title while it renders. */
+async function learnPrompt(id) {
+  titles.set(id, null); // asked once, whatever the answer
+  try {
+    const { body } = await api(`/v1/videos/${encodeURIComponent(id)}`, { quiet: true });
+    titles.set(id, body.prompt);
+    render();
+  } catch {
+    // its title waits for its result
+  }
+}
+
+function track(task, title) {
+  jobs.set(task.id, { task, since: listsAsked });
+  if (title) titles.set(task.id, title);
   render();
   schedule();
+}
+
+/** Start watching a video job (the answer of POST /v1/videos). */
+export function trackVideo(video) {
+  const { id, model, status, progress, created_at, completed_at, error } = video;
+  const result = status === "completed" ? video : null;
+  const task = { id, kind: "video", model, status, progress, created_at, completed_at, error };
+  track({ ...task, object: "generation.task", result }, video.prompt);
   emit("videos-changed");
 }
 
 /** Start watching a character task (a `generation.task`); `label` names it in the list. */
 export function trackCharacterTask(task, label) {
-  jobs.set(task.id, { kind: "character", data: task, label });
-  storeTasks();
+  track(task, label);
+  if (settled(jobs.get(task.id))) announce(task);
+}
+
+/**
+ * Read the list: the latest tasks replace the ones shown, but for those tracked since it was
+ * asked for. A job that settles meanwhile is announced; one that appears already settled only
+ * refreshes the views (the gallery, a character's videos) unless this is a fresh list.
+ */
+async function relist({ quiet, fresh }) {
+  const asked = ++listsAsked;
+  let page;
+  try {
+    ({ body: page } = await api(`/v1/tasks?limit=${LISTED_TASKS}`, { quiet }));
+  } catch {
+    return; // shown unless quiet; the next list tries again
+  }
+  if (asked <= listApplied) return; // a later list (or a cleared one) already answered
+  listApplied = asked;
+  const listed = new Map();
+  for (const task of page.data) {
+    let job = jobs.get(task.id);
+    if (job) {
+      update(job, task);
+    } else {
+      job = { task, since: asked };
+      if (!fresh && settled(job)) changed(task);
+    }
+    listed.set(task.id, job);
+    if (task.kind === "video" && !task.result && !titles.has(task.id)) learnPrompt(task.id);
+  }
+  for (const [id, job] of jobs) {
+    if (!listed.has(id) && job.since >= asked) listed.set(id, job);
+  }
+  jobs.clear();
+  for (const [id, job] of listed) jobs.set(id, job);
+  for (const id of titles.keys()) if (!jobs.has(id)) titles.delete(id);
   render();
-  if (settled(jobs.get(task.id))) announce(jobs.get(task.id));
   schedule();
 }
 
-/** Read the list again: the latest videos, and the character tasks this browser started. */
+/** Read the list afresh (the key changed, or Refresh was pressed); failures show a banner. */
 export async function reloadJobs() {
   jobs.clear();
+  listApplied = listsAsked; // answers to lists asked before now are dropped
   render();
-  const videos = api(`/v1/videos?limit=${LISTED_VIDEOS}`).then(
-    ({ body }) => body.data,
-    () => [],
-  );
-  let unreachable = false;
-  const tasks = storedTasks().map(({ id, label }) =>
-    api(`/v1/tasks/${encodeURIComponent(id)}`, { quiet: true }).then(
-      ({ body }) => ({ body, label }),
-      (error) => {
-        // 404: gone, or made with another key. Anything else: try again on the next reload.
-        unreachable ||= error.status !== 404;
-        return null;
-      },
-    ),
-  );
-  for (const video of await videos) jobs.set(video.id, { kind: "video", data: video, label: null });
-  for (const task of await Promise.all(tasks)) {
-    if (task) jobs.set(task.body.id, { kind: "character", data: task.body, label: task.label });
-  }
-  if (!unreachable) storeTasks();
-  render();
-  schedule();
+  await relist({ quiet: false, fresh: true });
+}
+
+function relistLater() {
+  setTimeout(async () => {
+    if (document.visibilityState === "visible") await relist({ quiet: true, fresh: false });
+    relistLater();
+  }, RELIST_MS);
 }
 
 export function initJobs() {
   document.getElementById("jobs-refresh").addEventListener("click", () => reloadJobs());
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") relist({ quiet: true, fresh: false });
+  });
+  relistLater();
 }
