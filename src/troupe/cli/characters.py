@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from troupe.cli.output import connect, emit, job_bar, remote
+from troupe.cli.output import connect, emit, job_bar, page_options, remote
 from troupe.cli.views import character_lines, character_row, page_lines, windows_lines
 from troupe.client import TroupeAPIError
 
@@ -130,22 +130,18 @@ def character_get(ref: str, server: str, api_key: str | None, as_json: bool) -> 
 
 @character.command("list")
 @click.option("--q", help="Username or name prefix.")
-@click.option("--limit", type=click.IntRange(1, 100))
-@click.option("--after", help="The last id of the previous page.")
-@click.option("--order", type=click.Choice(["asc", "desc"]))
+@page_options
 @remote
 def character_list(
     q: str | None,
-    limit: int | None,
-    after: str | None,
-    order: str | None,
     server: str,
     api_key: str | None,
     as_json: bool,
+    **paging: Any,
 ) -> None:
     """List your characters, newest first."""
     with connect(server, api_key, as_json) as client:
-        page = client.list_characters(q=q, limit=limit, after=after, order=order)
+        page = client.list_characters(q=q, **paging)
     emit(page, as_json, lambda p: page_lines(p, character_row, "no characters yet"))
 
 

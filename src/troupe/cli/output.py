@@ -32,6 +32,13 @@ api_key_option = click.option(
 )
 
 
+def page_options(command: Command) -> Command:
+    """--limit, --after and --order of every list command, passed on to the client as such."""
+    command = click.option("--order", type=click.Choice(["asc", "desc"]))(command)
+    command = click.option("--after", help="The last id of the previous page.")(command)
+    return click.option("--limit", type=click.IntRange(1, 100))(command)
+
+
 def remote(command: Command) -> Command:
     """The options of every command that talks to a running server."""
     return server_option(api_key_option(json_option(command)))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-from troupe.cli.output import connect, emit, remote
+from troupe.cli.output import connect, emit, page_options, remote
 from troupe.cli.views import page_lines, task_lines, task_row, usage_lines
 
 
@@ -37,21 +39,17 @@ def task_get(task_id: str, server: str, api_key: str | None, as_json: bool) -> N
 @task.command("list")
 @click.option("--kind", type=click.Choice(["character", "video"]))
 @click.option("--status", type=click.Choice(["queued", "in_progress", "completed", "failed"]))
-@click.option("--limit", type=click.IntRange(1, 100))
-@click.option("--after", help="The last id of the previous page.")
-@click.option("--order", type=click.Choice(["asc", "desc"]))
+@page_options
 @remote
 def task_list(
     kind: str | None,
     status: str | None,
-    limit: int | None,
-    after: str | None,
-    order: str | None,
     server: str,
     api_key: str | None,
     as_json: bool,
+    **paging: Any,
 ) -> None:
     """Your tasks, newest first."""
     with connect(server, api_key, as_json) as client:
-        page = client.list_tasks(kind=kind, status=status, limit=limit, after=after, order=order)
+        page = client.list_tasks(kind=kind, status=status, **paging)
     emit(page, as_json, lambda p: page_lines(p, task_row, "no tasks yet"))

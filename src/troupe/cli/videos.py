@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from troupe.cli.output import connect, emit, job_bar, remote
+from troupe.cli.output import connect, emit, job_bar, page_options, remote
 from troupe.cli.views import page_lines, video_lines, video_row
 from troupe.client import Client, JobProgress
 
@@ -145,21 +145,17 @@ def video_get(video_id: str, server: str, api_key: str | None, as_json: bool) ->
 
 
 @video.command("list")
-@click.option("--limit", type=click.IntRange(1, 100))
-@click.option("--after", help="The last id of the previous page.")
-@click.option("--order", type=click.Choice(["asc", "desc"]))
+@page_options
 @remote
 def video_list(
-    limit: int | None,
-    after: str | None,
-    order: str | None,
     server: str,
     api_key: str | None,
     as_json: bool,
+    **paging: Any,
 ) -> None:
     """List your videos, newest first."""
     with connect(server, api_key, as_json) as client:
-        page = client.list_videos(limit=limit, after=after, order=order)
+        page = client.list_videos(**paging)
     emit(page, as_json, lambda p: page_lines(p, video_row, "no videos yet"))
 
 
