@@ -134,7 +134,12 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
 
 
 @click.command()
-@click.option("--file", "file_", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--file",
+    "file_",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A source clip of your own (instead of making one).",
+)
 @click.option("--url", help="A public URL of the source clip (instead of making one).")
 @click.option("--server", help="Use this running server instead of finding or starting one.")
 @click.option("--port", default=8000, show_default=True, help="Where to find or start one.")
