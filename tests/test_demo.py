@@ -55,7 +55,7 @@ def test_demo_makes_a_clip_starts_a_server_and_renders_two_scenes(tmp_path: Path
     assert result.returncode == 0, result.stderr
     for label in ("making a 4 s source clip", "starting troupe", "creating the character"):
         assert label in result.stderr
-    assert "rendering video 1 (night-market)" in result.stderr
+    assert "rendering video 1 (city)" in result.stderr
     assert "rendering video 2 (beach)" in result.stderr
     summary = json.loads((out / "demo.json").read_text())
     username = summary["character"]["username"]
@@ -63,13 +63,12 @@ def test_demo_makes_a_clip_starts_a_server_and_renders_two_scenes(tmp_path: Path
     assert decoded(out / "source.mp4")[:2] == (1280, 720)
     prompts = [video["prompt"] for video in summary["videos"]]
     assert len(set(prompts)) == 2 and all(f"@{username}" in prompt for prompt in prompts)
-    # The character is recognised in both scenes; night grading shifts its colours, which the
-    # score counts against it (0.24-0.56 over 8 renders, against 0.80-0.99 on the beach).
-    for video, least in zip(summary["videos"], (0.1, 0.5), strict=True):
+    for video in summary["videos"]:
         check_video(video, 4, (1280, 720))
         [member] = video["characters"]
         assert member["username"] == username
-        assert member["consistency"] > least
+        # Over 24 renders of each scene: 0.64-0.97 in the city, 0.75-0.99 on the beach.
+        assert member["consistency"] > 0.4
         assert f"consistency @{username} {member['consistency'] * 100:.0f}%" in result.stdout
         assert video["file"] in result.stdout and video["content_url"] in result.stdout
     assert f"Open {summary['page']}" in result.stdout

@@ -20,9 +20,10 @@ from troupe.client import Client
 from troupe.media.probe import probe
 from troupe.media.synthetic import ClipSpec, make_mascot_clip
 
-# (file name, prompt): two different scenes, so the consistency scores mean something.
+# (file name, prompt): two different places, so the consistency scores mean something. Both
+# are lit by day: the animatic tints its cast at night, which the score counts against it.
 SCENES = (
-    ("night-market", "@{username} skateboarding through a night market, the camera pans left"),
+    ("city", "@{username} skateboarding down a city street at noon, the camera pans left"),
     ("beach", "@{username} dancing on a sunny beach, waves behind, the camera zooms in"),
 )
 PROBE_PIXELS = 3840 * 2160
