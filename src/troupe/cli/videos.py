@@ -12,9 +12,10 @@ import click
 from troupe.cli.output import connect, emit, job_bar, page_options, remote
 from troupe.cli.views import page_lines, video_lines, video_row
 from troupe.client import Client, JobProgress
+from troupe.videos import intake
 
-SECONDS = ["4", "8", "10", "12", "15", "16", "20"]
-SIZES = ["720x1280", "1280x720", "1024x1792", "1792x1024", "1080x1920", "1920x1080"]
+SECONDS = [str(seconds) for seconds in intake.SECONDS]
+SIZES = list(intake.SIZES)
 VARIANT_SUFFIX = {"video": ".mp4", "thumbnail": ".webp", "spritesheet": ".jpg"}
 
 
