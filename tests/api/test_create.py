@@ -35,6 +35,7 @@ def assert_is_character(body: dict) -> None:
     quality = body["quality"]
     for key in ("resolution", "sharpness", "subject_coverage", "best_frame_time", "warnings"):
         assert key in quality, quality
+    assert 0.5 <= quality["subject_confidence"] <= 1.0, quality
 
 
 def test_create_from_url_returns_a_full_character(

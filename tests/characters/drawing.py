@@ -10,17 +10,20 @@ Box = tuple[int, int, int, int]
 
 
 def background(w: int = 640, h: int = 360, seed: int = 0) -> np.ndarray:
-    """Colour gradient with faint discs: texture, but nothing that stands out."""
+    """Colour gradient with faint, soft-edged blotches: texture, but nothing that stands out
+    (a crisp disc is an object to a salient-object model, as it would be to a person)."""
     rng = np.random.default_rng(seed)
     x = np.linspace(0, 1, w)[None, :, None]
     y = np.linspace(0, 1, h)[:, None, None]
     img = np.array([70, 110, 150]) * (1 - x) + np.array([150, 150, 110]) * x + 30 * y
     img = np.broadcast_to(img, (h, w, 3)).copy()
     for _ in range(12):
-        disc = np.zeros((h, w), np.uint8)
+        disc = np.zeros((h, w), np.float32)
         centre = (int(rng.integers(0, w)), int(rng.integers(0, h)))
-        cv2.circle(disc, centre, int(rng.integers(h // 20, h // 6)), 1, -1)
-        img[disc > 0] += rng.integers(-18, 18, 3)
+        radius = int(rng.integers(h // 20, h // 6))
+        cv2.circle(disc, centre, radius, 1.0, -1)
+        soft = cv2.GaussianBlur(disc, (0, 0), radius / 2)
+        img += soft[..., None] * rng.integers(-18, 18, 3)
     return img
 
 

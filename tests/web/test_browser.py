@@ -6,6 +6,7 @@ Chromium is the system's (Debian's `chromium`), never one that Playwright downlo
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
@@ -211,6 +212,9 @@ def test_create_a_character_mention_it_render_and_play(
     expect(page.get_by_test_id("quality-resolution")).to_have_text("640x360")
     expect(page.get_by_test_id("quality-warning").filter(has_text="below 720p")).to_be_visible()
     expect(page.get_by_test_id("quality-best-frame")).to_have_text(re.compile(r"^[\d.]+ s$"))
+    # As the page's percent(): JavaScript's Math.round, half up.
+    confidence = f"{math.floor(character['quality']['subject_confidence'] * 100 + 0.5)}%"
+    expect(page.get_by_test_id("quality-confidence")).to_contain_text(confidence)
     expect(page.get_by_test_id("character-source")).to_contain_text(f"{start:g}–{end:g} s")
 
     # The prompt box: `@` and a few letters suggest the character; Enter takes it.

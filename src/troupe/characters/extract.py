@@ -21,12 +21,7 @@ from troupe.characters.frame_quality import (
     steadiness,
     subject_size_score,
 )
-from troupe.characters.subject import (
-    Sighting,
-    SubjectMask,
-    refine_subject,
-    track_subject,
-)
+from troupe.characters.subject import Sighting, SubjectMask, track_subject
 from troupe.errors import TroupeError
 from troupe.media.frames import Frame, evenly_spaced
 
@@ -38,6 +33,9 @@ QUALITY_TIE_BREAK = 0.01
 MIN_SHARPNESS = 0.05
 SOFT_SHARPNESS = 0.25
 MIN_COVERAGE = 0.005
+# Below this the segmentation model is not sure that one region, and nothing else, stands out:
+# no subject, rather than scenery or one of several things cut out as a character.
+MIN_CONFIDENCE = 0.5
 SMALL_COVERAGE = 0.03
 LARGE_COVERAGE = 0.8
 DIM_MEAN = 60.0
@@ -52,8 +50,6 @@ MIN_REFERENCES = 3
 MAX_REFERENCES = 5
 # A fourth or fifth reference must differ at least this much (time apart + look apart).
 EXTRA_NOVELTY = 0.4
-# Seconds between a chosen frame and the neighbours whose motion completes its subject.
-FLOW_GAP = 0.25
 CUT_OUT_THREADS = 2
 PROFILE_SIDE = 512
 PROFILE_MARGIN = 1.4
@@ -72,6 +68,7 @@ class QualityReport:
     subject_coverage: float
     best_frame_time: float
     subject_box: list[int]
+    subject_confidence: float
     warnings: list[str]
 
     def to_dict(self) -> dict[str, object]:
@@ -99,6 +96,7 @@ class _Scored:
     sighting: Sighting | None
     score: float
     camera: np.ndarray  # 3x3 map from analysis pixels to the window's reference frame's
+    modelled: bool  # the segmentation model looked at this frame itself
 
     @property
     def subject(self) -> SubjectMask | None:
@@ -110,33 +108,40 @@ def extract_character(frames: list[Frame], source_width: int, source_height: int
     if not frames:
         raise TroupeError("low_quality_segment", "no frames could be decoded", param="timestamps")
     frames = sorted(frames, key=lambda f: f.time)
-    scored = _score_frames(evenly_spaced(frames, MAX_ANALYSED_FRAMES))
-    best = _best_or_raise(scored, _window_text(frames))
+    scored, confidence = _score_frames(evenly_spaced(frames, MAX_ANALYSED_FRAMES))
+    best = _best_or_raise(scored, confidence, _window_text(frames))
     chosen = _diverse(scored, best)
-    cut_outs = _cut_outs(scored, chosen)
-    best_mask = cut_outs[0][0]
+    cut_outs = _cut_outs(chosen)
+    best_mask = cast(SubjectMask, best.subject)
     return Extraction(
-        profile_jpeg=_profile_jpeg(chosen[0], best_mask),
-        references_png=[png for _, _, pngs in cut_outs for png in pngs],
-        fingerprint=build_fingerprint([rgba for _, rgba, _ in cut_outs]),
-        report=_report(chosen[0], best_mask, source_width, source_height),
+        profile_jpeg=_profile_jpeg(best, best_mask),
+        references_png=[png for _, pngs in cut_outs for png in pngs],
+        fingerprint=build_fingerprint([rgba for rgba, _ in cut_outs]),
+        report=_report(best, best_mask, confidence, source_width, source_height),
     )
 
 
 def frame_scores(frames: list[Frame]) -> list[float]:
     """How good a character each of a whole video's sparse frames (~4 fps) would make, 0..1, in
-    time order: 0 without a usable subject, plus at most QUALITY_TIE_BREAK for a sharp, well
-    exposed frame so that a clean stretch still wins when no frame has a subject. The video is
-    judged in pieces of SCAN_CHUNK seconds, each with its own background and track: cuts and long
-    camera moves make one model of a whole video meaningless."""
+    time order: 0 without a usable subject or where the model is not confident of one, plus at
+    most QUALITY_TIE_BREAK for a sharp, well exposed frame so that a clean stretch still wins
+    when no frame has a subject. The video is judged in pieces of SCAN_CHUNK seconds, each with
+    its own track: cuts and long camera moves make one track of a whole video meaningless."""
     ordered = sorted(frames, key=lambda f: f.time)
     scores: list[float] = []
     for chunk in _chunks(ordered, SCAN_CHUNK):
+        scored, _ = _score_frames(chunk)
         scores.extend(
-            min(1.0, s.score + QUALITY_TIE_BREAK * s.sharpness * s.exposure.score)
-            for s in _score_frames(chunk)
+            min(1.0, s.score * _trusted(s) + QUALITY_TIE_BREAK * s.sharpness * s.exposure.score)
+            for s in scored
         )
     return scores
+
+
+def _trusted(s: _Scored) -> float:
+    """The frame's subject confidence, or 0 where that is too low to make a character."""
+    confidence = s.sighting.confidence if s.sighting else 0.0
+    return confidence if confidence >= MIN_CONFIDENCE else 0.0
 
 
 def _chunks(frames: list[Frame], seconds: float) -> list[list[Frame]]:
@@ -149,50 +154,37 @@ def _chunks(frames: list[Frame], seconds: float) -> list[list[Frame]]:
     return chunks
 
 
-def _cut_outs(
-    scored: list[_Scored], chosen: list[_Scored]
-) -> list[tuple[SubjectMask, np.ndarray, list[bytes]]]:
-    """Each chosen frame's final mask, RGBA cut-out and reference PNGs, two frames at a time:
-    OpenCV releases the GIL while it refines and encodes."""
+def _cut_outs(chosen: list[_Scored]) -> list[tuple[np.ndarray, list[bytes]]]:
+    """Each chosen frame's RGBA cut-out and reference PNGs, two frames at a time: OpenCV
+    releases the GIL while it resizes and encodes."""
 
-    def cut_out(s: _Scored) -> tuple[SubjectMask, np.ndarray, list[bytes]]:
+    def cut_out(s: _Scored) -> tuple[np.ndarray, list[bytes]]:
         # Every chosen frame scored above zero, so each has a subject.
-        mask = refine_subject(s.image, cast(SubjectMask, s.subject), _neighbours(scored, s))
-        rgba = _rgba_cut_out(s, mask)
-        return mask, rgba, _reference_pngs(rgba)
+        rgba = _rgba_cut_out(s, cast(SubjectMask, s.subject))
+        return rgba, _reference_pngs(rgba)
 
     with ThreadPoolExecutor(max_workers=CUT_OUT_THREADS) as pool:
         return list(pool.map(cut_out, chosen))
-
-
-def _neighbours(scored: list[_Scored], s: _Scored) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The frames nearest FLOW_GAP before and after `s`, where there are such, each with the
-    camera map from `s` to it."""
-    found = []
-    for target in (s.frame.time - FLOW_GAP, s.frame.time + FLOW_GAP):
-        near = min(scored, key=lambda o: abs(o.frame.time - target))
-        if near is not s and abs(near.frame.time - target) < FLOW_GAP / 2:
-            found.append((near.image, np.linalg.inv(near.camera) @ s.camera))
-    return found
 
 
 def _window_text(frames: list[Frame]) -> str:
     return f"between {frames[0].time:.1f}s and {frames[-1].time:.1f}s"
 
 
-def _score_frames(frames: list[Frame]) -> list[_Scored]:
+def _score_frames(frames: list[Frame]) -> tuple[list[_Scored], float]:
+    """Every frame scored, and the track's confidence."""
     images = [resize_long_side(f.image, WORK_SIDE) for f in frames]
     track = track_subject(images, [f.time for f in frames])
     scored = []
-    for frame, image, sighting, camera in zip(
-        frames, images, track.sightings, track.cameras, strict=True
+    for frame, image, sighting, camera, modelled in zip(
+        frames, images, track.sightings, track.cameras, track.modelled, strict=True
     ):
         exp = exposure(image)
         # Judge focus on the subject: a sharp toy in front of a soft background is a good frame.
         sharp = sharpness(image, sighting.subject.box if sighting else None)
         score = _frame_score(exp, sharp, sighting)
-        scored.append(_Scored(frame, image, exp, sharp, sighting, score, camera))
-    return scored
+        scored.append(_Scored(frame, image, exp, sharp, sighting, score, camera, modelled))
+    return scored, track.confidence
 
 
 def _frame_score(exp: Exposure, sharp: float, sighting: Sighting | None) -> float:
@@ -207,8 +199,9 @@ def _frame_score(exp: Exposure, sharp: float, sighting: Sighting | None) -> floa
     return sharp * exp.score * size * whole * steadiness(sighting.speed)
 
 
-def _best_or_raise(scored: list[_Scored], window: str) -> _Scored:
-    """The best frame, or the reason no frame will do, checked from the most basic cause."""
+def _best_or_raise(scored: list[_Scored], confidence: float, window: str) -> _Scored:
+    """The best of the frames the model looked at, or the reason no frame will do, checked
+    from the most basic cause."""
     exposed = [s for s in scored if s.exposure.problem is None]
     if not exposed:
         raise _exposure_error(scored, window)
@@ -219,7 +212,7 @@ def _best_or_raise(scored: list[_Scored], window: str) -> _Scored:
         raise TroupeError("low_quality_segment", f"{message} {window}", param="timestamps")
     coverages = [s.subject.coverage for s in sharp if s.subject is not None]
     if not coverages:
-        message = f"no moving or distinct subject found {window}"
+        message = f"nothing stands out as a subject {window}"
         raise TroupeError("no_subject_found", message, param="timestamps")
     if max(coverages) < MIN_COVERAGE:
         message = (
@@ -227,12 +220,23 @@ def _best_or_raise(scored: list[_Scored], window: str) -> _Scored:
             f"(needs {MIN_COVERAGE:.2%}) {window}"
         )
         raise TroupeError("no_subject_found", message, param="timestamps")
+    if confidence < MIN_CONFIDENCE:
+        message = (
+            f"no region stands out clearly as one subject (confidence {confidence:.2f}, needs "
+            f"{MIN_CONFIDENCE:.2f}): several things compete, or none is distinct {window}"
+        )
+        raise TroupeError("no_subject_found", message, param="timestamps")
+    # Only frames the model looked at itself have masks good enough to cut out.
+    usable = [s for s in sharp if s.modelled and s.score > 0.0]
+    if not usable:
+        message = f"the subject is not clear in any frame examined closely {window}"
+        raise TroupeError("no_subject_found", message, param="timestamps")
     # Frames showing the subject whole may exist, but blurred or badly exposed.
-    shown = max(cast(Sighting, s.sighting).size_ratio for s in sharp if s.score > 0.0)
+    shown = max(cast(Sighting, s.sighting).size_ratio for s in usable)
     if shown < HIDDEN_RATIO:
         message = f"subject occluded: at most {shown:.0%} of it shows in usable frames {window}"
         raise TroupeError("no_subject_found", message, param="timestamps")
-    return max(sharp, key=lambda s: s.score)
+    return max(usable, key=lambda s: s.score)
 
 
 def _exposure_error(scored: list[_Scored], window: str) -> TroupeError:
@@ -253,7 +257,11 @@ def _diverse(scored: list[_Scored], best: _Scored) -> list[_Scored]:
     """Best frame first, then greedily the good frames least like those already chosen
     (far in time, different look), so references show more than one pose: three, and up to
     five while more frames still add something new."""
-    pool = [s for s in scored if s.score >= REFERENCE_SCORE_SHARE * best.score and s is not best]
+    pool = [
+        s
+        for s in scored
+        if s.modelled and s.score >= REFERENCE_SCORE_SHARE * best.score and s is not best
+    ]
     span = max(1e-3, scored[-1].frame.time - scored[0].frame.time)
     looks = {id(s): _look(s) for s in [best, *pool]}
     chosen = [best]
@@ -283,7 +291,9 @@ def _look(s: _Scored) -> np.ndarray:
     return thumb / max(float(np.linalg.norm(thumb)), 1e-6)
 
 
-def _report(best: _Scored, subject: SubjectMask, source_w: int, source_h: int) -> QualityReport:
+def _report(
+    best: _Scored, subject: SubjectMask, confidence: float, source_w: int, source_h: int
+) -> QualityReport:
     sx, sy = source_w / best.image.shape[1], source_h / best.image.shape[0]
     x, y, w, h = subject.box
     box = [round(x * sx), round(y * sy), round(w * sx), round(h * sy)]
@@ -294,6 +304,7 @@ def _report(best: _Scored, subject: SubjectMask, source_w: int, source_h: int) -
         subject_coverage=round(subject.coverage, 4),
         best_frame_time=best.frame.time,
         subject_box=box,
+        subject_confidence=round(confidence, 3),
         warnings=_warnings(best, subject, sharp, min(source_w, source_h)),
     )
 

@@ -11,14 +11,15 @@ import logging
 import cv2
 import numpy as np
 
-from troupe.characters import humans
+from troupe.characters import humans, saliency
 
 log = logging.getLogger(__name__)
 
 
 def warm_up() -> None:
-    """Run each detector once on a blank frame, which loads it, and build the Lab tables."""
+    """Run each model once on a blank frame, which loads it, and build the Lab tables."""
     blank = np.zeros((64, 64, 3), np.uint8)
+    saliency.predict_saliency(blank)
     humans.face_scores(blank)
     humans.face_presence(blank, (0, 0, 32, 32))
     humans.body_scores(blank)

@@ -14,6 +14,7 @@ def character_lines(character: dict[str, Any]) -> list[str]:
     warnings = quality.get("warnings") or []
     source = character.get("source") or {}
     coverage = percent(quality.get("subject_coverage"))
+    confidence = percent(quality.get("subject_confidence"))
     return [
         f"@{character['username']}  {character['id']}  {character.get('display_name', '')}",
         f"  page       {character.get('permalink', '')}",
@@ -24,6 +25,7 @@ def character_lines(character: dict[str, Any]) -> list[str]:
             f" {quality.get('sharpness', 0):.2f}, subject {coverage}"
             f" of the frame, best frame at {quality.get('best_frame_time', 0):.2f}s"
         ),
+        f"  confidence {confidence} that the subject is the one region that stands out",
         f"  warnings   {'; '.join(warnings) if warnings else 'none'}",
     ]
 

@@ -25,6 +25,7 @@ function qualityReport(quality) {
     row("Resolution", fact("quality-resolution", quality.resolution)),
     row("Sharpness", meter(quality.sharpness, "quality-sharpness")),
     row("Subject coverage", fact("quality-coverage", quality.subject_coverage, percent)),
+    row("Subject confidence", meter(quality.subject_confidence, "quality-confidence")),
     row("Best frame", fact("quality-best-frame", quality.best_frame_time, inSeconds)),
     row("Warnings", warnings ?? el("span", { class: "muted", text: "none" })),
   );
