@@ -3,8 +3,10 @@ with a still, hand-held, panning or zooming camera, an occluder, a distraction a
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
+from skimage import data
 
 from tests.characters.drawing import Box, background, busy_background, camera_view, draw_sprite
 from troupe.characters.subject import Sighting, SubjectMask, track_subject
@@ -201,3 +203,24 @@ def test_a_one_frame_distraction_does_not_steal_the_track() -> None:
     images[7] = flash
     found = subjects(images)
     assert iou(found[7].box, boxes[7]) >= 0.8
+
+
+def test_a_real_photograph_the_cup_not_the_table() -> None:
+    """skimage's coffee photograph (CC0), the camera creeping in: the cup and saucer, boxed by
+    eye at (75, 62, 406, 324) in the photo, are the subject in every frame."""
+    photo, cup = data.coffee(), np.array([75, 62, 75 + 406, 62 + 324], float)
+    images, boxes = [], []
+    for i in range(10):
+        x0, y0 = 3.0 * i, 2.0 * i
+        scale = 640 / (600 - 6.0 * i)
+        view = cv2.warpAffine(
+            photo, np.array([[scale, 0, -x0 * scale], [0, scale, -y0 * scale]]), (640, 426)
+        )
+        images.append(view)
+        (bx0, by0, bx1, by1) = (cup - [x0, y0, x0, y0]) * scale
+        boxes.append((round(bx0), round(by0), round(bx1 - bx0), round(by1 - by0)))
+    track = track_subject(images, times(10))
+    assert track.confidence > 0.8
+    found = [s for s in track.sightings if s is not None]
+    assert len(found) == 10
+    assert min(iou(s.subject.box, b) for s, b in zip(found, boxes, strict=True)) >= 0.8
