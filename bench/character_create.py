@@ -5,7 +5,9 @@ Prints, as medians with their ratio to the raw decode measured in the same run:
 - extraction: decode at analysis size + human screening + subject extraction, in process;
 - end to end: POST /v1/characters over HTTP to a real server (uvicorn, in this process) with a
   URL source on a local file server (fetch, then probe, extraction, audio clip and files in a
-  sandboxed child process, then the database).
+  sandboxed child process, then the database);
+- the salient-object model's own time per frame (pre- and post-processing included) on the
+  frames of the window that extraction gives it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ import uvicorn
 
 from troupe.api.app import create_app
 from troupe.characters.create import ANALYSIS_MAX_SIDE, analysis_fps, screened_extraction
+from troupe.characters.extract import MAX_ANALYSED_FRAMES, WORK_SIDE
+from troupe.characters.frame_quality import resize_long_side
+from troupe.characters.saliency import predict_saliency
+from troupe.characters.subject import model_frames
 from troupe.media.probe import open_media, probe
 from troupe.media.synthetic import ClipSpec, make_mascot_clip
 from troupe.media.window import decode_window
@@ -52,6 +58,18 @@ def extraction_seconds(path: Path, start: float, end: float) -> float:
     frames = decode_window(path, start, end, max_side=ANALYSIS_MAX_SIDE, fps=fps)
     screened_extraction(frames, probe(path, 3840 * 2160))
     return time.perf_counter() - began
+
+
+def model_seconds_per_frame(path: Path, start: float, end: float) -> float:
+    """The model alone on the frames of the window it sees in an extraction."""
+    fps = analysis_fps(end - start)
+    frames = decode_window(path, start, end, max_side=ANALYSIS_MAX_SIDE, fps=fps)
+    frames = frames[:MAX_ANALYSED_FRAMES]
+    images = [resize_long_side(frames[i].image, WORK_SIDE) for i in model_frames(len(frames))]
+    began = time.perf_counter()
+    for image in images:
+        predict_saliency(image)
+    return (time.perf_counter() - began) / len(images)
 
 
 def serve_files(root: Path) -> ThreadingHTTPServer:
@@ -91,13 +109,14 @@ def main() -> None:
             base_url=base, headers={"Authorization": "Bearer bench"}, timeout=300
         ) as client:
             client.post("/v1/characters", json=body).raise_for_status()  # warm-up
-            create_times, decode_times, extract_times = [], [], []
+            create_times, decode_times, extract_times, model_times = [], [], [], []
             for _ in range(args.repeats):
                 began = time.perf_counter()
                 client.post("/v1/characters", json=body).raise_for_status()
                 create_times.append(time.perf_counter() - began)
                 decode_times.append(raw_decode_seconds(clip, *WINDOW))
                 extract_times.append(extraction_seconds(clip, *WINDOW))
+                model_times.append(model_seconds_per_frame(clip, *WINDOW))
         troupe.should_exit = True
         files.shutdown()
     decode = statistics.median(decode_times)
@@ -107,6 +126,9 @@ def main() -> None:
     for label, times in (("extraction", extract_times), ("end-to-end POST", create_times)):
         median = statistics.median(times)
         print(f"{label:<32} {median * 1000:8.1f} ms = {median / decode:5.2f}x raw decode")
+    frames = len(model_frames(MAX_ANALYSED_FRAMES))
+    model = statistics.median(model_times)
+    print(f"{'salient-object model':<32} {model * 1000:8.1f} ms a frame, {frames} frames a window")
 
 
 if __name__ == "__main__":
