@@ -1,9 +1,19 @@
-"""Window ranking from per-frame scores."""
+"""Window ranking from per-frame scores, and on a real source."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import cv2
+import numpy as np
+from skimage import data
+
+from troupe.characters.create import rank_source_windows
+from troupe.characters.extract import QUALITY_TIE_BREAK
 from troupe.characters.timestamps import Window
 from troupe.characters.windows import rank_windows, window_lengths
+from troupe.media.encode import VideoSettings, write_mp4
+from troupe.media.probe import probe
 
 
 def frame_times(duration: float, fps: float = 4.0) -> list[float]:
@@ -44,3 +54,29 @@ def test_windows_stay_inside_short_sources() -> None:
 def test_to_dict_is_what_the_api_returns() -> None:
     best = rank_windows(frame_times(4), [0.5] * 16, 4)[0]
     assert best.to_dict() == {"timestamps": "0,3", "start": 0.0, "end": 3.0, "score": 0.5}
+
+
+def creeping(photo: np.ndarray, frames: int) -> list[np.ndarray]:
+    """A slow zoom into a photograph, as 640x360 frames."""
+    h, w = photo.shape[:2]
+    views = []
+    for i in range(frames):
+        zoom = 1.0 + 0.1 * i / frames
+        cw, ch = w / zoom, w / zoom * 9 / 16
+        x0, y0 = (w - cw) / 2, max(0.0, (h - ch) / 2)
+        crop = photo[round(y0) : round(y0 + min(ch, h)), round(x0) : round(x0 + cw)]
+        views.append(cv2.resize(crop, (640, 360), interpolation=cv2.INTER_AREA))
+    return views
+
+
+def test_windows_where_a_real_person_shows_are_never_suggested(tmp_path: Path) -> None:
+    """Three seconds of skimage's astronaut (a real person, and very salient), then three of its
+    coffee cup: every window worth suggesting is in the cup's half."""
+    path = tmp_path / "person_then_cup.mp4"
+    images = creeping(data.astronaut(), 72) + creeping(data.coffee(), 72)
+    write_mp4(path, images, np.zeros((2, 48000 * 6), np.float32), VideoSettings(640, 360))
+    ranked = rank_source_windows(path, probe(path, 1920 * 1080), 5)
+    assert ranked[0].window.start >= 3.0 and ranked[0].score > 0.2
+    for candidate in ranked:
+        if candidate.window.start < 3.0:
+            assert candidate.score <= QUALITY_TIE_BREAK, ranked

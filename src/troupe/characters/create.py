@@ -13,8 +13,9 @@ from troupe.characters.extract import (
     Extraction,
     extract_character,
     frame_scores,
+    scan_chunks,
 )
-from troupe.characters.humans import check_no_humans
+from troupe.characters.humans import check_no_humans, find_human
 from troupe.characters.timestamps import MAX_WINDOW_SECONDS, Window, check_within
 from troupe.characters.windows import WindowCandidate, rank_windows
 from troupe.errors import TroupeError
@@ -84,7 +85,19 @@ def rank_source_windows(path: Path, info: MediaInfo, count: int) -> list[WindowC
     """The best `count` windows of an already checked source, judged on sparse small frames."""
     samples = sample_frames(path, WINDOW_SEARCH_FPS, WINDOW_SEARCH_MAX_SIDE)
     times = [frame.time for frame in samples]
-    return rank_windows(times, frame_scores(samples), info.duration, count)
+    return rank_windows(times, _scores_without_people(samples), info.duration, count)
+
+
+def _scores_without_people(samples: list[Frame]) -> list[float]:
+    """Frame scores, zero in every piece of the video where a person shows: a window there
+    would be refused, so it is never suggested."""
+    scores = frame_scores(samples)
+    ordered = sorted(frame.time for frame in samples)
+    for chunk in scan_chunks(sorted(samples, key=lambda f: f.time)):
+        if find_human(chunk) is not None:
+            for frame in chunk:
+                scores[ordered.index(frame.time)] = 0.0
+    return scores
 
 
 def choose_window(path: Path, info: MediaInfo, window: Window | None) -> Window:

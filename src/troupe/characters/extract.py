@@ -129,7 +129,7 @@ def frame_scores(frames: list[Frame]) -> list[float]:
     its own track: cuts and long camera moves make one track of a whole video meaningless."""
     ordered = sorted(frames, key=lambda f: f.time)
     scores: list[float] = []
-    for chunk in _chunks(ordered, SCAN_CHUNK):
+    for chunk in scan_chunks(ordered):
         scored, _ = _score_frames(chunk)
         scores.extend(
             min(1.0, s.score * _trusted(s) + QUALITY_TIE_BREAK * s.sharpness * s.exposure.score)
@@ -144,10 +144,11 @@ def _trusted(s: _Scored) -> float:
     return confidence if confidence >= MIN_CONFIDENCE else 0.0
 
 
-def _chunks(frames: list[Frame], seconds: float) -> list[list[Frame]]:
+def scan_chunks(frames: list[Frame]) -> list[list[Frame]]:
+    """Time-ordered frames in the pieces of SCAN_CHUNK seconds that a video is judged in."""
     chunks: list[list[Frame]] = []
     for frame in frames:
-        if chunks and frame.time - chunks[-1][0].time < seconds:
+        if chunks and frame.time - chunks[-1][0].time < SCAN_CHUNK:
             chunks[-1].append(frame)
         else:
             chunks.append([frame])
