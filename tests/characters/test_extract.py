@@ -21,6 +21,7 @@ from troupe.characters.extract import (
     frame_scores,
 )
 from troupe.characters.fingerprint import load_fingerprint
+from troupe.characters.subject import model_frames
 from troupe.errors import TroupeError
 from troupe.media.frames import Frame
 
@@ -175,7 +176,9 @@ def test_frame_scores_find_where_the_subject_is() -> None:
     assert len(scores) == 40
     inside = [s for s, f in zip(scores, frames, strict=True) if 5.0 <= f.time < 8.0]
     outside = [s for s, f in zip(scores, frames, strict=True) if not 5.0 <= f.time < 8.0]
-    assert min(inside) > 0.3
+    # The model looks at a few frames of each piece: the frames where the subject walks in,
+    # before the model's next look, can miss it.
+    assert sum(score > 0.3 for score in inside) >= len(inside) - 2, inside
     assert 0.0 < max(outside) <= QUALITY_TIE_BREAK  # clean frames still break ties
 
 
@@ -186,19 +189,20 @@ def test_frame_scores_of_unusable_frames_are_zero() -> None:
     assert frame_scores([]) == []
 
 
-def hide_and_blur(hide_from: float, hidden_share: float, blur: float) -> list[Frame]:
+def hide_and_blur(hide_from: float, blur: float) -> list[Frame]:
     """A still blob whose right part, from `hide_from` of its width, is hidden (by something
-    the colour of the background) in the middle `hidden_share` of the window, which is sharp;
-    before and after, it shows whole but blurred."""
+    the colour of the background) around the second frame the model looks at, where the window
+    is sharp; everywhere else it shows whole but blurred."""
     # No more frames than extraction analyses, so it sees every one of them.
     frames, boxes = window(n=MAX_ANALYSED_FRAMES, moving=False)
     x, _, w, _ = next(iter(boxes.values()))
     cut = x + round(w * hide_from)
     plain, _ = window(n=MAX_ANALYSED_FRAMES, moving=False, visible=lambda t: False)
+    hidden = model_frames(MAX_ANALYSED_FRAMES)[1]
     result = []
     for i, (f, empty) in enumerate(zip(frames, plain, strict=True)):
         image = f.image.copy()
-        if abs(i - (len(frames) - 1) / 2) < hidden_share * len(frames) / 2:
+        if abs(i - hidden) <= 1:
             image[:, cut:] = empty.image[:, cut:]
         else:
             image = cv2.GaussianBlur(image, (0, 0), blur)
@@ -208,18 +212,18 @@ def hide_and_blur(hide_from: float, hidden_share: float, blur: float) -> list[Fr
 
 def test_a_partly_hidden_subject_in_the_best_frame_is_reported() -> None:
     """Whole in the blurred frames, 40% hidden in the sharp ones: the sharp frame still wins."""
-    report = extract_character(hide_and_blur(0.6, 1 / 3, 3.0), 640, 360).report
+    report = extract_character(hide_and_blur(0.6, 3.0), 640, 360).report
     assert "subject partly hidden" in report.warnings
 
 
 def test_a_subject_hidden_in_every_usable_frame_is_refused() -> None:
     """The whole blob shows only in frames too blurred to use; the sharp ones hide half of it."""
-    hidden = hide_and_blur(0.5, 1 / 4, 6.0)
-    error = failure(hidden)
+    error = failure(hide_and_blur(0.5, 6.0))
     assert error.code == "no_subject_found"
-    assert re.match(r"subject occluded: at most [45]\d% ", error.message), error.message
-    last = 1.0 + (MAX_ANALYSED_FRAMES - 1) / 8.0
-    assert error.message.endswith(f"of it shows in usable frames between 1.0s and {last:.1f}s")
+    # The track may follow the visible half, or drop that frame as not the same subject.
+    occluded = r"subject occluded: at most [45]\d% of it shows in usable frames"
+    unclear = "the subject is not clear in any frame examined closely"
+    assert re.match(f"({occluded}|{unclear}) between 1.0s and 2.4s$", error.message), error
 
 
 def test_a_720p_window_of_72_frames_reports_source_pixels() -> None:

@@ -9,7 +9,6 @@ import numpy as np
 from skimage import data
 
 from troupe.characters.create import rank_source_windows
-from troupe.characters.extract import QUALITY_TIE_BREAK
 from troupe.characters.timestamps import Window
 from troupe.characters.windows import rank_windows, window_lengths
 from troupe.media.encode import VideoSettings, write_mp4
@@ -71,12 +70,20 @@ def creeping(photo: np.ndarray, frames: int) -> list[np.ndarray]:
 
 def test_windows_where_a_real_person_shows_are_never_suggested(tmp_path: Path) -> None:
     """Three seconds of skimage's astronaut (a real person, and very salient), then three of its
-    coffee cup: every window worth suggesting is in the cup's half."""
+    coffee cup: every window suggested is in the cup's half."""
     path = tmp_path / "person_then_cup.mp4"
     images = creeping(data.astronaut(), 72) + creeping(data.coffee(), 72)
     write_mp4(path, images, np.zeros((2, 48000 * 6), np.float32), VideoSettings(640, 360))
     ranked = rank_source_windows(path, probe(path, 1920 * 1080), 5)
-    assert ranked[0].window.start >= 3.0 and ranked[0].score > 0.2
+    assert ranked and ranked[0].score > 0.2
+    assert all(candidate.window.start >= 3.0 for candidate in ranked), ranked
+
+
+def test_no_window_holds_a_blocked_frame() -> None:
+    times = frame_times(10)
+    scores = [0.9] * len(times)
+    blocked = [4.0 <= t < 5.0 for t in times]
+    ranked = rank_windows(times, scores, 10, count=5, blocked=blocked)
+    assert ranked
     for candidate in ranked:
-        if candidate.window.start < 3.0:
-            assert candidate.score <= QUALITY_TIE_BREAK, ranked
+        assert candidate.window.end <= 4.0 or candidate.window.start >= 5.0, candidate

@@ -85,19 +85,17 @@ def rank_source_windows(path: Path, info: MediaInfo, count: int) -> list[WindowC
     """The best `count` windows of an already checked source, judged on sparse small frames."""
     samples = sample_frames(path, WINDOW_SEARCH_FPS, WINDOW_SEARCH_MAX_SIDE)
     times = [frame.time for frame in samples]
-    return rank_windows(times, _scores_without_people(samples), info.duration, count)
+    scores, people = frame_scores(samples), _with_people(samples)
+    return rank_windows(times, scores, info.duration, count, blocked=people)
 
 
-def _scores_without_people(samples: list[Frame]) -> list[float]:
-    """Frame scores, zero in every piece of the video where a person shows: a window there
-    would be refused, so it is never suggested."""
-    scores = frame_scores(samples)
-    ordered = sorted(frame.time for frame in samples)
+def _with_people(samples: list[Frame]) -> list[bool]:
+    """For each frame, in time order, whether the screening sees a person in its piece of the
+    video."""
+    flags: list[bool] = []
     for chunk in scan_chunks(sorted(samples, key=lambda f: f.time)):
-        if find_human(chunk) is not None:
-            for frame in chunk:
-                scores[ordered.index(frame.time)] = 0.0
-    return scores
+        flags += [find_human(chunk) is not None] * len(chunk)
+    return flags
 
 
 def choose_window(path: Path, info: MediaInfo, window: Window | None) -> Window:

@@ -47,8 +47,7 @@ HIDDEN_RATIO = 0.8
 # Reference candidates must score at least this share of the best frame.
 REFERENCE_SCORE_SHARE = 0.5
 MIN_REFERENCES = 3
-MAX_REFERENCES = 5
-# A fourth or fifth reference must differ at least this much (time apart + look apart).
+# A reference beyond the third must differ at least this much (time apart + look apart).
 EXTRA_NOVELTY = 0.4
 CUT_OUT_THREADS = 2
 PROFILE_SIDE = 512
@@ -132,16 +131,14 @@ def frame_scores(frames: list[Frame]) -> list[float]:
     for chunk in scan_chunks(ordered):
         scored, _ = _score_frames(chunk)
         scores.extend(
-            min(1.0, s.score * _trusted(s) + QUALITY_TIE_BREAK * s.sharpness * s.exposure.score)
+            min(1.0, s.score * _confidence(s) + QUALITY_TIE_BREAK * s.sharpness * s.exposure.score)
             for s in scored
         )
     return scores
 
 
-def _trusted(s: _Scored) -> float:
-    """The frame's subject confidence, or 0 where that is too low to make a character."""
-    confidence = s.sighting.confidence if s.sighting else 0.0
-    return confidence if confidence >= MIN_CONFIDENCE else 0.0
+def _confidence(s: _Scored) -> float:
+    return s.sighting.confidence if s.sighting else 0.0
 
 
 def scan_chunks(frames: list[Frame]) -> list[list[Frame]]:
@@ -189,8 +186,11 @@ def _score_frames(frames: list[Frame]) -> tuple[list[_Scored], float]:
 
 
 def _frame_score(exp: Exposure, sharp: float, sighting: Sighting | None) -> float:
-    """Sharp, well exposed, a good size, whole and not smeared by motion."""
+    """Sharp, well exposed, a good size, whole and not smeared by motion; and a frame where the
+    model is sure of its subject."""
     if sighting is None or exp.problem or sharp < MIN_SHARPNESS:
+        return 0.0
+    if sighting.confidence < MIN_CONFIDENCE:
         return 0.0
     subject = sighting.subject
     if subject.coverage < MIN_COVERAGE:
@@ -256,8 +256,8 @@ def _exposure_error(scored: list[_Scored], window: str) -> TroupeError:
 
 def _diverse(scored: list[_Scored], best: _Scored) -> list[_Scored]:
     """Best frame first, then greedily the good frames least like those already chosen
-    (far in time, different look), so references show more than one pose: three, and up to
-    five while more frames still add something new."""
+    (far in time, different look), so references show more than one pose: three, and more
+    while frames the model looked at still add something new."""
     pool = [
         s
         for s in scored
@@ -274,7 +274,7 @@ def _diverse(scored: list[_Scored], best: _Scored) -> list[_Scored]:
             for c in chosen
         )
 
-    while pool and len(chosen) < MAX_REFERENCES:
+    while pool:
         pick = max(pool, key=lambda s: s.score / best.score * (0.25 + novelty(s)))
         if len(chosen) >= MIN_REFERENCES and novelty(pick) < EXTRA_NOVELTY:
             break

@@ -18,8 +18,10 @@ from troupe.characters.camera import align_frames, scale_of
 from troupe.characters.frame_quality import resize_long_side
 
 ANALYSIS_SIDE = 192
-# Frames the model looks at itself, evenly spread; flow carries its maps to the others.
-MODEL_FRAMES = 5
+# Frames the model looks at itself, evenly spread; flow carries its maps to the others. The
+# model is most of an extraction's time; on the real-footage set 4 frames found the subjects as
+# well as 5 (mean IoU 0.85 and 0.86) and they give up to 4 references.
+MODEL_FRAMES = 4
 # Model probability from which a pixel belongs to a salient object.
 SALIENT = 0.5
 # Weaker pixels join the detailed mask where they touch the salient core.

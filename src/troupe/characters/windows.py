@@ -34,14 +34,16 @@ def window_lengths(duration: float) -> list[float]:
     return lengths
 
 
-def _candidates(times: list[float], scores: list[float], duration: float) -> list[WindowCandidate]:
+def _candidates(
+    times: list[float], scores: list[float], duration: float, blocked: list[bool]
+) -> list[WindowCandidate]:
     found = []
     for length in window_lengths(duration):
         starts = sorted({0.0, *(min(t, duration - length) for t in times)})
         for start in starts:
-            inside = [s for s, t in zip(scores, times, strict=True) if start <= t < start + length]
-            if inside:
-                value = sum(inside) / len(inside)
+            held = [i for i, t in enumerate(times) if start <= t < start + length]
+            if held and not any(blocked[i] for i in held):
+                value = sum(scores[i] for i in held) / len(held)
                 value *= 1.0 - LENGTH_BONUS * (MAX_WINDOW_SECONDS - length)
                 found.append(
                     WindowCandidate(Window(round(start, 3), round(start + length, 3)), value)
@@ -54,12 +56,18 @@ def _overlaps(a: Window, b: Window) -> bool:
 
 
 def rank_windows(
-    times: list[float], scores: list[float], duration: float, count: int = 3
+    times: list[float],
+    scores: list[float],
+    duration: float,
+    count: int = 3,
+    blocked: list[bool] | None = None,
 ) -> list[WindowCandidate]:
-    """The best `count` windows that do not overlap, best first, from per-frame scores."""
+    """The best `count` windows that do not overlap, best first, from per-frame scores; none
+    holds a `blocked` frame (one where a person shows: that window would be refused)."""
     if duration < MIN_WINDOW_SECONDS or not times:
         return []
-    ranked = sorted(_candidates(times, scores, duration), key=lambda c: (-c.score, c.window.start))
+    found = _candidates(times, scores, duration, blocked or [False] * len(times))
+    ranked = sorted(found, key=lambda c: (-c.score, c.window.start))
     chosen: list[WindowCandidate] = []
     for candidate in ranked:
         if not any(_overlaps(candidate.window, kept.window) for kept in chosen):
