@@ -3,6 +3,7 @@ subject lights up, the background stays dark, and a picture with no subject stay
 
 from __future__ import annotations
 
+import os
 import threading
 from importlib.metadata import PackageNotFoundError
 from pathlib import Path
@@ -107,3 +108,22 @@ def test_the_shared_model_reports_a_missing_wheel(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(saliency, "distribution", not_installed)
     with pytest.raises(RuntimeError, match=r"rembg/u2netp.onnx is missing: install rembg-aws"):
         predict_saliency(data.chelsea())
+
+
+def test_a_forked_child_builds_its_own_session() -> None:
+    """The sandbox forks its children from a server that read the model: each child gets a
+    session of its own (onnxruntime's threads do not survive a fork) with the same answers."""
+    parent = saliency.saliency_model()
+    expected = predict_saliency(data.coffee())
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        own = saliency.saliency_model() is not parent
+        same = bool(np.allclose(predict_saliency(data.coffee()), expected, atol=1e-4))
+        os.write(write, bytes([own, same]))
+        os._exit(0)
+    os.close(write)
+    answer = os.read(read, 2)
+    os.waitpid(pid, 0)
+    assert answer == bytes([True, True])
+    assert saliency.saliency_model() is parent

@@ -17,9 +17,11 @@ log = logging.getLogger(__name__)
 
 
 def warm_up() -> None:
-    """Run each model once on a blank frame, which loads it, and build the Lab tables."""
+    """Read the salient-object model (each child builds its own session from it: see
+    saliency.saliency_model), run each detector once on a blank frame, which loads it, and
+    build the Lab tables."""
     blank = np.zeros((64, 64, 3), np.uint8)
-    saliency.predict_saliency(blank)
+    saliency.read_model()
     humans.face_scores(blank)
     humans.face_presence(blank, (0, 0, 32, 32))
     humans.body_scores(blank)
