@@ -186,11 +186,8 @@ def _score_frames(frames: list[Frame]) -> tuple[list[_Scored], float]:
 
 
 def _frame_score(exp: Exposure, sharp: float, sighting: Sighting | None) -> float:
-    """Sharp, well exposed, a good size, whole and not smeared by motion; and a frame where the
-    model is sure of its subject."""
+    """Sharp, well exposed, a good size, whole and not smeared by motion."""
     if sighting is None or exp.problem or sharp < MIN_SHARPNESS:
-        return 0.0
-    if sighting.confidence < MIN_CONFIDENCE:
         return 0.0
     subject = sighting.subject
     if subject.coverage < MIN_COVERAGE:
@@ -227,8 +224,7 @@ def _best_or_raise(scored: list[_Scored], confidence: float, window: str) -> _Sc
             f"{MIN_CONFIDENCE:.2f}): several things compete, or none is distinct {window}"
         )
         raise TroupeError("no_subject_found", message, param="timestamps")
-    # Only frames the model looked at itself have masks good enough to cut out.
-    usable = [s for s in sharp if s.modelled and s.score > 0.0]
+    usable = [s for s in sharp if _cut_out_worthy(s)]
     if not usable:
         message = f"the subject is not clear in any frame examined closely {window}"
         raise TroupeError("no_subject_found", message, param="timestamps")
@@ -238,6 +234,12 @@ def _best_or_raise(scored: list[_Scored], confidence: float, window: str) -> _Sc
         message = f"subject occluded: at most {shown:.0%} of it shows in usable frames {window}"
         raise TroupeError("no_subject_found", message, param="timestamps")
     return max(usable, key=lambda s: s.score)
+
+
+def _cut_out_worthy(s: _Scored) -> bool:
+    """A usable frame the model looked at itself (frames between have masks carried by flow,
+    not good enough to cut out) and where it is sure of its subject."""
+    return s.modelled and s.score > 0.0 and _confidence(s) >= MIN_CONFIDENCE
 
 
 def _exposure_error(scored: list[_Scored], window: str) -> TroupeError:
@@ -261,7 +263,7 @@ def _diverse(scored: list[_Scored], best: _Scored) -> list[_Scored]:
     pool = [
         s
         for s in scored
-        if s.modelled and s.score >= REFERENCE_SCORE_SHARE * best.score and s is not best
+        if _cut_out_worthy(s) and s.score >= REFERENCE_SCORE_SHARE * best.score and s is not best
     ]
     span = max(1e-3, scored[-1].frame.time - scored[0].frame.time)
     looks = {id(s): _look(s) for s in [best, *pool]}

@@ -12,6 +12,9 @@ const SUGGESTED = 5;
 const MIN_WINDOW = 1;
 const MAX_WINDOW = 3;
 const EPSILON = 1e-6;
+// The start and end fields show hundredths of a second; a suggested window may start at any
+// frame's time (0.792 s), so a chip matches what the fields say to within half a hundredth.
+const SAME_TIME = 0.005;
 const VIDEO_TYPES = "video/*,.mp4,.mov,.m4v,.mkv,.webm,.avi";
 
 function stem(name) {
@@ -117,7 +120,7 @@ export function createPanel() {
     createButton.disabled = Boolean(problem);
     length.textContent = problem ? "" : `${seconds(end - start)} s of ${seconds(state.duration)} s`;
     for (const chip of chips.children) {
-      const near = (a, b) => Math.abs(Number(a) - b) < EPSILON;
+      const near = (a, b) => Math.abs(Number(a) - b) < SAME_TIME;
       const same = near(chip.dataset.start, start) && near(chip.dataset.end, end);
       chip.setAttribute("aria-pressed", String(same));
     }
