@@ -16,6 +16,7 @@ from tests.characters.drawing import background, draw_sprite
 from tests.footage import build_footage
 from troupe.characters import humans
 from troupe.characters.humans import check_no_humans, find_human
+from troupe.characters.wheels import weights_file
 from troupe.errors import TroupeError
 from troupe.media.frames import Frame
 from troupe.media.synthetic import ClipSpec, make_mascot_clip
@@ -201,7 +202,7 @@ def test_frames_may_arrive_out_of_order() -> None:
 
 def test_missing_weights_say_what_to_install() -> None:
     with pytest.raises(RuntimeError, match="install no-such-wheel"):
-        humans._model_file("no-such-wheel", "model.tflite")
+        weights_file("no-such-wheel", "model.tflite")
 
 
 # Encoded clips, decoded as the pipeline decodes them: H.264 changes the detectors' scores.

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from troupe.characters import saliency
+from troupe.characters import saliency, wheels
 from troupe.characters.saliency import SaliencyModel, model_file, predict_saliency
 
 
@@ -105,7 +105,7 @@ def test_the_shared_model_reports_a_missing_wheel(monkeypatch: pytest.MonkeyPatc
         raise PackageNotFoundError(name)
 
     monkeypatch.setattr(saliency, "_MODEL", None)
-    monkeypatch.setattr(saliency, "distribution", not_installed)
+    monkeypatch.setattr(wheels, "distribution", not_installed)
     with pytest.raises(RuntimeError, match=r"rembg/u2netp.onnx is missing: install rembg-aws"):
         predict_saliency(data.chelsea())
 

