@@ -94,7 +94,6 @@ class _Scored:
     sharpness: float
     sighting: Sighting | None
     score: float
-    camera: np.ndarray  # 3x3 map from analysis pixels to the window's reference frame's
     modelled: bool  # the segmentation model looked at this frame itself
 
     @property
@@ -122,9 +121,9 @@ def extract_character(frames: list[Frame], source_width: int, source_height: int
 
 def frame_scores(frames: list[Frame]) -> list[float]:
     """How good a character each of a whole video's sparse frames (~4 fps) would make, 0..1, in
-    time order: 0 without a usable subject or where the model is not confident of one, plus at
-    most QUALITY_TIE_BREAK for a sharp, well exposed frame so that a clean stretch still wins
-    when no frame has a subject. The video is judged in pieces of SCAN_CHUNK seconds, each with
+    time order: 0 without a usable subject, weighed by how sure the model is of it, plus at most
+    QUALITY_TIE_BREAK for a sharp, well exposed frame so that a clean stretch still wins when no
+    frame has a subject. The video is judged in pieces of SCAN_CHUNK seconds, each with
     its own track: cuts and long camera moves make one track of a whole video meaningless."""
     ordered = sorted(frames, key=lambda f: f.time)
     scores: list[float] = []
@@ -174,14 +173,14 @@ def _score_frames(frames: list[Frame]) -> tuple[list[_Scored], float]:
     images = [resize_long_side(f.image, WORK_SIDE) for f in frames]
     track = track_subject(images, [f.time for f in frames])
     scored = []
-    for frame, image, sighting, camera, modelled in zip(
-        frames, images, track.sightings, track.cameras, track.modelled, strict=True
+    for frame, image, sighting, modelled in zip(
+        frames, images, track.sightings, track.modelled, strict=True
     ):
         exp = exposure(image)
         # Judge focus on the subject: a sharp toy in front of a soft background is a good frame.
         sharp = sharpness(image, sighting.subject.box if sighting else None)
         score = _frame_score(exp, sharp, sighting)
-        scored.append(_Scored(frame, image, exp, sharp, sighting, score, camera, modelled))
+        scored.append(_Scored(frame, image, exp, sharp, sighting, score, modelled))
     return scored, track.confidence
 
 
