@@ -156,6 +156,22 @@ def test_empty_window_has_no_subject() -> None:
     assert error.message == "nothing stands out as a subject between 1.0s and 3.9s"
 
 
+def test_several_alike_subjects_are_refused_as_no_clear_subject() -> None:
+    """Four identical blobs side by side: the model cannot say which one is the character."""
+    bg, rng = background(), np.random.default_rng(9)
+    frames = []
+    for i in range(12):
+        img = bg.copy()
+        for cx in (100, 250, 400, 550):
+            draw_sprite(img, cx, 180, 40)
+        frames.append(
+            Frame(1.0 + i / 8, np.clip(img + rng.normal(0, 4, img.shape), 0, 255).astype(np.uint8))
+        )
+    error = failure(frames)
+    assert error.code == "no_subject_found"
+    assert error.message.startswith("no region stands out clearly as one subject (confidence 0.")
+
+
 def test_tiny_subject_is_too_small() -> None:
     frames, _ = window(size=0.045)
     error = failure(frames)
