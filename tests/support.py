@@ -163,3 +163,12 @@ def assert_deletes(client: httpx.Client, character: dict[str, Any]) -> None:
     deleted = client.delete(f"/v1/characters/{character['id']}")
     assert deleted.json() == {"id": character["id"], "object": "character.deleted", "deleted": True}
     assert client.get(f"/v1/characters/{character['id']}").status_code == 404
+
+
+def assert_range_refused(response: httpx.Response, size: int) -> None:
+    """A Range that cannot be served: 416, OpenAI's error JSON, and the file's size."""
+    assert response.status_code == 416, response.text
+    assert response.headers["content-range"] == f"bytes */{size}"
+    error = response.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    assert error["code"] == "range_not_satisfiable"

@@ -1,7 +1,7 @@
 """The one error family of troupe: every failure is a value with a stable code.
 
 The API layer turns a `TroupeError` into OpenAI's error JSON; jobs store its code and
-message on the failed task. Codes and HTTP statuses are the table of SPEC section 4.
+message on the failed task. Codes and HTTP statuses are the README's error table.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "character_not_found": (404, "invalid_request_error"),
     "task_not_completed": (409, "invalid_request_error"),
     "idempotency_conflict": (409, "invalid_request_error"),
+    "range_not_satisfiable": (416, "invalid_request_error"),
     "invalid_api_key": (401, "authentication_error"),
     "rate_limit_exceeded": (429, "rate_limit_error"),
     "quota_exceeded": (402, "insufficient_quota"),

@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.support import MediaServer, ServerProcess, assert_deletes, wait_for_task
+from tests.support import (
+    MediaServer,
+    ServerProcess,
+    assert_deletes,
+    assert_range_refused,
+    wait_for_task,
+)
 
 CHARACTER_FIELDS = {
     "id",
@@ -83,6 +89,25 @@ def test_create_from_url_returns_a_full_character(
             stream = container.streams.audio[0]
             assert stream.codec_context.name == "aac"
             assert container.duration / 1e6 == pytest.approx(2.0, abs=0.15)
+
+
+def test_character_files_answer_ranges(server: ServerProcess, media: MediaServer) -> None:
+    with server.client() as client:
+        response = client.post(
+            "/v1/characters", json={"url": media.url("small.mp4"), "timestamps": "0,2"}
+        )
+        assert response.status_code == 200, response.text
+        url = response.json()["voice_url"]
+        whole = client.get(url).content
+        part = client.get(url, headers={"Range": "bytes=10-19"})
+        backwards = client.get(url, headers={"Range": "bytes=5-1"})
+        past_the_end = client.get(url, headers={"Range": f"bytes={len(whole)}-"})
+        other_unit = client.get(url, headers={"Range": "items=0-1"})
+    assert part.status_code == 206 and part.content == whole[10:20]
+    assert_range_refused(backwards, len(whole))
+    assert_range_refused(past_the_end, len(whole))
+    # A unit other than bytes is ignored (RFC 9110 section 14.2): the whole file.
+    assert other_unit.status_code == 200 and other_unit.content == whole
 
 
 def test_profile_picture_is_centred_on_the_mascot(

@@ -17,7 +17,7 @@ from PIL import Image
 
 from tests.conftest import StartServer
 from tests.footage import build_footage
-from tests.support import MediaServer, ServerProcess
+from tests.support import MediaServer, ServerProcess, assert_range_refused
 from troupe.characters.consistency import score_video
 from troupe.characters.fingerprint import Fingerprint, load_fingerprint
 
@@ -134,6 +134,13 @@ def test_content_variants_and_ranges(client: httpx.Client, beach_video: dict[str
     assert client.get(base, params={"variant": "poster"}).status_code == 400
 
 
+def test_an_unservable_range_is_a_416(client: httpx.Client, beach_video: dict[str, Any]) -> None:
+    base = f"/v1/videos/{beach_video['id']}/content"
+    size = len(client.get(base).content)
+    assert_range_refused(client.get(base, headers={"Range": "bytes=5-1"}), size)
+    assert_range_refused(client.get(base, headers={"Range": f"bytes={size}-"}), size)
+
+
 def test_task_route_shows_a_video_job(client: httpx.Client, beach_video: dict[str, Any]) -> None:
     task = client.get(f"/v1/tasks/{beach_video['id']}").json()
     assert task["object"] == "generation.task" and task["status"] == "completed"
@@ -160,6 +167,14 @@ def test_unknown_mention_suggests_near_usernames(
     assert "@vid_mascot" in error["message"]
     listed = client.post("/v1/videos", json={"prompt": "x", "characters": [{"id": "char_nope"}]})
     assert listed.json()["error"]["param"] == "characters"
+
+
+def test_a_non_ascii_mention_is_an_unknown_character(client: httpx.Client) -> None:
+    response = client.post("/v1/videos", json={"prompt": "@ünïcödé dances on a beach"})
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert (error["code"], error["param"]) == ("unknown_character", "prompt")
+    assert "@ünïcödé" in error["message"]
 
 
 def test_emails_are_not_mentions(client: httpx.Client) -> None:

@@ -18,6 +18,9 @@ from troupe.characters.mentions import find_mentions, suggest
         ("foo@bar is not a mention, nor is @@x or a@b@c", []),
         ("@v1.2 goes first", ["v1.2"]),
         ("no mentions here", []),
+        # Not a username, yet a mention: it must fail as unknown, not vanish or shorten.
+        ("@ünïcödé dances", ["ünïcödé"]),
+        ("@acmé waves", ["acmé"]),
     ],
 )
 def test_find_mentions(prompt: str, expected: list[str]) -> None:

@@ -62,8 +62,11 @@ def test_expired_lease_is_claimed_again_and_old_owner_cannot_settle(db: Database
     assert task_status(db, task_id) == ("in_progress", None)
     assert queue.claim_next(db, "other", lease_seconds=30, max_attempts=3) is None
     time.sleep(0.3)
+    with db.transaction() as session:
+        repo.set_task_progress(session, task_id, 80)
     second = queue.claim_next(db, "alive", lease_seconds=30, max_attempts=3)
     assert second is not None and second.attempt == 2
+    assert task_progress(db, task_id) == 0, "a job taken over starts from 0 again"
     assert not queue.settle(db, first, lambda session: None, None), "the dead owner lost the job"
     assert queue.settle(db, second, lambda session: None, None)
     assert task_status(db, task_id) == ("completed", None)
@@ -96,11 +99,21 @@ def test_failure_is_recorded_with_its_code(db: Database) -> None:
     assert task_status(db, task_id) == ("failed", "no_subject_found")
 
 
+def task_progress(db: Database, task_id: str) -> int:
+    with db.transaction() as session:
+        task = repo.get_task_by_id(session, task_id)
+        assert task is not None
+        return task.progress
+
+
 def test_release_running_jobs_makes_them_claimable_at_once(db: Database) -> None:
-    add_tasks(db, 1)
+    [task_id] = add_tasks(db, 1)
     assert queue.claim_next(db, "dead", lease_seconds=3600, max_attempts=3) is not None
+    with db.transaction() as session:
+        repo.set_task_progress(session, task_id, 57)
     assert queue.release_running_jobs(db) == 1
     assert queue.claim_next(db, "new", lease_seconds=30, max_attempts=3) is not None
+    assert task_progress(db, task_id) == 0, "the dead attempt's progress is not shown again"
 
 
 def test_task_and_job_are_written_together(db: Database) -> None:

@@ -183,6 +183,7 @@ def test_loopback_refused_without_allow_list(port: int, dest: Path) -> None:
     error = fails("url_not_allowed", f"http://127.0.0.1:{port}/video", dest, limits(frozenset()))
     assert "127.0.0.1" in error.message
     assert "loopback" in error.message
+    assert "adding '127.0.0.1' to TROUPE_ALLOWED_HOSTS" in error.message, "names the way out"
 
 
 @pytest.mark.parametrize(

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import fcntl
+import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import IO
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 
 from troupe import __version__
-from troupe.api.errors import error_response, install_error_handlers
+from troupe.api.body_limit import BodyLimitMiddleware
+from troupe.api.errors import install_error_handlers
 from troupe.api.idempotency import IdempotencyMiddleware
 from troupe.api.limits import RateLimiter, rate_limit
 from troupe.api.metrics import Metrics
@@ -19,7 +21,6 @@ from troupe.api.routes import characters, files, health, tasks, usage, videos, w
 from troupe.api.services import Services
 from troupe.billing.ledger import PriceList
 from troupe.characters.sources import SourceAccess
-from troupe.errors import TroupeError
 from troupe.jobs import queue
 from troupe.jobs.admission import Admission
 from troupe.jobs.executors import make_executors
@@ -30,6 +31,7 @@ from troupe.settings import Settings
 from troupe.store import idempotency
 from troupe.store.blobs import BlobStore
 from troupe.store.db import Database, upgrade_database
+from troupe.store.uploads import release_task_uploads, sweep_orphan_uploads
 from troupe.videos.retention import RetentionSweeper
 from troupe.web import routes as web
 
@@ -37,6 +39,9 @@ log = logging.getLogger(__name__)
 
 # Multipart framing and form fields ride on top of the file itself.
 BODY_OVERHEAD_BYTES = 64 * 1024
+# With other processes on the same blobs, an upload younger than this may belong to a request
+# still running there (a windows scan holds one for as long as decoding may take).
+ORPHAN_UPLOAD_MIN_AGE_SECONDS = 3600.0
 
 
 def build_services(settings: Settings, observe_jobs: JobObserver | None = None) -> Services:
@@ -58,7 +63,13 @@ def build_services(settings: Settings, observe_jobs: JobObserver | None = None) 
         db=db,
         blobs=blobs,
         access=access,
-        worker=Worker(db, executors, config, observe_jobs),
+        worker=Worker(
+            db,
+            executors,
+            config,
+            observe_jobs,
+            on_settled=functools.partial(release_task_uploads, db, blobs),
+        ),
         retention=RetentionSweeper(db, blobs, sweep_interval(settings.video_retention_seconds)),
         admission=Admission(
             prices=PriceList(settings.price_character, settings.price_per_second_by_model),
@@ -97,6 +108,17 @@ def recover_jobs(services: Services, lock: IO[str] | None) -> None:
         idempotency.release_all_claims(services.db)
 
 
+def sweep_uploads(services: Services, lock: IO[str] | None) -> None:
+    """Uploads left by a stopped process that no task or video needs go. Alone on the data dir,
+    nothing else can be saving one; otherwise only those older than any request are swept."""
+    alone = lock is not None and services.settings.is_embedded_database
+    min_age = 0.0 if alone else ORPHAN_UPLOAD_MIN_AGE_SECONDS
+    try:
+        sweep_orphan_uploads(services.db, services.blobs, min_age)
+    except OSError:
+        log.exception("sweeping orphan uploads failed")
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     metrics = Metrics()
@@ -107,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics.watch_store(services.db)
         lock = take_data_dir_lock(settings)
         recover_jobs(services, lock)
+        sweep_uploads(services, lock)
         app.state.services = services
         webhooks = (
             WebhookSender.from_settings(services.db, settings) if settings.webhook_url else None
@@ -134,7 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(IdempotencyMiddleware, settings.max_upload_bytes + BODY_OVERHEAD_BYTES)
-    app.middleware("http")(body_limit(settings.max_upload_bytes + BODY_OVERHEAD_BYTES))
+    app.add_middleware(BodyLimitMiddleware, settings.max_upload_bytes + BODY_OVERHEAD_BYTES)
     if settings.rate_limit_per_minute:
         app.middleware("http")(rate_limit(RateLimiter(settings.rate_limit_per_minute)))
     # Outermost, so every answer counts, refusals by the limits above included.
@@ -143,23 +166,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (windows, characters, videos, tasks, usage, files, health, web):
         app.include_router(module.router)
     return app
-
-
-Handler = Callable[[Request], Awaitable[Response]]
-
-
-def body_limit(max_bytes: int) -> Callable[[Request, Handler], Awaitable[Response]]:
-    """Refuse a body whose declared length is over the limit before reading any of it."""
-
-    async def middleware(request: Request, call_next: Handler) -> Response:
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > max_bytes:
-            return error_response(
-                TroupeError(
-                    "file_too_large",
-                    f"the request body is {declared} bytes; the limit is {max_bytes}",
-                )
-            )
-        return await call_next(request)
-
-    return middleware

@@ -6,8 +6,10 @@ import difflib
 import re
 
 # A mention starts at `@` that follows no word character, dot or `@` (so `team@acme.com` and
-# `foo@bar` are not mentions), takes a username's characters, and drops a sentence's final dot.
-_MENTION = re.compile(r"(?<![\w.@])@([A-Za-z0-9_][A-Za-z0-9_.]*)")
+# `foo@bar` are not mentions), takes word characters and dots, and drops a sentence's final dot.
+# Usernames are ASCII, yet any letter is taken: `@ünïcödé` (or the `é` of `@acmé`) must reach
+# the lookup and fail there as an unknown character, not vanish or shorten to `@acm`.
+_MENTION = re.compile(r"(?<![\w.@])@(\w[\w.]*)")
 MAX_SUGGESTIONS = 3
 
 

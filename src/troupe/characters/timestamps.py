@@ -12,7 +12,8 @@ MIN_WINDOW_SECONDS = 1.0
 MAX_WINDOW_SECONDS = 3.0
 # Tolerance for windows like "1,4.0000001" produced by float formatting in clients.
 _EPSILON = 1e-6
-_NUMBER = re.compile(r"^\d+(\.\d+)?$|^\.\d+$")
+# ASCII digits only: `\d` and float() both take other scripts' digits, such as "١,٣".
+_NUMBER = re.compile(r"^[0-9]+(\.[0-9]+)?$|^\.[0-9]+$")
 
 
 @dataclass(frozen=True)

@@ -45,11 +45,30 @@ def claim_next(
     max_attempts: int,
     *,
     webhook_events: bool = False,
+    given_up: Callable[[str], None] | None = None,
 ) -> ClaimedJob | None:
     """Take the oldest claimable job, or None. Jobs out of attempts are failed on the way.
 
-    With `webhook_events`, failing one also writes its `<kind>.failed` event to the outbox.
+    With `webhook_events`, failing one also writes its `<kind>.failed` event to the outbox;
+    `given_up` is told each such task id once that failure is committed.
     """
+    failed: list[str] = []
+    try:
+        return _claim_next(db, worker_id, lease_seconds, max_attempts, webhook_events, failed)
+    finally:
+        for task_id in failed:
+            if given_up is not None:
+                given_up(task_id)
+
+
+def _claim_next(
+    db: Database,
+    worker_id: str,
+    lease_seconds: float,
+    max_attempts: int,
+    webhook_events: bool,
+    failed: list[str],
+) -> ClaimedJob | None:
     while True:
         now = time.time()
         with db.transaction() as session:
@@ -58,7 +77,8 @@ def claim_next(
                 return None
             attempt = candidate.attempts + 1
             if candidate.attempts >= max_attempts:
-                _give_up(session, candidate, now, webhook_events)
+                if _give_up(session, candidate, now, webhook_events):
+                    failed.append(candidate.task_id)
                 continue
             taken = session.execute(
                 update(Job)
@@ -72,10 +92,11 @@ def claim_next(
             ).rowcount  # type: ignore[attr-defined]
             if not taken:
                 continue  # another worker won the race; look again
+            # A job taken over starts again from nothing: the dead attempt's progress is stale.
             session.execute(
                 update(Task)
                 .where(Task.id == candidate.task_id, Task.status.in_(("queued", "in_progress")))
-                .values(status="in_progress")
+                .values(status="in_progress", progress=0)
             )
             return ClaimedJob(
                 id=candidate.id,
@@ -86,8 +107,9 @@ def claim_next(
             )
 
 
-def _give_up(session: Session, job: Job, now: float, webhook_events: bool) -> None:
-    """A job whose every attempt died with its worker fails instead of looping forever."""
+def _give_up(session: Session, job: Job, now: float, webhook_events: bool) -> bool:
+    """A job whose every attempt died with its worker fails instead of looping forever; False
+    when another worker got to it first."""
     taken = session.execute(
         update(Job).where(Job.id == job.id, _claimable(now)).values(state="done", worker_id=None)
     ).rowcount  # type: ignore[attr-defined]
@@ -102,6 +124,7 @@ def _give_up(session: Session, job: Job, now: float, webhook_events: bool) -> No
         )
         if webhook_events:
             enqueue_event(session, f"{job.kind}.failed", job.task_id)
+    return bool(taken)
 
 
 def renew_leases(db: Database, worker_id: str, job_ids: list[int], lease_seconds: float) -> None:

@@ -27,6 +27,9 @@ Executor = Callable[[ClaimedJob, ProgressFn], Callable[[Session], None]]
 # Told of every job this worker ran: its kind, outcome (`completed`, an error code, or `lost`
 # when another worker had taken it over) and seconds from claim to settlement.
 JobObserver = Callable[[str, str, float], None]
+# Told the task id of every job settled here for good (completed, failed or given up), once its
+# outcome is written: what only that job read (an uploaded source) can go then.
+SettledHook = Callable[[str], object]
 
 
 @dataclass(frozen=True)
@@ -48,11 +51,13 @@ class Worker:
         executors: dict[str, Executor],
         config: WorkerConfig,
         observe: JobObserver | None = None,
+        on_settled: SettledHook | None = None,
     ) -> None:
         self.db = db
         self.executors = executors
         self.config = config
         self.observe = observe
+        self.on_settled = on_settled
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{new_id('w')[-6:]}"
         self._wakeup = threading.Event()
         self._stopping = threading.Event()
@@ -108,6 +113,7 @@ class Worker:
                     self.config.lease_seconds,
                     self.config.max_attempts,
                     webhook_events=self.config.webhook_events,
+                    given_up=self._after_settled,
                 )
             except Exception:
                 log.exception("claiming a job failed")
@@ -136,6 +142,8 @@ class Worker:
             outcome = self._settle(job, *self._execute(job))
             if self.observe is not None:
                 self.observe(job.kind, outcome, time.monotonic() - started)
+            if outcome != "lost":  # a job taken over still needs its files
+                self._after_settled(job.task_id)
         finally:
             with self._held_lock:
                 self._held.discard(job.id)
@@ -176,6 +184,14 @@ class Worker:
         if error is not None:
             return error.code
         return "completed" if apply is not None else "internal_error"
+
+    def _after_settled(self, task_id: str) -> None:
+        if self.on_settled is None:
+            return
+        try:
+            self.on_settled(task_id)
+        except Exception:
+            log.exception("cleaning up after task %s failed", task_id)
 
     def _report_progress(self, job: ClaimedJob, percent: int) -> None:
         with self.db.transaction() as session:

@@ -33,6 +33,9 @@ _NON_PUBLIC_KINDS = (
     ("is_reserved", "a reserved address"),
 )
 
+# The setting (settings.py's `allowed_hosts`) that exempts a host; refusals name it.
+ALLOW_LIST_SETTING = "TROUPE_ALLOWED_HOSTS"
+
 Resolver = Callable[[str, int], list[str]]
 
 
@@ -115,7 +118,10 @@ def check_addresses(host: str, addresses: list[str], allowed_hosts: frozenset[st
     for ip in addresses:
         reason = non_public_reason(ip)
         if reason is not None:
-            raise _not_allowed(f"refusing host {host!r}: it resolves to {ip}, which is {reason}")
+            raise _not_allowed(
+                f"refusing host {host!r}: it resolves to {ip}, which is {reason}; "
+                f"the server's operator may allow it by adding {host!r} to {ALLOW_LIST_SETTING}"
+            )
 
 
 def is_public_address(ip: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -49,3 +50,8 @@ class BlobStore:
 
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
+
+    def delete_folder_if_empty(self, key: str) -> None:
+        """Remove the folder `key`, when nothing is left in it."""
+        with contextlib.suppress(OSError):  # not empty, or already gone
+            self.path(key).rmdir()

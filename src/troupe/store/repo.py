@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, Text, cast, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from troupe.ids import new_id, now_seconds
@@ -253,6 +253,27 @@ def delete_character(session: Session, character: Character) -> None:
 def get_character_any(session: Session, character_id: str) -> Character | None:
     """A character even after deletion: videos that used it keep rendering and remixing."""
     return session.get(Character, character_id)
+
+
+def deleted_characters_with_files(session: Session, deleted_before: int) -> list[Character]:
+    """Characters deleted before then whose files are still on disk."""
+    query = select(Character).where(
+        Character.deleted_at.is_not(None),
+        Character.deleted_at <= deleted_before,
+        cast(Character.blobs, Text) != "{}",
+    )
+    return list(session.scalars(query))
+
+
+def character_in_use(session: Session, character_id: str) -> bool:
+    """Whether a video may still read the character's files: one not deleted (a remix, edit or
+    extension of it renders with its cast again) or one whose job has not settled."""
+    unsettled = select(Task.id).where(Task.status.in_(("queued", "in_progress")))
+    query = select(Video.id).where(
+        cast(Video.cast, Text).contains(f'"{character_id}"', autoescape=True),
+        or_(Video.deleted_at.is_(None), Video.id.in_(unsettled)),
+    )
+    return session.scalar(query.limit(1)) is not None
 
 
 def live_usernames(session: Session, owner: str) -> list[str]:

@@ -1,4 +1,5 @@
-"""Retention: a finished video's files are removed once `expires_at` passes (status `expired`)."""
+"""Retention: a finished video's files are removed once `expires_at` passes (status `expired`),
+and a deleted character's once no video may read them again."""
 
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ from troupe.store.blobs import BlobStore
 from troupe.store.db import Database
 
 log = logging.getLogger(__name__)
+
+# A video submitted while its character was being deleted commits its cast a moment later; the
+# files wait this long after the deletion, so that video is seen needing them.
+DELETED_CHARACTER_GRACE_SECONDS = 5
 
 
 def remove_video_files(blobs: BlobStore, keys: dict[str, Any]) -> None:
@@ -32,6 +37,39 @@ def expire_due_videos(db: Database, blobs: BlobStore) -> int:
     for video_keys in keys:
         remove_video_files(blobs, video_keys)
     return len(keys)
+
+
+def remove_deleted_characters_files(db: Database, blobs: BlobStore) -> int:
+    """Remove the files of deleted characters that no video needs any more; the count done.
+
+    Videos do not copy a character's files: a render reads its cut-outs, voice and fingerprint
+    where they are, and a remix, edit or extension of a video renders its cast again, even a
+    character deleted since. So the files stay while a video not deleted (or not yet settled)
+    has the character in its cast. The row forgets them first, as expiry does.
+    """
+    deleted_before = now_seconds() - DELETED_CHARACTER_GRACE_SECONDS
+    with db.transaction() as session:
+        unneeded = [
+            character
+            for character in repo.deleted_characters_with_files(session, deleted_before)
+            if not repo.character_in_use(session, character.id)
+        ]
+        keys = [_file_keys(character.blobs) for character in unneeded]
+        for character in unneeded:
+            character.blobs = {}
+    for character_keys in keys:
+        for key in character_keys:
+            blobs.delete(key)
+        for folder in {key.rsplit("/", 1)[0] for key in character_keys if "/" in key}:
+            blobs.delete_folder_if_empty(folder)
+    return len(keys)
+
+
+def _file_keys(character_blobs: dict[str, Any]) -> list[str]:
+    keys: list[str] = []
+    for value in character_blobs.values():
+        keys.extend(value if isinstance(value, list) else [value])
+    return [key for key in keys if isinstance(key, str)]
 
 
 class RetentionSweeper:
@@ -55,8 +93,11 @@ class RetentionSweeper:
         while not self._stopping.wait(self.interval):
             try:
                 expired = expire_due_videos(self.db, self.blobs)
+                purged = remove_deleted_characters_files(self.db, self.blobs)
             except Exception:
-                log.exception("expiring videos failed")
+                log.exception("expiring videos or deleted characters' files failed")
                 continue
             if expired:
                 log.info("expired %d video(s)", expired)
+            if purged:
+                log.info("removed the files of %d deleted character(s)", purged)

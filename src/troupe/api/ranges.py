@@ -1,0 +1,62 @@
+"""Files with Range support whose refusals are OpenAI's error JSON, not Starlette's plain text."""
+
+from __future__ import annotations
+
+import os
+
+import anyio
+from starlette.datastructures import Headers
+from starlette.responses import (
+    FileResponse,
+    JSONResponse,
+    MalformedRangeHeader,
+    RangeNotSatisfiable,
+)
+from starlette.types import Receive, Scope, Send
+
+from troupe.api.errors import error_response
+from troupe.errors import TroupeError
+
+
+class RangedFileResponse(FileResponse):
+    """A FileResponse that answers a Range it cannot serve (`bytes=5-1`, a start past the end)
+    with 416 `range_not_satisfiable` and `Content-Range: bytes */SIZE`.
+
+    Starlette answers a malformed byte range with a text/plain 400 and an unsatisfiable one with
+    a bodiless 416. A range in a unit other than bytes is ignored and the whole file sent, as
+    RFC 9110 section 14.2 asks.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = Headers(scope=scope)
+        http_range = headers.get("range")
+        if http_range is None or scope["method"].upper() not in ("GET", "HEAD"):
+            await super().__call__(scope, receive, send)
+            return
+        if http_range.split("=", 1)[0].strip().lower() != "bytes":
+            without_range = [(k, v) for k, v in scope["headers"] if k.lower() != b"range"]
+            await super().__call__({**scope, "headers": without_range}, receive, send)
+            return
+        if self.stat_result is None:
+            self.stat_result = await anyio.to_thread.run_sync(os.stat, self.path)
+            self.set_stat_headers(self.stat_result)
+        size = self.stat_result.st_size
+        if_range = headers.get("if-range")
+        if self.status_code == 200 and (if_range is None or self._should_use_range(if_range)):
+            try:
+                self._parse_range_header(http_range, size)
+            except (MalformedRangeHeader, RangeNotSatisfiable):
+                await unsatisfiable(http_range, size)(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+
+def unsatisfiable(http_range: str, size: int) -> JSONResponse:
+    message = (
+        f"Range {http_range!r} cannot be served from a file of {size} bytes; "
+        f"ask for bytes=START-END with START <= END < {size}"
+    )
+    return error_response(
+        TroupeError("range_not_satisfiable", message),
+        {"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes"},
+    )
