@@ -7,85 +7,16 @@ Chromium is the system's (Debian's `chromium`), never one that Playwright downlo
 from __future__ import annotations
 
 import math
-import os
 import re
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from tests.conftest import StartServer
 from tests.support import MediaServer
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-# Character creation and renders take seconds on a two-core machine; waits are generous.
-WAIT_MS = 120_000
-KEY = "test-key-alpha"
-
-
-def chromium_executable() -> str:
-    configured = os.environ.get("TROUPE_TEST_CHROMIUM")
-    candidates = (
-        [configured]
-        if configured
-        else ["/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")]
-    )
-    for candidate in candidates:
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    where = f"TROUPE_TEST_CHROMIUM={configured} is not an executable; " if configured else ""
-    message = (
-        f"{where}no Chromium to drive the UI tests: install it (apt-get install chromium, "
-        "as scripts/test does when run as root) or set TROUPE_TEST_CHROMIUM to a Chromium binary"
-    )
-    # CI sets this: there the browser is installed, so its absence is a failure, not a skip.
-    if os.environ.get("TROUPE_TEST_BROWSER") == "require":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = chromium_executable()
-    expect.set_options(timeout=WAIT_MS)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-class PageWatch:
-    """A page that records its script errors and every address it asked for."""
-
-    def __init__(self, browser: Browser, base_url: str, *elsewhere: str) -> None:
-        self.allowed = (*(f"{url}/" for url in (base_url, *elsewhere)), "blob:", "data:")
-        self.base_url = base_url
-        self.page: Page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        self.page.set_default_timeout(WAIT_MS)
-        self.script_errors: list[str] = []
-        self.requested: list[str] = []
-        self.page.on("pageerror", lambda error: self.script_errors.append(str(error)))
-        self.page.on("request", lambda request: self.requested.append(request.url))
-
-    def open(self, path: str) -> Page:
-        self.page.goto(self.base_url + path)
-        return self.page
-
-    def assert_clean(self) -> None:
-        assert not self.script_errors, self.script_errors
-        elsewhere = [url for url in self.requested if not url.startswith(self.allowed)]
-        assert not elsewhere, f"the page reached beyond its server: {elsewhere}"
-        self.page.close()
+from tests.web.browsing import KEY, PageWatch
 
 
 def test_page_routes_serve_the_files_and_stay_out_of_the_api_document(
@@ -131,9 +62,13 @@ def test_an_open_server_needs_no_key_and_a_url_source_previews_without_cors(
     card = page.locator('[data-testid="character-card"][data-username="mascot"]')
     expect(card.get_by_test_id("character-username")).to_have_text("@mascot")
 
+    # An unknown username reads as a private one would: no banner, the key field offered.
     page = watch.open("/characters/nobody_here")
-    expect(page.get_by_test_id("character-missing")).to_contain_text("character_not_found")
-    expect(page.get_by_test_id("error-banner")).to_contain_text("character_not_found")
+    missing = page.get_by_test_id("character-missing")
+    expect(missing).to_have_attribute("data-code", "character_not_found")
+    expect(missing.get_by_test_id("character-private")).to_contain_text("private")
+    expect(missing.get_by_test_id("character-key-offer")).to_be_visible()
+    expect(page.get_by_test_id("error-banner")).to_have_count(0)
     page.get_by_test_id("home-link").click()
     expect(page).to_have_url(server.base_url + "/")
     expect(page.get_by_test_id("character-card")).to_have_count(1)

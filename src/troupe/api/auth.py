@@ -1,17 +1,24 @@
-"""Bearer API keys: each key belongs to one owner; every row a request touches is the owner's."""
+"""Bearer API keys: each key belongs to one owner; every row a request touches is the owner's.
+
+The one exception is `public_character`: what anyone may read without a key.
+"""
 
 from __future__ import annotations
 
 import hashlib
 
 from fastapi import Request
+from sqlalchemy.orm import Session
 
 from troupe.api.services import Services
 from troupe.errors import TroupeError
 from troupe.store import repo
+from troupe.store.tables import Character
 
 # With no key configured anywhere the server is a single-user local install.
 OPEN_MODE_OWNER = "local"
+# Owns nothing: no key, env or stored, ever maps to an empty owner.
+NO_OWNER = ""
 
 
 def env_key_owner(key: str) -> str:
@@ -43,3 +50,13 @@ def authenticate(request: Request) -> str:
             "invalid_api_key", "missing API key: send the header 'Authorization: Bearer KEY'"
         )
     raise TroupeError("invalid_api_key", "incorrect API key provided")
+
+
+def public_character(session: Session, ref: str) -> Character | None:
+    """A live character its owner made public, by id or username: readable without any key.
+
+    Private, deleted and unknown characters are all None alike, so a keyless caller cannot
+    tell a private username from a free one.
+    """
+    row = repo.get_usable_character(session, NO_OWNER, ref)
+    return row if row is not None and row.visibility == "public" else None

@@ -1,26 +1,33 @@
-"""The files behind a character's URLs: profile picture, references, voice clip.
+"""What a character's permalink shows to anyone: the files behind its URLs (profile picture,
+references, voice clip) and, for a public character, the character itself.
 
-They are served without a key, as CDN links are: the character id is unguessable, and
-`<img src>` tags cannot send an Authorization header.
+The files are served without a key, as CDN links are: the character id is unguessable, and
+`<img src>` tags cannot send an Authorization header. The character object is served without
+a key only once its owner made it public, so its permalink works in any browser.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse
+from typing import Any
 
-from troupe.api.services import services_of
+from fastapi import APIRouter, Request
+
+from troupe.api.auth import public_character
+from troupe.api.ranges import RangedFileResponse
+from troupe.api.schemas import CharacterObject, ErrorBody, character_object
+from troupe.api.services import base_url, services_of
 from troupe.errors import TroupeError
 from troupe.store import repo
 
 router = APIRouter()
 
 MEDIA_TYPES = {"profile": "image/jpeg", "voice": "audio/mp4", "references": "image/png"}
+ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": ErrorBody} for status in (404, 429)}
 
 
 def character_file(
     request: Request, character_id: str, role: str, index: int | None = None
-) -> FileResponse:
+) -> RangedFileResponse:
     services = services_of(request)
     with services.db.transaction() as session:
         row = repo.get_live_character_by_id(session, character_id)
@@ -30,7 +37,7 @@ def character_file(
         key = key[index] if index is not None and 0 <= index < len(key) else None
     if not key or not services.blobs.exists(key):
         raise TroupeError("character_not_found", f"no such file for character {character_id!r}")
-    return FileResponse(
+    return RangedFileResponse(
         services.blobs.path(key),
         media_type=MEDIA_TYPES[role],
         headers={"Cache-Control": "public, max-age=31536000, immutable"},
@@ -38,15 +45,35 @@ def character_file(
 
 
 @router.get("/v1/characters/{character_id}/profile.jpg", include_in_schema=False)
-def profile_picture(request: Request, character_id: str) -> FileResponse:
+def profile_picture(request: Request, character_id: str) -> RangedFileResponse:
     return character_file(request, character_id, "profile")
 
 
 @router.get("/v1/characters/{character_id}/references/{index}.png", include_in_schema=False)
-def reference_image(request: Request, character_id: str, index: int) -> FileResponse:
+def reference_image(request: Request, character_id: str, index: int) -> RangedFileResponse:
     return character_file(request, character_id, "references", index)
 
 
 @router.get("/v1/characters/{character_id}/voice.m4a", include_in_schema=False)
-def voice_clip(request: Request, character_id: str) -> FileResponse:
+def voice_clip(request: Request, character_id: str) -> RangedFileResponse:
     return character_file(request, character_id, "voice")
+
+
+@router.get(
+    "/v1/public/characters/{character_ref}",
+    response_model=CharacterObject,
+    responses=ERRORS,
+    summary="Read a public character without a key (its permalink's page does)",
+)
+def get_public_character(request: Request, character_ref: str) -> CharacterObject:
+    """Anyone's public character by id or `@username`, no key asked; nothing else is public."""
+    services = services_of(request)
+    with services.db.transaction() as session:
+        row = public_character(session, character_ref)
+        if row is None:
+            raise TroupeError(
+                "character_not_found",
+                f"no public character {character_ref!r}: it is private or does not exist",
+                param="character_ref",
+            )
+        return character_object(row, base_url(request))

@@ -82,4 +82,6 @@ initKeyForm();
 initPlayer();
 initJobs();
 route();
-reloadJobs();
+// A keyless visitor at a permalink came to see a (public) character, not to be asked for a
+// key: its page offers the key field itself when it needs one.
+reloadJobs({ quiet: !apiKey() && CHARACTER_PATH.test(location.pathname) });

@@ -1,9 +1,14 @@
 // A character's page (its permalink, /characters/{username}): pictures, voice, quality
 // report, source, a prompt box that mentions it, and the videos it appears in.
+//
+// A visitor whose key cannot read the character (no key, on a server with keys) still sees a
+// public one, read from /v1/public/characters/: its pictures, voice, quality and source, but
+// no prompt box and no videos, since videos belong to whoever made them and none is public.
 
-import { api, listAll } from "./api.js";
+import { api, apiKey, listAll } from "./api.js";
 import { el, fill, meter, percent, safeHttpUrl, seconds, when } from "./dom.js";
 import { warningList } from "./gallery.js";
+import { showError } from "./notify.js";
 import { consistencyList, thumbnailButton } from "./player.js";
 import { promptBox } from "./prompt.js";
 
@@ -124,7 +129,48 @@ function videosSection(character, bus, signal) {
   );
 }
 
-function header(character) {
+/** Point at the page's own API key field (in the top bar), which reloads the view once saved. */
+function keyOffer(text) {
+  return el(
+    "button",
+    {
+      type: "button",
+      class: "quiet",
+      testid: "character-key-offer",
+      onclick: () => {
+        document.getElementById("key-form").classList.add("needs-key");
+        document.getElementById("api-key").focus();
+      },
+    },
+    text,
+  );
+}
+
+function visitorVideos(character) {
+  return el(
+    "section",
+    { class: "panel" },
+    el("h2", { text: `Videos with @${character.username}` }),
+    el("p", {
+      class: "empty",
+      testid: "character-videos-private",
+      text: "Videos are seen only by whoever made them; none are public.",
+    }),
+    keyOffer("Enter your API key to see yours"),
+  );
+}
+
+function visitorPrompt(character) {
+  return el(
+    "section",
+    { class: "panel", testid: "character-visitor-prompt" },
+    el("h2", { text: `Make a video with @${character.username}` }),
+    el("p", { class: "muted", text: "Making videos needs an API key for this server." }),
+    keyOffer("Enter an API key"),
+  );
+}
+
+function header(character, visitor) {
   return el(
     "section",
     {
@@ -148,7 +194,9 @@ function header(character) {
         text: `@${character.username}`,
       }),
       el("p", { class: "muted", text: `${character.id} · made ${when(character.created_at)}` }),
-      visibilityButton(character),
+      visitor
+        ? el("p", { class: "muted", testid: "character-public", text: "Public character" })
+        : visibilityButton(character),
     ),
   );
 }
@@ -181,16 +229,18 @@ function media(character) {
   );
 }
 
-function draw(view, character, bus, signal) {
+function draw(view, character, visitor, bus, signal) {
   fill(
     view,
-    header(character),
-    el(
-      "section",
-      { class: "panel" },
-      el("h2", { text: `Make a video with @${character.username}` }),
-      promptBox({ initial: `@${character.username} ` }),
-    ),
+    header(character, visitor),
+    visitor
+      ? visitorPrompt(character)
+      : el(
+          "section",
+          { class: "panel" },
+          el("h2", { text: `Make a video with @${character.username}` }),
+          promptBox({ initial: `@${character.username} ` }),
+        ),
     el(
       "div",
       { class: "two-columns" },
@@ -204,7 +254,46 @@ function draw(view, character, bus, signal) {
         sourceFacts(character.source),
       ),
     ),
-    videosSection(character, bus, signal),
+    visitor ? visitorVideos(character) : videosSection(character, bus, signal),
+  );
+}
+
+/**
+ * The character as the saved key sees it (its own, or anyone's public one; on a server
+ * without keys, all of them); failing a key, as the public may see it. `visitor` says which.
+ */
+async function readCharacter(username) {
+  const ref = encodeURIComponent(username);
+  try {
+    const { body } = await api(`/v1/characters/${ref}`, { quiet: true });
+    return { character: body, visitor: false };
+  } catch (error) {
+    if (error.code !== "invalid_api_key") throw error;
+    if (apiKey()) showError(error); // a wrong saved key: say so, then show the public view
+  }
+  const { body } = await api(`/v1/public/characters/${ref}`, { quiet: true });
+  return { character: body, visitor: true };
+}
+
+/** What a private or unknown character's address shows: both alike, and the key field. */
+function missing(username, error) {
+  const hidden = error.code === "character_not_found";
+  if (!hidden) showError(error);
+  return el(
+    "section",
+    { class: "panel", testid: "character-missing", dataset: { code: error.code } },
+    el("h1", { text: `@${username}` }),
+    hidden
+      ? [
+          el("p", {
+            testid: "character-private",
+            text: "This character is private, or there is no such character.",
+          }),
+          el("p", { class: "muted", text: "If it is yours, your API key shows it." }),
+          keyOffer("Enter your API key"),
+        ]
+      : el("p", { text: `${error.code}: ${error.message}` }),
+    el("p", {}, el("a", { href: "/", "data-route": true, text: "Back to all characters" })),
   );
 }
 
@@ -212,19 +301,11 @@ function draw(view, character, bus, signal) {
 export async function characterPage(view, username, bus, signal) {
   fill(view, el("p", { class: "muted", text: "Loading…" }));
   try {
-    const { body } = await api(`/v1/characters/${encodeURIComponent(username)}`);
-    if (!signal.aborted) draw(view, body, bus, signal);
-  } catch (error) {
+    const { character, visitor } = await readCharacter(username);
     if (signal.aborted) return;
-    fill(
-      view,
-      el(
-        "section",
-        { class: "panel", testid: "character-missing" },
-        el("h1", { text: `@${username}` }),
-        el("p", { text: `${error.code}: ${error.message}` }),
-        el("a", { href: "/", "data-route": true, text: "Back to all characters" }),
-      ),
-    );
+    document.title = `${character.display_name} (@${character.username}) · troupe`;
+    draw(view, character, visitor, bus, signal);
+  } catch (error) {
+    if (!signal.aborted) fill(view, missing(username, error));
   }
 }

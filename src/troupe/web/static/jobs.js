@@ -239,11 +239,11 @@ async function relist({ quiet, fresh }) {
 }
 
 /** Read the list afresh (the key changed, or Refresh was pressed); failures show a banner. */
-export async function reloadJobs() {
+export async function reloadJobs({ quiet = false } = {}) {
   jobs.clear();
   listApplied = listsAsked; // answers to lists asked before now are dropped
   render();
-  await relist({ quiet: false, fresh: true });
+  await relist({ quiet, fresh: true });
 }
 
 function relistLater() {
