@@ -27,7 +27,13 @@ from troupe.store import repo
 from troupe.store.blobs import BlobStore
 from troupe.store.db import Database
 from troupe.store.tables import Character, Video
-from troupe.videos.pipeline import RenderedVideo, RenderJob, render_video, video_blob_prefix
+from troupe.videos.pipeline import (
+    RenderedVideo,
+    RenderJob,
+    UploadedClip,
+    render_video,
+    video_blob_prefix,
+)
 from troupe.videos.retention import remove_video_files
 
 # A derived username raced by another process gets a fresh suffix this many times.
@@ -189,6 +195,7 @@ class VideoExecutor:
                 ),
                 fingerprints=fingerprints,
                 extends=self._extended_video(request),
+                clip=self._uploaded_clip(request),
             )
             rendered = render_video(
                 render_job, backend, self.access.blobs, video_blob_prefix(job.task_id), progress
@@ -254,6 +261,20 @@ class VideoExecutor:
             )
         return self.access.blobs.path(key)
 
+    def _uploaded_clip(self, request: dict[str, Any]) -> UploadedClip | None:
+        """The clip an edit or extension of an uploaded video was given, if it was."""
+        key = request.get("clip_key")
+        if not key:
+            return None
+        if not self.access.blobs.exists(key):  # the video was deleted before it rendered
+            raise TroupeError("video_not_found", "the uploaded video was deleted")
+        return UploadedClip(
+            path=self.access.blobs.path(key),
+            extends=bool(request.get("clip_extends")),
+            limits=self.access.decode_limits,
+            max_frame_pixels=self.access.rules.max_frame_pixels,
+        )
+
 
 def _record_video(
     session: Session,
@@ -278,5 +299,6 @@ def _record_video(
         score = rendered.consistency.get(entry["id"])
         entry["consistency"] = None if score is None else round(score, 4)
     video.cast = cast
-    video.blobs = rendered.blobs
+    # An uploaded source clip, stored with the video since it was queued, stays with it.
+    video.blobs = {**video.blobs, **rendered.blobs}
     video.expires_at = expires_at

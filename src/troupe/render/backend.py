@@ -31,6 +31,9 @@ class RenderRequest:
     height: int
     input_reference: Path | None = None  # an image that guides the first frame / the scene
     seed: int = 0
+    # A clip (ours, from `render.clip.prepare_clip`: this size, `seconds` long) that is the
+    # background frame by frame, the camera at rest, its sound under the voices: an edit.
+    plate: Path | None = None
 
 
 class Backend(Protocol):

@@ -1,14 +1,18 @@
-"""One video job's files: render through a back end, stitch extensions, previews, scores."""
+"""One video job's files: render through a back end (over an uploaded plate), stitch extensions,
+previews, scores."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from troupe.characters.consistency import score_cast
 from troupe.characters.fingerprint import Fingerprint
+from troupe.media.probe import probe
+from troupe.media.sandbox import DecodeLimits, run_sandboxed
 from troupe.render.backend import Backend, RenderRequest
+from troupe.render.clip import prepare_clip
 from troupe.render.previews import write_spritesheet, write_thumbnail
 from troupe.render.stitch import stitch
 from troupe.store.blobs import BlobStore
@@ -18,6 +22,20 @@ SCORED_FRAMES = 8
 # How the job's progress (0-100) is shared out between its steps.
 RENDER_SPAN = (10, 80)
 SCORE_AT = 85
+# An edit's plate is sampled by time, so its rate only needs to match the render's roughly.
+PLATE_FPS = 24
+_OUR_PIXELS = 3840 * 2160
+
+
+@dataclass(frozen=True)
+class UploadedClip:
+    """A caller's clip standing in for the source video: an edit's plate, or (`extends`) the
+    footage an extension continues. It is untrusted, so it is remade in the sandbox first."""
+
+    path: Path
+    extends: bool
+    limits: DecodeLimits
+    max_frame_pixels: int
 
 
 @dataclass(frozen=True)
@@ -25,6 +43,7 @@ class RenderJob:
     request: RenderRequest
     fingerprints: dict[str, Fingerprint]  # character id -> fingerprint
     extends: Path | None  # an extension's source video, which comes first
+    clip: UploadedClip | None = None
 
 
 @dataclass(frozen=True)
@@ -49,13 +68,24 @@ def render_video(
     with blobs.scratch_dir() as scratch_name:
         scratch = Path(scratch_name)
         rendered = scratch / "rendered.mp4"
-        backend.render(
-            job.request, rendered, lambda share: progress(low + round(share * (high - low)))
-        )
+        request = job.request
+        clip = job.clip
+        if clip is not None and not clip.extends:
+            plate = scratch / "plate.mp4"
+            size = (request.width, request.height)
+            _prepare(clip, plate, size, PLATE_FPS, request.seconds)
+            request = replace(request, plate=plate)
+        backend.render(request, rendered, lambda share: progress(low + round(share * (high - low))))
+        head = job.extends
+        if clip is not None and clip.extends:
+            # At the render's own size and rate, so the stitch only joins.
+            shape = probe(rendered, _OUR_PIXELS)
+            head = scratch / "head.mp4"
+            _prepare(clip, head, (shape.width, shape.height), round(shape.fps), None)
         final = rendered
-        if job.extends is not None:
+        if head is not None:
             final = scratch / "extended.mp4"
-            stitch(job.extends, rendered, final)
+            stitch(head, rendered, final)
         progress(SCORE_AT)
         consistency = score_cast(job.fingerprints, final, SCORED_FRAMES)
         write_thumbnail(final, scratch / "thumbnail.webp")
@@ -66,3 +96,12 @@ def render_video(
         }
         keys["video"] = blobs.put_file(f"{prefix}/video.mp4", final)
     return RenderedVideo(blobs=keys, consistency=consistency)
+
+
+def _prepare(
+    clip: UploadedClip, dest: Path, size: tuple[int, int], fps: int, seconds: float | None
+) -> None:
+    """The uploaded clip remade as our own MP4, decoded in a sandboxed child."""
+    run_sandboxed(
+        clip.limits, prepare_clip, clip.path, dest, size, fps, seconds, clip.max_frame_pixels
+    )

@@ -46,11 +46,18 @@ def soundtrack(
     seconds: float,
     voices: Sequence[np.ndarray | None],
     rng: np.random.Generator,
+    bed: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[Window | None]]:
-    """The mixed track and, per voice, when it plays (None for a character without one)."""
+    """The mixed track and, per voice, when it plays (None for a character without one).
+
+    The voices play over `bed` (stereo, cut or padded to length: an edit's own sound) if
+    given, else over an ambience for the plan's place and weather."""
     n = round(seconds * AUDIO_RATE)
     windows = speech_windows([_length(v) for v in voices], seconds)
-    bed = ambience(plan, n, rng)
+    if bed is None:
+        bed = ambience(plan, n, rng)
+    else:
+        bed = np.pad(bed[:, :n], ((0, 0), (0, max(0, n - bed.shape[1]))))
     speech = np.zeros((2, n), np.float32)
     for voice, window in zip(voices, windows, strict=True):
         if voice is not None and window is not None:

@@ -1,5 +1,6 @@
-"""The `animatic` back end: the cast's cut-outs moving through a scene drawn from the prompt,
-with an ambience and their voices, encoded as H.264 + AAC. CPU only, no model weights."""
+"""The `animatic` back end: the cast's cut-outs moving through a scene drawn from the prompt
+(or over an edit's plate), with an ambience and their voices, encoded as H.264 + AAC. CPU only,
+no model weights."""
 
 from __future__ import annotations
 
@@ -20,9 +21,10 @@ from troupe.render.animatic.compose import (
     skateboard,
 )
 from troupe.render.animatic.motion import SKATEBOARD_HEIGHT, Choreography, choreograph
-from troupe.render.animatic.scene import build_scene
+from troupe.render.animatic.scene import Scene, build_scene
 from troupe.render.animatic.weather import plan_particles
 from troupe.render.backend import CastMember, RenderProgress, RenderRequest
+from troupe.render.clip import Plate
 from troupe.render.prompt import parse_prompt
 
 FPS = 24
@@ -57,6 +59,8 @@ class AnimaticBackend:
             partial.replace(dest)
         finally:
             partial.unlink(missing_ok=True)
+            if production.compositor.plate is not None:
+                production.compositor.plate.close()
         progress(1.0)
 
 
@@ -70,21 +74,28 @@ def produce(request: RenderRequest) -> Production:
     size = (request.width, request.height)
     cutouts = [read_cutout(_first_cutout(m)) for m in request.cast]
     voices = [read_audio(m.voice) if m.voice else None for m in request.cast]
-    audio, talk = soundtrack(plan.scene, request.seconds, voices, audio_rng)
+    bed = read_audio(request.plate) if request.plate else None
+    audio, talk = soundtrack(plan.scene, request.seconds, voices, audio_rng, bed)
     choreography = choreograph(
         plan.actions,
         [aspect(c) for c in cutouts],
-        plan.camera,
+        # A plate is filmed footage: a camera move would slide the cast over it.
+        "static" if request.plate else plan.camera,
         size,
         request.seconds,
         motion_rng,
         talk=[(w,) if w else () for w in talk],
     )
-    scene = build_scene(plan.scene, size, scene_rng, request.input_reference)
+    if request.plate:
+        # The footage is lit already; the cast keeps its own colours over it.
+        scene = Scene(layers=(), sprite_light=(1.0, 1.0, 1.0))
+    else:
+        scene = build_scene(plan.scene, size, scene_rng, request.input_reference)
     actors = _actors(cutouts, choreography, scene.sprite_light)
     particles = plan_particles(plan.scene, size, weather_rng)
+    plate = Plate(request.plate, size) if request.plate else None
     return Production(
-        compositor=Compositor(scene, actors, choreography, particles, size),
+        compositor=Compositor(scene, actors, choreography, particles, size, plate),
         audio=audio,
         settings=VideoSettings(request.width, request.height, fps=FPS, crf=CRF),
         frame_count=request.seconds * FPS,

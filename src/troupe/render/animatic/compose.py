@@ -26,6 +26,7 @@ from troupe.render.animatic.motion import (
 from troupe.render.animatic.paint import Gain, Layer
 from troupe.render.animatic.scene import Scene
 from troupe.render.animatic.weather import Particles, draw_particles
+from troupe.render.clip import Plate
 
 # Cut-outs are prepared this much taller than their slot, so zooming in does not enlarge them.
 PREPARED_SCALE = 1.25
@@ -111,8 +112,10 @@ class Compositor:
         choreography: Choreography,
         particles: Particles | None,
         size: tuple[int, int],
+        plate: Plate | None = None,
     ) -> None:
         self.scene = scene
+        self.plate = plate  # a clip drawn instead of the scene's layers
         self.actors = actors
         self.choreography = choreography
         self.particles = particles
@@ -126,7 +129,10 @@ class Compositor:
         camera = self.choreography.camera.at(t)
         centre = self.choreography.camera.centre
         frame = self.buffer
-        self._draw_scene(frame, camera, centre, t)
+        if self.plate is not None:
+            np.copyto(frame, self.plate.at(t))
+        else:
+            self._draw_scene(frame, camera, centre, t)
         if self.particles is not None:
             draw_particles(frame, self.particles, t, front=False)
         poses = self.choreography.poses(t)
