@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     # `model=backend` pairs; a model not listed here is refused. Back ends: animatic.
     model_backends: CommaList = ["sora-2=animatic", "sora-2-pro=animatic"]
     default_model: str = "sora-2"
+    # `alias=model` pairs: names the seeds' clients send for a model served here.
+    model_aliases: CommaList = ["sora-2.0-turbo=sora-2", "sora-2-vip=sora-2"]
     max_prompt_chars: int = 4000
     max_characters_per_video: int = 8
     video_retention_seconds: int = 7 * 24 * 3600  # then the files are removed: `expired`
@@ -68,7 +70,12 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = 8
 
     @field_validator(
-        "api_keys", "allowed_hosts", "model_backends", "price_per_second", mode="before"
+        "api_keys",
+        "allowed_hosts",
+        "model_backends",
+        "model_aliases",
+        "price_per_second",
+        mode="before",
     )
     @classmethod
     def _split_commas(cls, value: object) -> object:
@@ -86,6 +93,11 @@ class Settings(BaseSettings):
     def backend_by_model(self) -> dict[str, str]:
         pairs = (entry.split("=", 1) for entry in self.model_backends if "=" in entry)
         return {model.strip(): backend.strip() for model, backend in pairs}
+
+    @property
+    def model_by_alias(self) -> dict[str, str]:
+        pairs = (entry.split("=", 1) for entry in self.model_aliases if "=" in entry)
+        return {alias.strip(): model.strip() for alias, model in pairs}
 
     @property
     def price_per_second_by_model(self) -> dict[str, float]:

@@ -27,3 +27,8 @@ def test_repeated_plain_keys_and_json_fields() -> None:
 
 def test_text_that_only_looks_like_json_is_kept() -> None:
     assert unflatten([("prompt", "[draft] a cat")]) == {"prompt": "[draft] a cat"}
+
+
+def test_unicode_digits_are_keys_not_indices() -> None:
+    assert unflatten([("v", '{"\\u00b2": true}')]) == {"v": {"²": True}}
+    assert unflatten([("a[٣]", "x")]) == {"a": {"٣": "x"}}

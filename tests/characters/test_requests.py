@@ -26,7 +26,24 @@ def test_parse_timestamps_accepts(raw: str, window: Window) -> None:
 
 
 @pytest.mark.parametrize(
-    "raw", ["", "1", "1,", ",3", "a,b", "1,2,3", "-1,1", "3,1", "1,1.9", "1,4.5", "1e0,3", "0x1,3"]
+    "raw",
+    [
+        "",
+        "1",
+        "1,",
+        ",3",
+        "a,b",
+        "1,2,3",
+        "-1,1",
+        "3,1",
+        "1,1.9",
+        "1,4.5",
+        "1e0,3",
+        "0x1,3",
+        "١,٣",
+        "1,٣",
+        "１,３",
+    ],
 )
 def test_parse_timestamps_refuses(raw: str) -> None:
     with pytest.raises(TroupeError) as caught:
@@ -79,7 +96,7 @@ def test_read_json_request_shapes() -> None:
     )
     assert by_url.source == {"type": "url", "url": "https://cdn.test/a.mp4"}
     assert by_url.timestamps == "1,3"
-    by_alias = read_json_request({"video_url": "http://cdn.test/a.mp4", "prompt": "ignored"})
+    by_alias = read_json_request({"video_url": "http://cdn.test/a.mp4", "prompt": ""})
     assert by_alias.source["url"] == "http://cdn.test/a.mp4" and by_alias.timestamps is None
     by_task = read_json_request({"video_id": "video_1", "timestamps": "0,2"})
     assert by_task.source == {"type": "task", "task_id": "video_1"}
@@ -94,6 +111,8 @@ def test_read_json_request_shapes() -> None:
         ({"url": "", "from_task": ""}, "invalid_request", "url"),
         ({"from_task": 5}, "invalid_request", "from_task"),
         ({"url": "http://a/b", "name": "  "}, "invalid_request", "name"),
+        ({"url": "http://a/b", "prompt": "a cat"}, "invalid_request", "prompt"),
+        ({"url": "http://a/b", "style": "anime"}, "invalid_request", "style"),
     ],
 )
 def test_read_json_request_refuses(body: dict, code: str, param: str) -> None:

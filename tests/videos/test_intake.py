@@ -10,7 +10,11 @@ from troupe.errors import TroupeError
 from troupe.videos.intake import SECONDS, SIZES, VideoLimits, read_video_request
 
 LIMITS = VideoLimits(
-    models=("sora-2", "sora-2-pro"), default_model="sora-2", max_prompt_chars=200, max_characters=4
+    models=("sora-2", "sora-2-pro"),
+    default_model="sora-2",
+    aliases={"sora-2.0-turbo": "sora-2"},
+    max_prompt_chars=200,
+    max_characters=4,
 )
 
 
@@ -93,3 +97,57 @@ def test_bad_character_timestamps() -> None:
     with pytest.raises(TroupeError) as caught:
         read(character_url="https://a/b.mp4", character_timestamps="3,1")
     assert caught.value.code == "invalid_timestamps"
+
+
+def test_duration_is_seconds_under_the_seeds_name() -> None:
+    assert read(duration=10).seconds == 10
+    assert read(duration="8", seconds="8").seconds == 8
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"duration": 7}, "duration"),
+        ({"duration": "10", "seconds": "4"}, "duration"),
+        ({"seconds": "\u0664"}, "seconds"),  # an Arabic-Indic four is not a number here
+        ({"resolution": "4k"}, "resolution"),
+        ({"aspect_ratio": "16:9"}, "aspect_ratio"),
+    ],
+)
+def test_a_field_is_honoured_or_refused_never_ignored(body: dict[str, Any], param: str) -> None:
+    with pytest.raises(TroupeError) as caught:
+        read(**body)
+    assert (caught.value.code, caught.value.param) == ("invalid_request", param)
+
+
+@pytest.mark.parametrize(
+    ("size", "resolution", "expected"),
+    [
+        (None, "1080p", "1920x1080"),
+        (None, "720p", "1280x720"),
+        ("720x1280", "1080p", "1080x1920"),
+        ("1920x1080", "720P", "1280x720"),
+        ("1080x1920", None, "1080x1920"),
+    ],
+)
+def test_resolution_scales_the_size(
+    size: str | None, resolution: str | None, expected: str
+) -> None:
+    assert read(size=size, resolution=resolution).size == expected
+
+
+def test_model_aliases_name_a_served_model() -> None:
+    assert read(model="sora-2.0-turbo").model == "sora-2"
+    with pytest.raises(TroupeError) as caught:
+        read(model="sora-3")
+    assert "sora-2.0-turbo" in caught.value.message
+
+
+def test_a_finished_task_id_as_character_url_is_a_task_source() -> None:
+    inline = read(character_url="task_0123456789abcdef").inline
+    assert inline is not None
+    assert inline.source == {
+        "type": "task",
+        "task_id": "task_0123456789abcdef",
+        "param": "character_url",
+    }

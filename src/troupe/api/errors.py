@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from troupe.api.forms import NO_BOUNDARY, lacks_boundary
 from troupe.errors import TroupeError
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,10 @@ async def _validation_error(_request: Request, error: Exception) -> JSONResponse
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
     # Unknown routes and methods keep their HTTP status; the code says the request was at fault.
-    body = TroupeError("invalid_request", str(error.detail)).to_body()
+    message = str(error.detail)
+    if error.status_code == 400 and lacks_boundary(request.headers.get("content-type", "")):
+        message = NO_BOUNDARY  # the form parser's own words do not say what to change
+    body = TroupeError("invalid_request", message).to_body()
     headers = dict(error.headers or {})
     if error.status_code == 405 and (documented := _documented_methods(request)):
         headers["Allow"] = documented

@@ -17,21 +17,58 @@ from starlette.datastructures import UploadFile
 from troupe.errors import TroupeError
 
 _SEGMENT = re.compile(r"\[([^\[\]]*)\]")
+# Parts that carry files; any other part is a text field, even when sent with a filename
+# (seed 000 sends every field with `requests.post(files=...)`, which names each part a file).
+FILE_FIELDS = ("input_reference", "video")
+MAX_TEXT_PART_BYTES = 1024 * 1024
+NO_BOUNDARY = (
+    "Content-Type multipart/form-data has no boundary, so the parts cannot be found: do not "
+    "set this header by hand; your HTTP library adds it, with the boundary, when it sends files"
+)
+# Deeper bracketed keys than any request here needs.
+MAX_DEPTH = 32
 
 
 async def read_body(request: Request) -> dict[str, Any]:
     """The body as a dict; uploaded files stay `UploadFile` values."""
     content_type = request.headers.get("content-type", "").lower()
+    if lacks_boundary(content_type):
+        raise TroupeError("invalid_request", NO_BOUNDARY)
     if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         form = await request.form()
-        return unflatten(list(form.multi_items()))
+        items = [(key, await _text_part(key, value)) for key, value in form.multi_items()]
+        return unflatten(items)
     try:
         body = json.loads(await request.body() or b"{}")
     except ValueError as error:
         raise TroupeError("invalid_request", f"the body is not valid JSON: {error}") from error
+    except RecursionError as error:
+        raise TroupeError("invalid_request", "the JSON body nests too deeply to read") from error
     if not isinstance(body, dict):
         raise TroupeError("invalid_request", "the request body must be a JSON object")
     return body
+
+
+def lacks_boundary(content_type: str) -> bool:
+    """Seed 000 sets `Content-Type: multipart/form-data` by hand, which drops the boundary that
+    its HTTP library would have written there."""
+    lowered = content_type.lower()
+    return lowered.startswith("multipart/form-data") and "boundary=" not in lowered
+
+
+async def _text_part(key: str, value: Any) -> Any:
+    """A file part outside FILE_FIELDS read as the UTF-8 text it carries."""
+    if not isinstance(value, UploadFile) or _path(key)[0] in FILE_FIELDS:
+        return value
+    data = await value.read(MAX_TEXT_PART_BYTES + 1)
+    if len(data) > MAX_TEXT_PART_BYTES:
+        raise TroupeError("invalid_request", f"field {key!r} is over 1 MiB of text", param=key)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise TroupeError(
+            "invalid_request", f"field {key!r} must be text, not a binary file", param=key
+        ) from error
 
 
 def unflatten(items: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -44,7 +81,10 @@ def unflatten(items: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _path(key: str) -> list[str]:
     head, bracket, rest = key.partition("[")
-    return [head, *_SEGMENT.findall(bracket + rest)] if bracket else [head]
+    path = [head, *_SEGMENT.findall(bracket + rest)] if bracket else [head]
+    if len(path) > MAX_DEPTH:
+        raise TroupeError("invalid_request", f"field {head!r} nests deeper than {MAX_DEPTH} levels")
+    return path
 
 
 def _decoded(value: Any) -> Any:
@@ -57,6 +97,8 @@ def _decoded(value: Any) -> Any:
             return json.loads(stripped)
         except ValueError:
             return value
+        except RecursionError as error:
+            raise TroupeError("invalid_request", "a field's JSON nests too deeply") from error
     return value
 
 
@@ -95,6 +137,7 @@ def _lists_from_indices(value: Any) -> Any:
     if not isinstance(value, dict):
         return value
     converted = {key: _lists_from_indices(item) for key, item in value.items()}
-    if converted and all(key.isdigit() for key in converted):
+    # "²" passes `isdigit` but not `int`: only ASCII digits are indices.
+    if converted and all(key.isascii() and key.isdigit() for key in converted):
         return [converted[key] for key in sorted(converted, key=int)]
     return converted

@@ -13,7 +13,7 @@ from troupe.store.tables import Character, Task, Video
 
 
 class CharacterCreateBody(BaseModel):
-    """JSON body of the seeds' creation routes; resellers send more fields, which are ignored."""
+    """JSON body of the seeds' creation routes; a field not listed here is refused."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
@@ -40,7 +40,11 @@ class VideoCreateBody(BaseModel):
     prompt: str = Field(examples=["@acme_mascot skateboarding through a night market"])
     model: str | None = Field(None, examples=["sora-2"])
     seconds: str | None = Field(None, examples=["4"], description="4, 8, 10, 12, 15, 16 or 20")
+    duration: int | str | None = Field(None, description="Alias of seconds (seeds 001, 003)")
     size: str | None = Field(None, examples=["1280x720"])
+    resolution: str | None = Field(
+        None, description='"720p" or "1080p": the size at that height, in the orientation of size'
+    )
     input_reference: Any = Field(
         None, description="An uploaded image (multipart) or {image_url}; becomes the scene"
     )
@@ -103,6 +107,8 @@ class CharacterSource(BaseModel):
 class CharacterObject(BaseModel):
     id: str
     object: Literal["character"] = "character"
+    character_id: str = Field(description="Same as id; the name seeds 001 and 003 read")
+    task_id: str | None = Field(description="The task that created it, when one did")
     username: str
     display_name: str
     name: str
@@ -190,6 +196,9 @@ class TaskObject(BaseModel):
     created_at: int
     completed_at: int | None
     result: CharacterObject | VideoObject | None
+    character_id: str | None = Field(
+        description="The character a completed character task made (seed 003 reads it here)"
+    )
     error: ErrorDetail | None
 
 
@@ -247,6 +256,8 @@ def character_object(row: Character, base_url: str) -> CharacterObject:
     references = row.blobs.get("references", [])
     return CharacterObject(
         id=row.id,
+        character_id=row.id,
+        task_id=row.task_id,
         username=row.username,
         display_name=row.display_name,
         name=row.display_name,
@@ -292,6 +303,7 @@ def task_object(task: Task, result: CharacterObject | VideoObject | None) -> Tas
         created_at=task.created_at,
         completed_at=task.completed_at,
         result=result if task.status == "completed" else None,
+        character_id=task.character_id if task.status == "completed" else None,
         error=task_error(task),
     )
 

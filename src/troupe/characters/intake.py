@@ -14,6 +14,21 @@ CHARACTER_MODELS = ("sora-character", "sora-2-character")
 # Task-style resellers (seed 003) create characters with a video model and a character source.
 VIDEO_MODELS = ("sora-2", "sora-2-pro", "sora-2-vip")
 MAX_NAME_LENGTH = 80
+# The seeds' creation fields (and the aliases resellers use); anything else is refused.
+JSON_FIELDS = frozenset(
+    {
+        "model",
+        "url",
+        "video_url",
+        "from_task",
+        "video_id",
+        "timestamps",
+        "name",
+        "username",
+        "async",
+        "prompt",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +55,16 @@ class CreationRequest:
 
 def _invalid(message: str, param: str | None) -> TroupeError:
     return TroupeError("invalid_request", message, param=param)
+
+
+def check_fields(body: dict[str, Any], accepted: frozenset[str]) -> None:
+    """Refuse a field this server would not act on: a client must not lose a setting silently."""
+    unknown = sorted(field for field in body if field not in accepted)
+    if unknown:
+        raise _invalid(
+            f"unknown field {unknown[0]!r}; accepted fields: {', '.join(sorted(accepted))}",
+            unknown[0],
+        )
 
 
 def check_model(model: object, default: str) -> str:
@@ -89,6 +114,14 @@ def read_json_request(body: object) -> CreationRequest:
     """The seeds' JSON: `url` (or `video_url`) xor `from_task` (or `video_id`), `timestamps`."""
     if not isinstance(body, dict):
         raise _invalid("the request body must be a JSON object", None)
+    check_fields(body, JSON_FIELDS)
+    if body.get("prompt"):
+        # Seed 004: "prompt is not required in this mode"; one that is sent would be lost.
+        raise _invalid(
+            "a character is made from its source video alone, so prompt is not used here; "
+            "drop it, and mention the character in a video's prompt later",
+            "prompt",
+        )
     url = body.get("url") or body.get("video_url")
     task_id = body.get("from_task") or body.get("video_id")
     if url and task_id:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from starlette.datastructures import UploadFile
 
-from troupe.characters.intake import check_name, check_source_url
+from troupe.characters.intake import check_fields, check_name, check_source_url
 from troupe.characters.mentions import find_mentions
 from troupe.characters.timestamps import parse_timestamps
 from troupe.characters.usernames import check_username
@@ -19,12 +19,35 @@ SIZES = ("720x1280", "1280x720", "1024x1792", "1792x1024", "1080x1920", "1920x10
 SECONDS = (4, 8, 10, 12, 15, 16, 20)
 DEFAULT_SECONDS = 4
 DEFAULT_SIZE = "720x1280"
+# `resolution` (seed 003) with the orientation `size` gives, landscape when it gives none.
+RESOLUTIONS = {"720p": ("1280x720", "720x1280"), "1080p": ("1920x1080", "1080x1920")}
+TASK_PREFIXES = ("task_", "video_")
+# Every field a documented client sends; anything else is refused rather than ignored.
+FIELDS = frozenset(
+    {
+        "prompt",
+        "model",
+        "seconds",
+        "duration",
+        "size",
+        "resolution",
+        "input_reference",
+        "characters",
+        "character_ids",
+        "character_url",
+        "character_timestamps",
+        "character_from_task",
+        "character_name",
+        "character_username",
+    }
+)
 
 
 @dataclass(frozen=True)
 class VideoLimits:
     models: Collection[str]
     default_model: str
+    aliases: Mapping[str, str]
     max_prompt_chars: int
     max_characters: int
 
@@ -65,6 +88,7 @@ def _invalid(message: str, param: str | None) -> TroupeError:
 
 
 def read_video_request(body: dict[str, Any], limits: VideoLimits) -> VideoRequest:
+    check_fields(body, FIELDS)
     prompt = check_prompt(body.get("prompt"), limits.max_prompt_chars)
     inline = _inline_character(body)
     mentioned = tuple(
@@ -73,8 +97,8 @@ def read_video_request(body: dict[str, Any], limits: VideoLimits) -> VideoReques
     request = VideoRequest(
         prompt=prompt,
         model=check_video_model(body.get("model"), limits),
-        seconds=check_seconds(body.get("seconds"), DEFAULT_SECONDS),
-        size=check_size(body.get("size")),
+        seconds=_seconds_or_duration(body),
+        size=_size_at_resolution(check_size(body.get("size")), body.get("resolution")),
         listed=_listed_characters(body),
         mentioned=mentioned,
         inline=inline,
@@ -104,25 +128,55 @@ def check_prompt(prompt: object, max_chars: int) -> str:
 def check_video_model(model: object, limits: VideoLimits) -> str:
     if model is None or model == "":
         return limits.default_model
+    if isinstance(model, str):
+        model = limits.aliases.get(model, model)
     if not isinstance(model, str) or model not in limits.models:
-        allowed = ", ".join(sorted(limits.models))
+        allowed = ", ".join(sorted({*limits.models, *limits.aliases}))
         raise _invalid(f"model {model!r} is not served here; use one of {allowed}", "model")
     return model
 
 
-def check_seconds(seconds: object, default: int) -> int:
+def check_seconds(seconds: object, default: int, param: str = "seconds") -> int:
     if seconds is None or seconds == "":
         return default
     text = str(seconds).strip()
-    if not text.isdigit() or int(text) not in SECONDS:
+    if not text.isascii() or not text.isdigit() or int(text) not in SECONDS:
         allowed = ", ".join(str(value) for value in SECONDS)
-        raise _invalid(f"seconds must be one of {allowed}, got {seconds!r}", "seconds")
+        raise _invalid(f"{param} must be one of {allowed}, got {seconds!r}", param)
     return int(text)
 
 
-def check_size(size: object) -> str:
+def _seconds_or_duration(body: dict[str, Any]) -> int:
+    """`duration` (seeds 001, 003) is `seconds` under another name; both must agree."""
+    seconds, duration = body.get("seconds"), body.get("duration")
+    if duration is None or duration == "":
+        return check_seconds(seconds, DEFAULT_SECONDS)
+    if seconds not in (None, "") and str(seconds).strip() != str(duration).strip():
+        raise _invalid(
+            f"seconds {seconds!r} and duration {duration!r} disagree; give one", "duration"
+        )
+    return check_seconds(duration, DEFAULT_SECONDS, param="duration")
+
+
+def _size_at_resolution(size: str | None, resolution: object) -> str:
+    """`resolution: "1080p"` scales `size` (or a landscape frame when no size is given)."""
+    if resolution is None or resolution == "":
+        return size or DEFAULT_SIZE
+    key = str(resolution).strip().lower()
+    if key not in RESOLUTIONS:
+        allowed = ", ".join(RESOLUTIONS)
+        raise _invalid(f"resolution must be one of {allowed}, got {resolution!r}", "resolution")
+    landscape, portrait = RESOLUTIONS[key]
+    if size is None:
+        return landscape
+    width, height = (int(side) for side in size.split("x"))
+    return portrait if height > width else landscape
+
+
+def check_size(size: object) -> str | None:
+    """A listed size, or None when the client gives none."""
     if size is None or size == "":
-        return DEFAULT_SIZE
+        return None
     if not isinstance(size, str) or size.strip().lower() not in SIZES:
         raise _invalid(f"size must be one of {', '.join(SIZES)}, got {size!r}", "size")
     return size.strip().lower()
@@ -151,8 +205,11 @@ def _inline_character(body: dict[str, Any]) -> InlineCharacter | None:
         raise _invalid("give one of character_url and character_from_task", "character_url")
     if not url and not task_id:
         return None
-    if url:
-        source: dict[str, Any] = {"type": "url", "url": check_source_url(url)}
+    if isinstance(url, str) and url.strip().startswith(TASK_PREFIXES):
+        # Seed 004 passes the id of a finished task as `character_url`.
+        source: dict[str, Any] = {"type": "task", "task_id": url.strip(), "param": "character_url"}
+    elif url:
+        source = {"type": "url", "url": check_source_url(url)}
     elif isinstance(task_id, str):
         source = {"type": "task", "task_id": task_id}
     else:

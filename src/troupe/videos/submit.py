@@ -18,6 +18,7 @@ from troupe.jobs.worker import Worker
 from troupe.store import repo
 from troupe.store.db import Database
 from troupe.store.tables import Character, Video
+from troupe.videos.clips import whole_seconds
 from troupe.videos.intake import InlineCharacter, VideoRequest
 
 
@@ -31,6 +32,10 @@ class VideoOrder:
     source: Video | None = None  # the video a remix, edit or extension starts from
     inherited_cast: tuple[str, ...] = ()  # character ids of the source video
     reference_key: str | None = None  # blob key of an uploaded input_reference
+    # An uploaded video standing in for `source`: an edit's plate, or what an extension
+    # continues. Its blob key, and its length in seconds.
+    clip_key: str | None = None
+    clip_seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -67,11 +72,8 @@ def resolve_cast(session: Session, owner: str, order: VideoOrder) -> list[Charac
 def submit_video(
     db: Database, worker: Worker, admission: Admission, owner: str, order: VideoOrder, video_id: str
 ) -> Video:
+    order = _with_inline_source(db, owner, order)
     inline = order.request.inline
-    if inline is not None and inline.source["type"] == "task":
-        key = check_source_task(db, owner, inline.source["task_id"], param="character_from_task")
-        inline = replace(inline, source={**inline.source, "video_key": key})
-        order = replace(order, request=replace(order.request, inline=inline))
     with db.transaction() as session:
         cast = resolve_cast(session, owner, order)
         if inline and inline.username and repo.username_in_use(session, inline.username):
@@ -97,6 +99,27 @@ def submit_video(
     return video
 
 
+def _with_inline_source(db: Database, owner: str, order: VideoOrder) -> VideoOrder:
+    """An inline character from a task: a character task's character joins the cast (seed 004
+    passes it as `character_url`); a video task's MP4 becomes the source to extract from."""
+    inline = order.request.inline
+    if inline is None or inline.source["type"] != "task":
+        return order
+    task_id, param = inline.source["task_id"], inline.source.get("param", "character_from_task")
+    with db.transaction() as session:
+        task = repo.get_task(session, owner, task_id)
+    if task is not None and task.kind == "character":
+        if task.status != "completed" or task.character_id is None:
+            raise TroupeError(
+                "task_not_completed", f"character task {task_id} is {task.status}", param=param
+            )
+        listed = (*order.request.listed, task.character_id)
+        return replace(order, request=replace(order.request, inline=None, listed=listed))
+    key = check_source_task(db, owner, task_id, param=param)
+    inline = replace(inline, source={"type": "task", "task_id": task_id, "video_key": key})
+    return replace(order, request=replace(order.request, inline=inline))
+
+
 def _task_request(order: VideoOrder, cast: list[Character], video_id: str) -> dict[str, Any]:
     request = order.request
     source = order.source
@@ -111,6 +134,8 @@ def _task_request(order: VideoOrder, cast: list[Character], video_id: str) -> di
         "reference_url": request.reference_url,
         "reference_key": order.reference_key,
         "extends_video_id": source.id if order.origin == "extension" and source else None,
+        "clip_key": order.clip_key,
+        "clip_extends": order.clip_key is not None and order.origin == "extension",
         "seed": seed_of(source.id if source and order.origin != "extension" else video_id),
         **order.extra,
     }
@@ -134,6 +159,8 @@ def _video_row(order: VideoOrder, owner: str, cast: list[Character], video_id: s
     seconds = order.request.seconds
     if order.origin == "extension" and source is not None:
         seconds += source.seconds  # the SDK's `seconds` of an extension is the stitched total
+    if order.origin == "extension" and order.clip_key is not None:
+        seconds += whole_seconds(order.clip_seconds)
     return Video(
         id=video_id,
         owner=owner,
@@ -146,7 +173,8 @@ def _video_row(order: VideoOrder, owner: str, cast: list[Character], video_id: s
         source_video_id=source.id if source else None,
         remixed_from_video_id=source.id if source and order.origin == "remix" else None,
         cast=[{"id": row.id, "username": row.username, "consistency": None} for row in cast],
-        blobs={},
+        # An uploaded clip belongs to its video: deleted or expired with it.
+        blobs={"source": order.clip_key} if order.clip_key else {},
         created_at=created_ns // 1_000_000_000,
         created_ns=created_ns,
     )

@@ -111,6 +111,12 @@ def submit(
     responses={202: {"model": TaskObject}, **ERRORS},
     include_in_schema=False,
 )
+@router.post(
+    "/v1/sora/characters",
+    response_model=CharacterObject,
+    responses={202: {"model": TaskObject}, **ERRORS},
+    include_in_schema=False,
+)
 def create_character(
     request: Request, body: CharacterCreateBody, owner: Owner
 ) -> CharacterObject | JSONResponse:
@@ -213,6 +219,24 @@ def get_character(request: Request, character_ref: str, owner: Owner) -> Charact
 )
 def get_character_sdk(request: Request, character_id: str, owner: Owner) -> CharacterObject:
     return find_character(request, owner, character_id)
+
+
+@router.get(
+    "/sora/v1/characters/{ref}",
+    response_model=CharacterObject | TaskObject,
+    responses=ERRORS,
+    include_in_schema=False,
+)
+def get_character_or_task(request: Request, ref: str, owner: Owner) -> Any:
+    """Seed 003 polls its creation's `task_id` here for `status` and `character_id`."""
+    if not ref.startswith("task_"):
+        return find_character(request, owner, ref)
+    services = services_of(request)
+    with services.db.transaction() as session:
+        task = repo.get_task(session, owner, ref)
+    if task is None:
+        raise TroupeError("task_not_found", f"no task {ref!r}", param="task_id")
+    return task_response(request, task, 200)
 
 
 @router.patch("/v1/characters/{character_ref}", response_model=CharacterObject, responses=ERRORS)

@@ -3,6 +3,7 @@ remix, edits, extensions), in JSON or multipart."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -10,8 +11,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel
+from starlette.datastructures import UploadFile
 
 from troupe.api.forms import read_body
+from troupe.api.ranges import RangedFileResponse
 from troupe.api.routes.characters import ERRORS, Owner, poll_headers
 from troupe.api.schemas import (
     VideoCreateBody,
@@ -30,11 +33,13 @@ from troupe.errors import TroupeError
 from troupe.ids import new_id
 from troupe.store import repo
 from troupe.store.tables import Task, Video
+from troupe.videos.clips import render_size, vet_clip, whole_seconds
 from troupe.videos.intake import (
     VideoLimits,
     VideoRequest,
     check_prompt,
     check_seconds,
+    check_video_model,
     read_video_request,
 )
 from troupe.videos.retention import remove_video_files
@@ -60,6 +65,7 @@ def limits_of(services: Services) -> VideoLimits:
     return VideoLimits(
         models=settings.backend_by_model.keys(),
         default_model=settings.default_model,
+        aliases=settings.model_by_alias,
         max_prompt_chars=settings.max_prompt_chars,
         max_characters=settings.max_characters_per_video,
     )
@@ -107,6 +113,14 @@ def order_video(services: Services, owner: str, order: VideoOrder, video_id: str
     openapi_extra=documented_body(VideoCreateBody),
     summary="Render a video; @mentions and `characters` bring characters into it",
 )
+@router.post(
+    "/v1/sora/generations",
+    response_model=VideoObject,
+    responses=ERRORS,
+    openapi_extra=documented_body(VideoCreateBody),
+    summary="Render a video (seeds 001 and 003: `duration`, model aliases)",
+)
+@router.post("/sora/v1/videos", response_model=VideoObject, include_in_schema=False)
 async def create_video(request: Request, owner: Owner) -> JSONResponse:
     body = await read_body(request)
     services = services_of(request)
@@ -180,6 +194,7 @@ def list_videos(
 
 
 @router.get("/v1/videos/{video_id}", response_model=VideoObject, responses=ERRORS)
+@router.get("/v1/sora/generations/{video_id}", response_model=VideoObject, responses=ERRORS)
 def get_video(request: Request, video_id: str, owner: Owner) -> JSONResponse:
     services = services_of(request)
     return video_response(services, *find_video(services, owner, video_id))
@@ -219,7 +234,7 @@ def video_content(
             "video_not_found", f"the files of video {video_id} have expired", param="video_id"
         )
     filename = f"{video_id}.{EXTENSIONS[variant]}"
-    return FileResponse(
+    return RangedFileResponse(
         services.blobs.path(key),
         media_type=CONTENT_TYPES[variant],
         filename=filename,
@@ -246,10 +261,13 @@ async def remix_video(request: Request, video_id: str, owner: Owner) -> JSONResp
     openapi_extra=documented_body(VideoEditBody),
 )
 async def edit_video(request: Request, owner: Owner) -> JSONResponse:
+    """The prompt rendered again over a video of yours, or over an uploaded clip as the plate."""
     body = await read_body(request)
     services = services_of(request)
-    source_id = _source_video_id(body)
-    return await run_in_threadpool(_derive, services, owner, source_id, "edit", body)
+    source = _video_source(body)
+    if isinstance(source, UploadFile):
+        return await run_in_threadpool(_derive_from_clip, services, owner, source, "edit", body)
+    return await run_in_threadpool(_derive, services, owner, source, "edit", body)
 
 
 @router.post(
@@ -259,23 +277,100 @@ async def edit_video(request: Request, owner: Owner) -> JSONResponse:
     openapi_extra=documented_body(VideoExtendBody),
 )
 async def extend_video(request: Request, owner: Owner) -> JSONResponse:
+    """A video of yours, or an uploaded clip, followed by `seconds` more."""
     body = await read_body(request)
     services = services_of(request)
-    source_id = _source_video_id(body)
-    return await run_in_threadpool(_derive, services, owner, source_id, "extension", body)
+    source = _video_source(body)
+    if isinstance(source, UploadFile):
+        return await run_in_threadpool(
+            _derive_from_clip, services, owner, source, "extension", body
+        )
+    return await run_in_threadpool(_derive, services, owner, source, "extension", body)
 
 
-def _source_video_id(body: dict[str, Any]) -> str:
+def _video_source(body: dict[str, Any]) -> str | UploadFile:
+    """The id of a video of the caller's, or an uploaded video file (the official SDK's)."""
     video = body.get("video")
+    if isinstance(video, UploadFile):
+        return video
     if isinstance(video, dict) and isinstance(video.get("id"), str):
         return str(video["id"])
     if isinstance(video, str) and video.startswith("video_"):
         return video
     raise TroupeError(
         "invalid_request",
-        "video must reference a completed video of yours as {'id': 'video_…'}; "
-        "editing an uploaded video file is not supported",
+        "video must be an uploaded video file, or a completed video of yours as {'id': 'video_…'}",
         param="video",
+    )
+
+
+def _derive_from_clip(
+    services: Services, owner: str, upload: UploadFile, origin: str, body: dict[str, Any]
+) -> JSONResponse:
+    """An edit or extension of an uploaded clip, which plays the source video's part: the
+    plate an edit is drawn over, or the footage an extension continues. The clip is vetted
+    as a character source is; a refused request leaves nothing of it behind."""
+    wanted = _clip_request(services, body, origin)  # checked before a byte is stored
+    video_id = new_id("video")
+    key = save_upload(
+        upload, services.blobs, f"uploads/{video_id}-video", services.settings.max_upload_bytes
+    )
+    try:
+        order = _clip_order(services, wanted, origin, key)
+        video = submit_video(
+            services.db, services.worker, services.admission, owner, order, video_id
+        )
+    except BaseException:
+        services.blobs.delete(key)  # no job will ever read it
+        raise
+    return video_response(services, *find_video(services, owner, video.id))
+
+
+def _clip_request(services: Services, body: dict[str, Any], origin: str) -> VideoRequest:
+    """What the body asks of a clip's edit or extension; its size and length come from the
+    clip (`_clip_order`). `seconds` is an extension's added seconds."""
+    settings = services.settings
+    prompt = check_prompt(body.get("prompt"), settings.max_prompt_chars)
+    mentioned = tuple(find_mentions(prompt))
+    if len(set(mentioned)) > settings.max_characters_per_video:
+        raise TroupeError(
+            "invalid_request",
+            f"{len(set(mentioned))} characters requested; "
+            f"at most {settings.max_characters_per_video} fit in one video",
+            param="prompt",
+        )
+    return VideoRequest(
+        prompt=prompt,
+        model=check_video_model(body.get("model"), limits_of(services)),
+        seconds=check_seconds(body.get("seconds"), 4) if origin == "extension" else 0,
+        size="",
+        listed=(),
+        mentioned=mentioned,
+        inline=None,
+        reference_url=None,
+        reference_upload=None,
+    )
+
+
+def _clip_order(services: Services, wanted: VideoRequest, origin: str, key: str) -> VideoOrder:
+    """The order once the stored clip passed the sandboxed probe: rendered at the API size
+    nearest the clip's; an edit as long as the clip, an extension `seconds` after it."""
+    clip = vet_clip(services.blobs.path(key), services.access)
+    length = whole_seconds(clip.duration)
+    if length + wanted.seconds > MAX_EXTENDED_SECONDS:
+        raise TroupeError(
+            "invalid_request",
+            f"the extended video would be {length + wanted.seconds}s; "
+            f"at most {MAX_EXTENDED_SECONDS}s is made",
+            param="seconds",
+        )
+    seconds = wanted.seconds if origin == "extension" else length
+    return VideoOrder(
+        request=dataclasses.replace(wanted, seconds=seconds, size=render_size(clip)),
+        backend=services.settings.backend_by_model[wanted.model],
+        origin=origin,
+        clip_key=key,
+        clip_seconds=clip.duration,
     )
 
 

@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from troupe.api.auth import authenticate
+from troupe.api.forms import read_body
 from troupe.api.routes.characters import ERRORS
 from troupe.api.schemas import WindowCandidateObject, WindowList
 from troupe.api.services import Services, services_of
@@ -42,19 +43,15 @@ async def _read_source(
     request: Request, services: Services, owner: str
 ) -> tuple[dict[str, Any], int]:
     """The source and count from either a JSON body or a multipart upload."""
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        form = await request.form()
-        video = form.get("video")
-        if not isinstance(video, UploadFile):
-            raise TroupeError("invalid_request", "upload the source as the 'video' file", "video")
+    body = await read_body(request)
+    video = body.get("video")
+    if isinstance(video, UploadFile):
         key = upload_blob_key(new_id("scan"))
         limit = services.settings.max_upload_bytes
         await run_in_threadpool(save_upload, video, services.blobs, key, limit)
-        return {"type": "upload", "upload_key": key}, _count(form.get("count"))
-    try:
-        body: Any = await request.json()
-    except ValueError as error:
-        raise TroupeError("invalid_request", "the request body is not valid JSON") from error
+        return {"type": "upload", "upload_key": key}, _count(body.get("count"))
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise TroupeError("invalid_request", "upload the source as the 'video' file", "video")
     if not isinstance(body, dict) or bool(body.get("url")) == bool(body.get("from_task")):
         raise TroupeError("invalid_request", "give exactly one of url and from_task", "url")
     if body.get("from_task"):
