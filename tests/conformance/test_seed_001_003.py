@@ -164,3 +164,37 @@ def test_complete_workflow_and_its_manager_class(server: ServerProcess, media: M
         assert [entry["id"] for entry in started["characters"]] == [character_id]
         done = poll(f"{base_url}/generations/{started['id']}", headers)
         assert done["status"] == "completed", done
+
+
+def test_cost_optimisation_showcase(server: ServerProcess) -> None:
+    """ "Generate a character showcase video", 15 s, then take three characters from it. A
+    prompt alone brings no character into an animatic, so each window answers why none was
+    taken, as a 422 the example's `raise_for_status` raises."""
+    base_url = f"{server.base_url}/v1/sora"
+    headers = json_headers(server)
+    payload = {
+        "model": "sora-2.0-turbo",
+        "prompt": "Three distinct characters walking through a city: a young woman with curly "
+        "hair, an elderly man with a cane, a teenage boy with a skateboard",
+        "size": "1280x720",
+        "duration": 15,
+    }
+    showcase_task = requests.post(f"{base_url}/generations", headers=headers, json=payload).json()
+    done = poll(f"{base_url}/generations/{showcase_task['id']}", headers)
+    assert (done["status"], done["seconds"]) == ("completed", "15"), done
+    for timestamps in ("2,5", "6,9", "10,13"):
+        response = requests.post(
+            f"{base_url}/characters",
+            headers=headers,
+            json={
+                "model": "sora-2-character",
+                "from_task": showcase_task["id"],
+                "timestamps": timestamps,
+            },
+        )
+        if response.status_code == 200:
+            assert_character(response.json())
+            assert response.json()["source"]["timestamps"] == timestamps
+        else:
+            assert response.status_code == 422, response.text
+            assert response.json()["error"]["code"] in ("no_subject_found", "low_quality_segment")
