@@ -12,11 +12,12 @@ from typing import IO
 from fastapi import FastAPI
 
 from troupe import __version__
+from troupe.api.auth import KeyCache
 from troupe.api.body_limit import BodyLimitMiddleware
 from troupe.api.errors import install_error_handlers
 from troupe.api.idempotency import IdempotencyMiddleware
-from troupe.api.limits import RateLimiter, rate_limit
-from troupe.api.metrics import Metrics
+from troupe.api.limits import RateLimiter, RateLimitMiddleware
+from troupe.api.metrics import Metrics, MetricsMiddleware
 from troupe.api.routes import characters, files, health, tasks, usage, videos, windows
 from troupe.api.services import Services
 from troupe.billing.ledger import PriceList
@@ -159,10 +160,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(IdempotencyMiddleware, settings.max_upload_bytes + BODY_OVERHEAD_BYTES)
     app.add_middleware(BodyLimitMiddleware, settings.max_upload_bytes + BODY_OVERHEAD_BYTES)
     if settings.rate_limit_per_minute:
-        app.middleware("http")(rate_limit(RateLimiter(settings.rate_limit_per_minute)))
+        app.add_middleware(RateLimitMiddleware, RateLimiter(settings.rate_limit_per_minute))
     # Outermost, so every answer counts, refusals by the limits above included.
-    app.middleware("http")(metrics.middleware)
+    app.add_middleware(MetricsMiddleware, metrics)
     app.state.metrics = metrics
+    app.state.key_cache = KeyCache()
     for module in (windows, characters, videos, tasks, usage, files, health, web):
         app.include_router(module.router)
     return app

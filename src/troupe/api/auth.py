@@ -6,8 +6,12 @@ The one exception is `public_character`: what anyone may read without a key.
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
+from collections.abc import Callable
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from troupe.api.services import Services
@@ -21,12 +25,66 @@ OPEN_MODE_OWNER = "local"
 NO_OWNER = ""
 
 
+# How long a stored key's verdict is reused: a key revoked (or the first key created, ending
+# open mode) takes effect within this long, and a client polling in a loop costs no query.
+KEY_CACHE_SECONDS = 1.0
+# Unknown tokens are remembered too (a client retrying a wrong key); past this many entries the
+# cache starts over rather than grow without bound.
+KEY_CACHE_MAX_ENTRIES = 10_000
+
+
+class KeyCache:
+    """What the database said about a key's digest (its owner, or None) and whether any stored
+    key exists, each for `ttl` seconds. One per app; keys are held only as SHA-256 digests."""
+
+    def __init__(self, ttl: float = KEY_CACHE_SECONDS, clock: Callable[[], float] = time.monotonic):
+        self.ttl = ttl
+        self.clock = clock
+        self._owners: dict[str, tuple[float, str | None]] = {}
+        self._keys_exist: tuple[float, bool] | None = None
+        self._lock = threading.Lock()
+
+    def owner(self, digest: str) -> tuple[bool, str | None]:
+        """(known, owner): known is False when the database must be asked."""
+        entry = self._owners.get(digest)
+        if entry is None or self.clock() - entry[0] > self.ttl:
+            return False, None
+        return True, entry[1]
+
+    def keys_exist(self) -> bool | None:
+        entry = self._keys_exist
+        if entry is None or self.clock() - entry[0] > self.ttl:
+            return None
+        return entry[1]
+
+    def remember(self, digest: str | None, owner: str | None, keys_exist: bool | None) -> None:
+        now = self.clock()
+        with self._lock:
+            if digest is not None:
+                if len(self._owners) >= KEY_CACHE_MAX_ENTRIES:
+                    self._owners.clear()
+                self._owners[digest] = (now, owner)
+            if keys_exist is not None:
+                self._keys_exist = (now, keys_exist)
+
+
+def key_cache_of(request: Request) -> KeyCache:
+    cache = getattr(request.app.state, "key_cache", None)
+    if cache is None:
+        cache = request.app.state.key_cache = KeyCache()
+    return cache  # type: ignore[no-any-return]
+
+
 def env_key_owner(key: str) -> str:
     return "env_" + hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 def bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
+    return bearer_token_of(request.headers.get("authorization", ""))
+
+
+def bearer_token_of(header: str) -> str | None:
+    """The token of an `Authorization: Bearer …` header value."""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
@@ -35,14 +93,55 @@ def bearer_token(request: Request) -> str | None:
 
 def authenticate(request: Request) -> str:
     """The owner behind the request's key; raises `invalid_api_key` when there is none."""
+    owner = owner_without_database(request)
+    return owner if owner is not None else _authenticate_from_database(request)
+
+
+async def authenticated_owner(request: Request) -> str:
+    """`authenticate` as an async dependency: answered on the event loop when the key is an
+    environment key or its verdict is cached, and in a thread only when the database is asked."""
+    owner = owner_without_database(request)
+    if owner is not None:
+        return owner
+    return await run_in_threadpool(_authenticate_from_database, request)
+
+
+def owner_without_database(request: Request) -> str | None:
+    """The owner when no query is needed (raises when the cache says the key is refused);
+    None when the database must be asked."""
     services: Services = request.app.state.services
     token = bearer_token(request)
     if token is not None and token in services.settings.api_keys:
         return env_key_owner(token)
-    with services.db.transaction() as session:
-        if token is not None and (owner := repo.owner_of_key(session, token)):
+    cache = key_cache_of(request)
+    if token is not None:
+        known, owner = cache.owner(repo.hash_key(token))
+        if not known:
+            return None
+        if owner is not None:
             return owner
-        keys_exist = bool(services.settings.api_keys) or repo.any_api_keys(session)
+    keys_exist = cache.keys_exist()
+    if keys_exist is None:
+        return None
+    return _owner_or_refusal(token, bool(services.settings.api_keys) or keys_exist)
+
+
+def _authenticate_from_database(request: Request) -> str:
+    services: Services = request.app.state.services
+    token = bearer_token(request)
+    digest = repo.hash_key(token) if token is not None else None
+    owner = None
+    with services.db.transaction() as session:
+        if token is not None:
+            owner = repo.owner_of_key(session, token)
+        stored_keys = None if owner else repo.any_api_keys(session)
+    key_cache_of(request).remember(digest, owner, stored_keys)
+    if owner:
+        return owner
+    return _owner_or_refusal(token, bool(services.settings.api_keys) or bool(stored_keys))
+
+
+def _owner_or_refusal(token: str | None, keys_exist: bool) -> str:
     if not keys_exist:
         return OPEN_MODE_OWNER
     if token is None:

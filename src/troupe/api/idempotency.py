@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from troupe.api.auth import authenticate
+from troupe.api.auth import authenticated_owner
 from troupe.api.errors import error_response
 from troupe.api.services import services_of
 from troupe.errors import TroupeError
@@ -98,7 +98,7 @@ class IdempotencyMiddleware:
 async def owner_of(request: Request) -> str | None:
     """The owner the routes will see; None when the API key is missing or wrong."""
     try:
-        return await run_in_threadpool(authenticate, request)
+        return await authenticated_owner(request)
     except TroupeError:
         return None
 

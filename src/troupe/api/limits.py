@@ -10,12 +10,13 @@ import hashlib
 import math
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from fastapi import Request, Response
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from troupe.api.auth import bearer_token
+from troupe.api.auth import bearer_token_of
 from troupe.api.errors import error_response
 from troupe.errors import TroupeError
 
@@ -94,29 +95,44 @@ class RateLimiter:
             del self._buckets[key]
 
 
-Handler = Callable[[Request], Awaitable[Response]]
+class RateLimitMiddleware:
+    """API routes count against their key's bucket; over the limit answers 429.
 
+    Plain ASGI: the verdict's headers are added to the answer's start as it passes."""
 
-def rate_limit(limiter: RateLimiter) -> Callable[[Request, Handler], Awaitable[Response]]:
-    """Middleware: API routes count against their key's bucket; over the limit answers 429."""
+    def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
+        self.app = app
+        self.limiter = limiter
 
-    async def middleware(request: Request, call_next: Handler) -> Response:
-        if not request.url.path.startswith(LIMITED_PREFIXES):
-            return await call_next(request)
-        token = bearer_token(request) or ""
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(LIMITED_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        token = bearer_token_of(Headers(scope=scope).get("authorization", "")) or ""
         # Buckets are named by a digest, so keys never sit in memory longer than a request.
-        verdict = limiter.take(hashlib.sha256(token.encode()).hexdigest())
+        verdict = self.limiter.take(hashlib.sha256(token.encode()).hexdigest())
         if not verdict.allowed:
-            return error_response(
+            refusal = error_response(
                 TroupeError(
                     "rate_limit_exceeded",
-                    f"over {limiter.per_minute} requests a minute for this key; "
+                    f"over {self.limiter.per_minute} requests a minute for this key; "
                     f"retry in {verdict.reset_seconds:.1f}s",
                 ),
                 headers=verdict.headers(),
             )
-        response = await call_next(request)
-        response.headers.update(verdict.headers())
-        return response
+            await refusal(scope, receive, send)
+            return
+        added = [
+            (name.lower().encode(), value.encode()) for name, value in verdict.headers().items()
+        ]
+        replaced = {name for name, _ in added}
 
-    return middleware
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                kept = [
+                    pair for pair in message.get("headers", []) if pair[0].lower() not in replaced
+                ]
+                message = {**message, "headers": [*kept, *added]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

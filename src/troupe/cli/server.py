@@ -22,16 +22,42 @@ def settings_with_data_dir(data_dir: Path | None) -> Settings:
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--processes",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Server processes sharing the port and the data dir (each with its own worker threads; "
+    "rate limits and request metrics are counted per process).",
+)
 @data_dir_option
-def serve(host: str, port: int, data_dir: Path | None) -> None:
+def serve(host: str, port: int, processes: int, data_dir: Path | None) -> None:
     """Start the API server and its page with the worker; the database is upgraded first."""
+    import os
+
     import uvicorn
 
     from troupe.api.app import create_app
+    from troupe.store.db import upgrade_database
 
     settings = settings_with_data_dir(data_dir)
     click.echo(f"troupe: data in {settings.data_dir.resolve()}, page at http://{host}:{port}/")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    if processes == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        return
+    # The children build their settings from the environment; upgrading here first keeps them
+    # from racing to create the schema of a new database.
+    os.environ["TROUPE_DATA_DIR"] = str(settings.data_dir.resolve())
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_database(settings.resolved_database_url)
+    uvicorn.run(
+        "troupe.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=processes,
+        log_level="info",
+    )
 
 
 @click.group()

@@ -6,10 +6,11 @@ import dataclasses
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from troupe.api.auth import authenticate
+from troupe.api.auth import authenticated_owner
+from troupe.api.responses import json_answer, settled_answer
 from troupe.api.schemas import (
     CharacterCreateBody,
     CharacterDeleted,
@@ -33,7 +34,7 @@ from troupe.store import repo
 from troupe.store.tables import Character, Task, Video
 
 router = APIRouter()
-Owner = Annotated[str, Depends(authenticate)]
+Owner = Annotated[str, Depends(authenticated_owner)]
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody} for status in (400, 401, 402, 404, 409, 413, 422, 429, 502)
 }
@@ -47,13 +48,31 @@ def wants_async(request: Request, body_flag: bool) -> bool:
     return body_flag or "respond-async" in request.headers.get("prefer", "").lower()
 
 
-def task_response(request: Request, task: Task, status_code: int) -> JSONResponse:
+# A task, video or character in these states never changes again (a video may still expire,
+# which changes its body and so its ETag).
+SETTLED_TASKS = ("completed", "failed")
+
+
+def task_response(request: Request, task: Task, status_code: int) -> Response:
     """A task as `generation.task`; once completed its result is the character or the video."""
     services = services_of(request)
     with services.db.transaction() as session:
         [shown] = task_objects(session, [task], base_url(request))
-    body = shown.model_dump(mode="json")
-    return JSONResponse(body, status_code=status_code, headers=poll_headers(services))
+    return json_answer(shown, status_code, poll_headers(services))
+
+
+def read_task(request: Request, owner: str, task_id: str) -> Response:
+    """A poll of one task: the task and what it made read in one transaction; a settled task
+    answers with an ETag (and 304 to a client that has it)."""
+    services = services_of(request)
+    with services.db.transaction() as session:
+        task = repo.get_task(session, owner, task_id)
+        if task is None:
+            raise TroupeError("task_not_found", f"no task {task_id!r}", param="task_id")
+        [shown] = task_objects(session, [task], base_url(request))
+    if task.status in SETTLED_TASKS:
+        return settled_answer(request, shown, poll_headers(services))
+    return json_answer(shown, 200, poll_headers(services))
 
 
 def task_objects(session: Session, tasks: list[Task], base: str) -> list[TaskObject]:
@@ -71,7 +90,7 @@ def task_objects(session: Session, tasks: list[Task], base: str) -> list[TaskObj
     return shown
 
 
-def settled_character(request: Request, owner: str, task: Task) -> CharacterObject | JSONResponse:
+def settled_character(request: Request, owner: str, task: Task) -> CharacterObject | Response:
     """Wait for a task; its character, its error, or (past the wait limit) the task as 202."""
     services = services_of(request)
     settled = wait_for_task(services.db, services.worker, task, services.settings.sync_wait_seconds)
@@ -119,7 +138,7 @@ def submit(
 )
 def create_character(
     request: Request, body: CharacterCreateBody, owner: Owner
-) -> CharacterObject | JSONResponse:
+) -> CharacterObject | Response:
     creation = read_json_request(body.model_dump(by_alias=True))
     task = submit(request, owner, creation)
     if wants_async(request, body.async_):
@@ -133,9 +152,7 @@ def create_character(
     responses=ERRORS,
     summary="Create a character as a task (task-style resellers)",
 )
-def create_character_task(
-    request: Request, body: CharacterCreateBody, owner: Owner
-) -> JSONResponse:
+def create_character_task(request: Request, body: CharacterCreateBody, owner: Owner) -> Response:
     raw = body.model_dump(by_alias=True)
     if not any(raw.get(field) for field in ("url", "video_url", "from_task", "video_id")):
         raise TroupeError(
@@ -161,7 +178,7 @@ def upload_character(
     name: Annotated[str, Form(description="Display name, 1-80 characters")],
     timestamps: Annotated[str | None, Form(description='"start,end"; default: best window')] = None,
     username: Annotated[str | None, Form()] = None,
-) -> CharacterObject | JSONResponse:
+) -> CharacterObject | Response:
     creation = read_upload_request(name, timestamps, username, video.filename)
     services = services_of(request)
     task_id = new_id("task")
@@ -187,37 +204,41 @@ def list_characters(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     order: Literal["asc", "desc"] = "desc",
     q: str | None = None,
-) -> CharacterList:
+) -> Response:
     services = services_of(request)
     with services.db.transaction() as session:
         page = repo.list_characters(session, owner, after=after, limit=limit, order=order, query=q)
-    data = [character_object(row, base_url(request)) for row in page.rows]
-    return CharacterList(
-        data=data,
-        first_id=data[0].id if data else None,
-        last_id=data[-1].id if data else None,
-        has_more=page.has_more,
+    base = base_url(request)
+    data = [character_object(row, base) for row in page.rows]
+    return json_answer(
+        CharacterList(
+            data=data,
+            first_id=data[0].id if data else None,
+            last_id=data[-1].id if data else None,
+            has_more=page.has_more,
+        )
     )
 
 
-def find_character(request: Request, owner: str, ref: str) -> CharacterObject:
+def find_character(request: Request, owner: str, ref: str) -> Response:
+    """One character; it never changes but for its visibility, so it answers with an ETag."""
     services = services_of(request)
     with services.db.transaction() as session:
         row = repo.get_usable_character(session, owner, ref)
     if row is None:
         raise TroupeError("character_not_found", f"no character {ref!r}", param="character_id")
-    return character_object(row, base_url(request))
+    return settled_answer(request, character_object(row, base_url(request)))
 
 
 @router.get("/v1/characters/{character_ref}", response_model=CharacterObject, responses=ERRORS)
-def get_character(request: Request, character_ref: str, owner: Owner) -> CharacterObject:
+def get_character(request: Request, character_ref: str, owner: Owner) -> Response:
     return find_character(request, owner, character_ref)
 
 
 @router.get(
     "/v1/videos/characters/{character_id}", response_model=CharacterObject, responses=ERRORS
 )
-def get_character_sdk(request: Request, character_id: str, owner: Owner) -> CharacterObject:
+def get_character_sdk(request: Request, character_id: str, owner: Owner) -> Response:
     return find_character(request, owner, character_id)
 
 
@@ -227,16 +248,11 @@ def get_character_sdk(request: Request, character_id: str, owner: Owner) -> Char
     responses=ERRORS,
     include_in_schema=False,
 )
-def get_character_or_task(request: Request, ref: str, owner: Owner) -> Any:
+def get_character_or_task(request: Request, ref: str, owner: Owner) -> Response:
     """Seed 003 polls its creation's `task_id` here for `status` and `character_id`."""
     if not ref.startswith("task_"):
         return find_character(request, owner, ref)
-    services = services_of(request)
-    with services.db.transaction() as session:
-        task = repo.get_task(session, owner, ref)
-    if task is None:
-        raise TroupeError("task_not_found", f"no task {ref!r}", param="task_id")
-    return task_response(request, task, 200)
+    return read_task(request, owner, ref)
 
 
 @router.patch("/v1/characters/{character_ref}", response_model=CharacterObject, responses=ERRORS)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from troupe.api.auth import public_character
 from troupe.api.ranges import RangedFileResponse
+from troupe.api.responses import settled_answer
 from troupe.api.schemas import CharacterObject, ErrorBody, character_object
 from troupe.api.services import base_url, services_of
 from troupe.errors import TroupeError
@@ -65,7 +66,7 @@ def voice_clip(request: Request, character_id: str) -> RangedFileResponse:
     responses=ERRORS,
     summary="Read a public character without a key (its permalink's page does)",
 )
-def get_public_character(request: Request, character_ref: str) -> CharacterObject:
+def get_public_character(request: Request, character_ref: str) -> Response:
     """Anyone's public character by id or `@username`, no key asked; nothing else is public."""
     services = services_of(request)
     with services.db.transaction() as session:
@@ -76,4 +77,5 @@ def get_public_character(request: Request, character_ref: str) -> CharacterObjec
                 f"no public character {character_ref!r}: it is private or does not exist",
                 param="character_ref",
             )
-        return character_object(row, base_url(request))
+        shown = character_object(row, base_url(request))
+    return settled_answer(request, shown)

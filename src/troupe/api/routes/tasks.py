@@ -4,25 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query, Request, Response
 
-from troupe.api.routes.characters import ERRORS, Owner, task_objects, task_response
+from troupe.api.responses import json_answer
+from troupe.api.routes.characters import ERRORS, Owner, read_task, task_objects
 from troupe.api.schemas import TaskList, TaskObject
 from troupe.api.services import base_url, services_of
-from troupe.errors import TroupeError
 from troupe.store import repo
 
 router = APIRouter()
 
 
 @router.get("/v1/tasks/{task_id}", response_model=TaskObject, responses=ERRORS)
-def get_task(request: Request, task_id: str, owner: Owner) -> JSONResponse:
-    with services_of(request).db.transaction() as session:
-        task = repo.get_task(session, owner, task_id)
-    if task is None:
-        raise TroupeError("task_not_found", f"no task {task_id!r}", param="task_id")
-    return task_response(request, task, 200)
+def get_task(request: Request, task_id: str, owner: Owner) -> Response:
+    return read_task(request, owner, task_id)
 
 
 @router.get("/v1/tasks", response_model=TaskList, responses=ERRORS)
@@ -34,16 +29,18 @@ def list_tasks(
     order: Literal["asc", "desc"] = "desc",
     kind: Literal["character", "video"] | None = None,
     status: Literal["queued", "in_progress", "completed", "failed"] | None = None,
-) -> TaskList:
+) -> Response:
     """Character creations and videos alike, with their progress, result or error."""
     with services_of(request).db.transaction() as session:
         page = repo.list_tasks(
             session, owner, after=after, limit=limit, order=order, kind=kind, status=status
         )
         data = task_objects(session, page.rows, base_url(request))
-    return TaskList(
-        data=data,
-        first_id=data[0].id if data else None,
-        last_id=data[-1].id if data else None,
-        has_more=page.has_more,
+    return json_answer(
+        TaskList(
+            data=data,
+            first_id=data[0].id if data else None,
+            last_id=data[-1].id if data else None,
+            has_more=page.has_more,
+        )
     )

@@ -8,13 +8,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, Response
 from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 
 from troupe.api.forms import read_body
 from troupe.api.ranges import RangedFileResponse
+from troupe.api.responses import json_answer, settled_answer
 from troupe.api.routes.characters import ERRORS, Owner, poll_headers
 from troupe.api.schemas import (
     VideoCreateBody,
@@ -71,9 +72,12 @@ def limits_of(services: Services) -> VideoLimits:
     )
 
 
-def video_response(services: Services, video: Video, task: Task) -> JSONResponse:
-    body = video_object(video, task).model_dump(mode="json")
-    return JSONResponse(body, headers=poll_headers(services))
+# A video in these states never changes but to expire (which changes its body and ETag).
+SETTLED_VIDEOS = ("completed", "failed", "expired")
+
+
+def video_response(services: Services, video: Video, task: Task) -> Response:
+    return json_answer(video_object(video, task), 200, poll_headers(services))
 
 
 def find_video(
@@ -94,7 +98,7 @@ def require_completed(task: Task, param: str) -> None:
         raise TroupeError("task_not_completed", f"video {task.id} is {task.status}", param=param)
 
 
-def order_video(services: Services, owner: str, order: VideoOrder, video_id: str) -> JSONResponse:
+def order_video(services: Services, owner: str, order: VideoOrder, video_id: str) -> Response:
     try:
         video = submit_video(
             services.db, services.worker, services.admission, owner, order, video_id
@@ -121,14 +125,14 @@ def order_video(services: Services, owner: str, order: VideoOrder, video_id: str
     summary="Render a video (seeds 001 and 003: `duration`, model aliases)",
 )
 @router.post("/sora/v1/videos", response_model=VideoObject, include_in_schema=False)
-async def create_video(request: Request, owner: Owner) -> JSONResponse:
+async def create_video(request: Request, owner: Owner) -> Response:
     body = await read_body(request)
     services = services_of(request)
     wanted = read_video_request(body, limits_of(services))
     return await run_in_threadpool(_create_video, services, owner, wanted)
 
 
-def _create_video(services: Services, owner: str, wanted: VideoRequest) -> JSONResponse:
+def _create_video(services: Services, owner: str, wanted: VideoRequest) -> Response:
     video_id = new_id("video")
     reference_key = None
     if wanted.reference_upload is not None:
@@ -195,9 +199,13 @@ def list_videos(
 
 @router.get("/v1/videos/{video_id}", response_model=VideoObject, responses=ERRORS)
 @router.get("/v1/sora/generations/{video_id}", response_model=VideoObject, responses=ERRORS)
-def get_video(request: Request, video_id: str, owner: Owner) -> JSONResponse:
+def get_video(request: Request, video_id: str, owner: Owner) -> Response:
+    """A poll: a finished video answers with an ETag, and 304 to a client that has it."""
     services = services_of(request)
-    return video_response(services, *find_video(services, owner, video_id))
+    shown = video_object(*find_video(services, owner, video_id))
+    if shown.status in SETTLED_VIDEOS:
+        return settled_answer(request, shown, poll_headers(services))
+    return json_answer(shown, 200, poll_headers(services))
 
 
 @router.delete("/v1/videos/{video_id}", response_model=VideoDeleted, responses=ERRORS)
@@ -248,7 +256,7 @@ def video_content(
     responses=ERRORS,
     openapi_extra=documented_body(VideoRemixBody),
 )
-async def remix_video(request: Request, video_id: str, owner: Owner) -> JSONResponse:
+async def remix_video(request: Request, video_id: str, owner: Owner) -> Response:
     body = await read_body(request)
     services = services_of(request)
     return await run_in_threadpool(_derive, services, owner, video_id, "remix", body)
@@ -260,7 +268,7 @@ async def remix_video(request: Request, video_id: str, owner: Owner) -> JSONResp
     responses=ERRORS,
     openapi_extra=documented_body(VideoEditBody),
 )
-async def edit_video(request: Request, owner: Owner) -> JSONResponse:
+async def edit_video(request: Request, owner: Owner) -> Response:
     """The prompt rendered again over a video of yours, or over an uploaded clip as the plate."""
     body = await read_body(request)
     services = services_of(request)
@@ -276,7 +284,7 @@ async def edit_video(request: Request, owner: Owner) -> JSONResponse:
     responses=ERRORS,
     openapi_extra=documented_body(VideoExtendBody),
 )
-async def extend_video(request: Request, owner: Owner) -> JSONResponse:
+async def extend_video(request: Request, owner: Owner) -> Response:
     """A video of yours, or an uploaded clip, followed by `seconds` more."""
     body = await read_body(request)
     services = services_of(request)
@@ -306,7 +314,7 @@ def _video_source(body: dict[str, Any]) -> str | UploadFile:
 
 def _derive_from_clip(
     services: Services, owner: str, upload: UploadFile, origin: str, body: dict[str, Any]
-) -> JSONResponse:
+) -> Response:
     """An edit or extension of an uploaded clip, which plays the source video's part: the
     plate an edit is drawn over, or the footage an extension continues. The clip is vetted
     as a character source is; a refused request leaves nothing of it behind."""
@@ -376,7 +384,7 @@ def _clip_order(services: Services, wanted: VideoRequest, origin: str, key: str)
 
 def _derive(
     services: Services, owner: str, source_id: str, origin: str, body: dict[str, Any]
-) -> JSONResponse:
+) -> Response:
     """A remix, edit or extension: the source's cast, model and size with a new prompt."""
     source, task = find_video(services, owner, source_id, param="video")
     require_completed(task, param="video")
