@@ -18,6 +18,7 @@ from troupe.api.errors import install_error_handlers
 from troupe.api.idempotency import IdempotencyMiddleware
 from troupe.api.limits import RateLimiter, RateLimitMiddleware
 from troupe.api.metrics import Metrics, MetricsMiddleware
+from troupe.api.responses import SettledCache
 from troupe.api.routes import characters, files, health, tasks, usage, videos, windows
 from troupe.api.services import Services
 from troupe.billing.ledger import PriceList
@@ -165,6 +166,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(MetricsMiddleware, metrics)
     app.state.metrics = metrics
     app.state.key_cache = KeyCache()
+    app.state.settled_cache = SettledCache()
     for module in (windows, characters, videos, tasks, usage, files, health, web):
         app.include_router(module.router)
     return app

@@ -6,11 +6,12 @@ import dataclasses
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from troupe.api.auth import authenticated_owner
-from troupe.api.responses import json_answer, settled_answer
+from troupe.api.responses import json_answer, settled_answer, settled_cache_of, tagged
 from troupe.api.schemas import (
     CharacterCreateBody,
     CharacterDeleted,
@@ -61,18 +62,28 @@ def task_response(request: Request, task: Task, status_code: int) -> Response:
     return json_answer(shown, status_code, poll_headers(services))
 
 
+async def poll_task(request: Request, owner: str, task_id: str) -> Response:
+    """A poll of one task; a settled task's answer is kept a moment (`SettledCache`)."""
+    known = settled_cache_of(request).get(("task", owner, task_id, base_url(request)))
+    if known is not None:
+        return settled_answer(request, known, poll_headers(services_of(request)))
+    return await run_in_threadpool(read_task, request, owner, task_id)
+
+
 def read_task(request: Request, owner: str, task_id: str) -> Response:
-    """A poll of one task: the task and what it made read in one transaction; a settled task
-    answers with an ETag (and 304 to a client that has it)."""
+    """The task and what it made, read in one transaction; a settled task answers with an
+    ETag (and 304 to a client that has it)."""
     services = services_of(request)
     with services.db.transaction() as session:
         task = repo.get_task(session, owner, task_id)
         if task is None:
             raise TroupeError("task_not_found", f"no task {task_id!r}", param="task_id")
         [shown] = task_objects(session, [task], base_url(request))
-    if task.status in SETTLED_TASKS:
-        return settled_answer(request, shown, poll_headers(services))
-    return json_answer(shown, 200, poll_headers(services))
+    if task.status not in SETTLED_TASKS:
+        return json_answer(shown, 200, poll_headers(services))
+    answer = tagged(shown)
+    settled_cache_of(request).put(("task", owner, task_id, base_url(request)), answer, None)
+    return settled_answer(request, answer, poll_headers(services))
 
 
 def task_objects(session: Session, tasks: list[Task], base: str) -> list[TaskObject]:
@@ -248,11 +259,11 @@ def get_character_sdk(request: Request, character_id: str, owner: Owner) -> Resp
     responses=ERRORS,
     include_in_schema=False,
 )
-def get_character_or_task(request: Request, ref: str, owner: Owner) -> Response:
+async def get_character_or_task(request: Request, ref: str, owner: Owner) -> Response:
     """Seed 003 polls its creation's `task_id` here for `status` and `character_id`."""
     if not ref.startswith("task_"):
-        return find_character(request, owner, ref)
-    return read_task(request, owner, ref)
+        return await run_in_threadpool(find_character, request, owner, ref)
+    return await poll_task(request, owner, ref)
 
 
 @router.patch("/v1/characters/{character_ref}", response_model=CharacterObject, responses=ERRORS)
@@ -277,4 +288,7 @@ def delete_character(request: Request, character_ref: str, owner: Owner) -> Char
         if row is None:
             raise TroupeError("character_not_found", f"no character {character_ref!r}")
         repo.delete_character(session, row)
-        return CharacterDeleted(id=row.id)
+        task_id = row.task_id
+    if task_id is not None:
+        settled_cache_of(request).forget(task_id)  # its result was this character
+    return CharacterDeleted(id=row.id)

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 
 from troupe.api.responses import json_answer
-from troupe.api.routes.characters import ERRORS, Owner, read_task, task_objects
+from troupe.api.routes.characters import ERRORS, Owner, poll_task, task_objects
 from troupe.api.schemas import TaskList, TaskObject
 from troupe.api.services import base_url, services_of
 from troupe.store import repo
@@ -16,8 +16,8 @@ router = APIRouter()
 
 
 @router.get("/v1/tasks/{task_id}", response_model=TaskObject, responses=ERRORS)
-def get_task(request: Request, task_id: str, owner: Owner) -> Response:
-    return read_task(request, owner, task_id)
+async def get_task(request: Request, task_id: str, owner: Owner) -> Response:
+    return await poll_task(request, owner, task_id)
 
 
 @router.get("/v1/tasks", response_model=TaskList, responses=ERRORS)

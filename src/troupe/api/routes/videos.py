@@ -15,7 +15,13 @@ from starlette.datastructures import UploadFile
 
 from troupe.api.forms import read_body
 from troupe.api.ranges import RangedFileResponse
-from troupe.api.responses import json_answer, settled_answer
+from troupe.api.responses import (
+    CacheKey,
+    json_answer,
+    settled_answer,
+    settled_cache_of,
+    tagged,
+)
 from troupe.api.routes.characters import ERRORS, Owner, poll_headers
 from troupe.api.schemas import (
     VideoCreateBody,
@@ -27,7 +33,7 @@ from troupe.api.schemas import (
     VideoRemixBody,
     video_object,
 )
-from troupe.api.services import Services, services_of
+from troupe.api.services import Services, base_url, services_of
 from troupe.api.uploads import save_upload
 from troupe.characters.mentions import find_mentions
 from troupe.errors import TroupeError
@@ -199,13 +205,26 @@ def list_videos(
 
 @router.get("/v1/videos/{video_id}", response_model=VideoObject, responses=ERRORS)
 @router.get("/v1/sora/generations/{video_id}", response_model=VideoObject, responses=ERRORS)
-def get_video(request: Request, video_id: str, owner: Owner) -> Response:
-    """A poll: a finished video answers with an ETag, and 304 to a client that has it."""
+async def get_video(request: Request, video_id: str, owner: Owner) -> Response:
+    """A poll: a finished video answers with an ETag, and 304 to a client that has it; its
+    answer is kept a moment (`SettledCache`), so a client polling in a loop costs no query."""
     services = services_of(request)
-    shown = video_object(*find_video(services, owner, video_id))
-    if shown.status in SETTLED_VIDEOS:
-        return settled_answer(request, shown, poll_headers(services))
-    return json_answer(shown, 200, poll_headers(services))
+    key = ("video", owner, video_id, base_url(request))
+    known = settled_cache_of(request).get(key)
+    if known is not None:
+        return settled_answer(request, known, poll_headers(services))
+    return await run_in_threadpool(_read_video, request, services, key)
+
+
+def _read_video(request: Request, services: Services, key: CacheKey) -> Response:
+    _, owner, video_id, _ = key
+    video, task = find_video(services, owner, video_id)
+    shown = video_object(video, task)
+    if shown.status not in SETTLED_VIDEOS:
+        return json_answer(shown, 200, poll_headers(services))
+    answer = tagged(shown)
+    settled_cache_of(request).put(key, answer, None if video.expired_at else video.expires_at)
+    return settled_answer(request, answer, poll_headers(services))
 
 
 @router.delete("/v1/videos/{video_id}", response_model=VideoDeleted, responses=ERRORS)
@@ -217,6 +236,7 @@ def delete_video(request: Request, video_id: str, owner: Owner) -> VideoDeleted:
             raise TroupeError("video_not_found", f"no video {video_id!r}", param="video_id")
         repo.delete_video(session, video)
         keys = dict(video.blobs)
+    settled_cache_of(request).forget(video_id)
     remove_video_files(services.blobs, keys)
     return VideoDeleted(id=video_id)
 
