@@ -22,18 +22,20 @@ from troupe.api.responses import SettledCache
 from troupe.api.routes import characters, files, health, tasks, usage, videos, windows
 from troupe.api.services import Services
 from troupe.billing.ledger import PriceList
+from troupe.characters.job import CharacterExecutor
 from troupe.characters.sources import SourceAccess
 from troupe.jobs import queue
 from troupe.jobs.admission import Admission
-from troupe.jobs.executors import make_executors
 from troupe.jobs.webhooks import WebhookSender
-from troupe.jobs.worker import JobObserver, Worker, WorkerConfig
+from troupe.jobs.worker import Executor, JobObserver, Worker, WorkerConfig
+from troupe.media.sandbox import start_sandbox
 from troupe.render.registry import load_backends
 from troupe.settings import Settings
 from troupe.store import idempotency
 from troupe.store.blobs import BlobStore
 from troupe.store.db import Database, upgrade_database
 from troupe.store.uploads import release_task_uploads, sweep_orphan_uploads
+from troupe.videos.job import VideoExecutor
 from troupe.videos.retention import RetentionSweeper
 from troupe.web import routes as web
 
@@ -59,7 +61,12 @@ def build_services(settings: Settings, observe_jobs: JobObserver | None = None) 
     )
     access = SourceAccess.from_settings(settings, blobs)
     backends = load_backends(settings.backend_by_model)
-    executors = make_executors(db, access, backends, settings.video_retention_seconds)
+    start_sandbox()  # its imports then overlap the server's start, not the first job
+    # Each package brings the executor of its own kind of job; `jobs/` knows neither.
+    executors: dict[str, Executor] = {
+        "character": CharacterExecutor(db, access),
+        "video": VideoExecutor(db, access, backends, settings.video_retention_seconds),
+    }
     return Services(
         settings=settings,
         db=db,

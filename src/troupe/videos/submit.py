@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from troupe.characters.mentions import suggest
+from troupe.characters.submit import check_source_task
 from troupe.errors import TroupeError
 from troupe.ids import new_id
 from troupe.jobs.admission import Admission
-from troupe.jobs.tasks import check_source_task
 from troupe.jobs.worker import Worker
 from troupe.store import repo
 from troupe.store.db import Database

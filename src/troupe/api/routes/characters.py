@@ -27,10 +27,11 @@ from troupe.api.schemas import (
 from troupe.api.services import Services, base_url, services_of
 from troupe.api.uploads import save_upload
 from troupe.characters.intake import CreationRequest, read_json_request, read_upload_request
+from troupe.characters.job import upload_blob_key
+from troupe.characters.submit import submit_character_task
 from troupe.errors import TroupeError
 from troupe.ids import new_id
-from troupe.jobs.executors import upload_blob_key
-from troupe.jobs.tasks import submit_character_task, wait_for_task
+from troupe.jobs.tasks import wait_for_task
 from troupe.store import repo
 from troupe.store.tables import Character, Task, Video
 

@@ -17,11 +17,11 @@ from troupe.api.services import Services, services_of
 from troupe.api.uploads import save_upload
 from troupe.characters.create import scan_windows
 from troupe.characters.intake import check_source_url
+from troupe.characters.job import upload_blob_key
 from troupe.characters.sources import SourceAccess, local_source
+from troupe.characters.submit import check_source_task
 from troupe.errors import TroupeError
 from troupe.ids import new_id
-from troupe.jobs.executors import upload_blob_key
-from troupe.jobs.tasks import check_source_task
 from troupe.media.sandbox import run_sandboxed
 
 router = APIRouter()

@@ -1,27 +1,24 @@
-"""Executors: what each kind of job does. Slow work first, then one function that records it."""
+"""The video job: its inline character first, if any, then the render and its record."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from troupe.characters.create import CharacterFiles, build_character_files
+from troupe.characters.create import CharacterFiles
 from troupe.characters.fingerprint import Fingerprint, load_fingerprint
-from troupe.characters.sources import SourceAccess, local_source
-from troupe.characters.timestamps import parse_timestamps
-from troupe.characters.usernames import derive_username
+from troupe.characters.job import character_files, record_character
+from troupe.characters.sources import SourceAccess
 from troupe.errors import TroupeError
 from troupe.ids import now_seconds
 from troupe.jobs.queue import ClaimedJob
-from troupe.jobs.worker import Executor, ProgressFn
+from troupe.jobs.tasks import task_request
+from troupe.jobs.worker import ProgressFn
 from troupe.media.fetch import fetch_to_file
-from troupe.media.sandbox import run_sandboxed, start_sandbox
 from troupe.render.backend import Backend, CastMember, RenderRequest
 from troupe.store import repo
 from troupe.store.blobs import BlobStore
@@ -35,124 +32,6 @@ from troupe.videos.pipeline import (
     video_blob_prefix,
 )
 from troupe.videos.retention import remove_video_files
-
-# A derived username raced by another process gets a fresh suffix this many times.
-USERNAME_ATTEMPTS = 5
-
-
-def character_blob_prefix(character_id: str) -> str:
-    return f"characters/{character_id}"
-
-
-def upload_blob_key(task_id: str) -> str:
-    return f"uploads/{task_id}"
-
-
-def make_executors(
-    db: Database, access: SourceAccess, backends: dict[str, Backend], retention_seconds: int
-) -> dict[str, Executor]:
-    start_sandbox()  # its imports then overlap the server's start, not the first job
-    return {
-        "character": CharacterExecutor(db, access),
-        "video": VideoExecutor(db, access, backends, retention_seconds),
-    }
-
-
-class CharacterExecutor:
-    """Creates one character from the request stored on its task."""
-
-    def __init__(self, db: Database, access: SourceAccess) -> None:
-        self.db = db
-        self.access = access
-
-    def __call__(self, job: ClaimedJob, progress: ProgressFn) -> Callable[[Session], None]:
-        owner, request = _task_request(self.db, job)
-        files = _character_files(request, self.access, progress)
-        return lambda session: _record_character(session, job, owner, request, files)
-
-
-def _task_request(db: Database, job: ClaimedJob) -> tuple[str, dict[str, Any]]:
-    with db.transaction() as session:
-        task = repo.get_task_by_id(session, job.task_id)
-        if task is None:
-            raise TroupeError("task_not_found", f"task {job.task_id} vanished")
-        return task.owner, dict(task.request)
-
-
-def _character_files(
-    request: dict[str, Any], access: SourceAccess, progress: ProgressFn
-) -> CharacterFiles:
-    """Extract the character that `request` (a character task's, or a video's inline one) asks
-    for from its source into the blob store, decoding in a sandboxed child."""
-    raw_window = request.get("timestamps")
-    window = parse_timestamps(raw_window) if raw_window is not None else None
-    with ExitStack() as stack:
-        source_path = local_source(request["source"], access, stack)
-        progress(10)
-        return run_sandboxed(
-            access.decode_limits,
-            build_character_files,
-            source_path,
-            window,
-            access.rules,
-            access.blobs,
-            character_blob_prefix(request["character_id"]),
-            progress=progress,
-        )
-
-
-def _record_character(
-    session: Session,
-    job: ClaimedJob,
-    owner: str,
-    request: dict[str, Any],
-    files: CharacterFiles,
-) -> None:
-    wanted: str | None = request.get("username")
-    for _ in range(USERNAME_ATTEMPTS):
-        username = wanted or derive_username(
-            request.get("name"), lambda name: repo.username_in_use(session, name)
-        )
-        if wanted and repo.username_in_use(session, wanted):
-            break
-        try:
-            # A savepoint: another process may take the name between the check and the insert.
-            with session.begin_nested():
-                repo.insert_character(session, _character_row(job, owner, request, files, username))
-        except IntegrityError as error:
-            if "username" not in str(error.orig).lower():
-                raise
-            continue
-        repo.attach_character_to_task(session, job.task_id, request["character_id"])
-        return
-    raise TroupeError(
-        "username_taken", f"username @{wanted or username} is taken", param="username"
-    )
-
-
-def _character_row(
-    job: ClaimedJob, owner: str, request: dict[str, Any], files: CharacterFiles, username: str
-) -> Character:
-    source = request["source"]
-    created_ns = time.time_ns()
-    return Character(
-        id=request["character_id"],
-        owner=owner,
-        username=username,
-        display_name=request.get("name") or username,
-        created_at=created_ns // 1_000_000_000,
-        created_ns=created_ns,
-        task_id=job.task_id,
-        source={
-            "type": source["type"],
-            "url": source.get("url"),
-            "task_id": source.get("task_id"),
-            "filename": source.get("filename"),
-            "timestamps": str(files.window),
-        },
-        quality=files.quality,
-        blobs=files.blobs,
-    )
 
 
 class VideoExecutor:
@@ -172,7 +51,7 @@ class VideoExecutor:
         self.retention_seconds = retention_seconds
 
     def __call__(self, job: ClaimedJob, progress: ProgressFn) -> Callable[[Session], None]:
-        owner, request = _task_request(self.db, job)
+        owner, request = task_request(self.db, job)
         backend = self.backends.get(request["backend"])
         if backend is None:
             raise TroupeError("internal_error", f"back end {request['backend']!r} is not loaded")
@@ -180,7 +59,7 @@ class VideoExecutor:
         files = None
         if inline is not None:
             # Its extraction takes the first tenth of the job's progress.
-            files = _character_files(inline, self.access, lambda percent: progress(percent // 10))
+            files = character_files(inline, self.access, lambda percent: progress(percent // 10))
         members, fingerprints = self._load_cast(request["cast"], inline, files)
         with ExitStack() as stack:
             render_job = RenderJob(
@@ -204,7 +83,7 @@ class VideoExecutor:
 
         def record(session: Session) -> None:
             if inline is not None and files is not None:
-                _record_character(session, job, owner, inline, files)
+                record_character(session, job, owner, inline, files)
             _record_video(session, self.access.blobs, job.task_id, rendered, expires_at, inline)
 
         return record

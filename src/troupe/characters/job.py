@@ -1,0 +1,124 @@
+"""The character job: extract a character from the source its task names, then record it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from troupe.characters.create import CharacterFiles, build_character_files
+from troupe.characters.sources import SourceAccess, local_source
+from troupe.characters.timestamps import parse_timestamps
+from troupe.characters.usernames import derive_username
+from troupe.errors import TroupeError
+from troupe.jobs.queue import ClaimedJob
+from troupe.jobs.tasks import task_request
+from troupe.jobs.worker import ProgressFn
+from troupe.media.sandbox import run_sandboxed
+from troupe.store import repo
+from troupe.store.db import Database
+from troupe.store.tables import Character
+
+# A derived username raced by another process gets a fresh suffix this many times.
+USERNAME_ATTEMPTS = 5
+
+
+def character_blob_prefix(character_id: str) -> str:
+    return f"characters/{character_id}"
+
+
+def upload_blob_key(task_id: str) -> str:
+    return f"uploads/{task_id}"
+
+
+class CharacterExecutor:
+    """Creates one character from the request stored on its task."""
+
+    def __init__(self, db: Database, access: SourceAccess) -> None:
+        self.db = db
+        self.access = access
+
+    def __call__(self, job: ClaimedJob, progress: ProgressFn) -> Callable[[Session], None]:
+        owner, request = task_request(self.db, job)
+        files = character_files(request, self.access, progress)
+        return lambda session: record_character(session, job, owner, request, files)
+
+
+def character_files(
+    request: dict[str, Any], access: SourceAccess, progress: ProgressFn
+) -> CharacterFiles:
+    """Extract the character that `request` (a character task's, or a video's inline one) asks
+    for from its source into the blob store, decoding in a sandboxed child."""
+    raw_window = request.get("timestamps")
+    window = parse_timestamps(raw_window) if raw_window is not None else None
+    with ExitStack() as stack:
+        source_path = local_source(request["source"], access, stack)
+        progress(10)
+        return run_sandboxed(
+            access.decode_limits,
+            build_character_files,
+            source_path,
+            window,
+            access.rules,
+            access.blobs,
+            character_blob_prefix(request["character_id"]),
+            progress=progress,
+        )
+
+
+def record_character(
+    session: Session,
+    job: ClaimedJob,
+    owner: str,
+    request: dict[str, Any],
+    files: CharacterFiles,
+) -> None:
+    wanted: str | None = request.get("username")
+    for _ in range(USERNAME_ATTEMPTS):
+        username = wanted or derive_username(
+            request.get("name"), lambda name: repo.username_in_use(session, name)
+        )
+        if wanted and repo.username_in_use(session, wanted):
+            break
+        try:
+            # A savepoint: another process may take the name between the check and the insert.
+            with session.begin_nested():
+                repo.insert_character(session, _character_row(job, owner, request, files, username))
+        except IntegrityError as error:
+            if "username" not in str(error.orig).lower():
+                raise
+            continue
+        repo.attach_character_to_task(session, job.task_id, request["character_id"])
+        return
+    raise TroupeError(
+        "username_taken", f"username @{wanted or username} is taken", param="username"
+    )
+
+
+def _character_row(
+    job: ClaimedJob, owner: str, request: dict[str, Any], files: CharacterFiles, username: str
+) -> Character:
+    source = request["source"]
+    created_ns = time.time_ns()
+    return Character(
+        id=request["character_id"],
+        owner=owner,
+        username=username,
+        display_name=request.get("name") or username,
+        created_at=created_ns // 1_000_000_000,
+        created_ns=created_ns,
+        task_id=job.task_id,
+        source={
+            "type": source["type"],
+            "url": source.get("url"),
+            "task_id": source.get("task_id"),
+            "filename": source.get("filename"),
+            "timestamps": str(files.window),
+        },
+        quality=files.quality,
+        blobs=files.blobs,
+    )
