@@ -121,3 +121,34 @@ def test_task_and_job_are_written_together(db: Database) -> None:
         repo.create_task(session, task_id="task_x", owner="o", kind="k", model="m", request={})
         raise RuntimeError("the request failed after the insert")
     assert queue.claim_next(db, "w", lease_seconds=30, max_attempts=3) is None
+
+
+def add_owned(db: Database, owner: str, kind: str, count: int, start: int) -> list[str]:
+    ids = [f"task_{owner}_{kind}_{start + index}" for index in range(count)]
+    with db.transaction() as session:
+        for task_id in ids:
+            repo.create_task(
+                session, task_id=task_id, owner=owner, kind=kind, model="m", request={}
+            )
+    return ids
+
+
+def test_owners_take_turns_and_characters_go_before_renders(db: Database) -> None:
+    """One owner's queue of renders does not hold back another owner's job, and a character
+    job (seconds) is taken before a render (minutes) when owners are level."""
+    flood = add_owned(db, "busy", "video", 5, 0)
+    quick = add_owned(db, "busy", "character", 1, 5)
+    lone = add_owned(db, "other", "video", 1, 0)
+
+    def claim() -> str:
+        job = queue.claim_next(db, "w", lease_seconds=30, max_attempts=3)
+        assert job is not None
+        return job.task_id
+
+    # Both owners run nothing: the character goes first, though four renders are older.
+    assert claim() == quick[0]
+    # "busy" now runs one job and "other" none: the other owner's render is next.
+    assert claim() == lone[0]
+    # Level again (one running each): "busy"'s renders in age order.
+    assert [claim() for _ in range(5)] == flood
+    assert queue.claim_next(db, "w", lease_seconds=30, max_attempts=3) is None

@@ -10,9 +10,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, UnaryExpression, case, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from troupe.billing.ledger import settle_payment
 from troupe.errors import TroupeError
@@ -38,6 +39,30 @@ def _claimable(now: float) -> ColumnElement[bool]:
     )
 
 
+# Kinds taken first when owners are level: a character takes seconds, a render minutes.
+FIRST_KINDS = ("character",)
+
+
+def _claim_order(now: float) -> tuple[UnaryExpression[Any], ...]:
+    """Fair turns, then short jobs, then age: the owner with the fewest live running jobs goes
+    first (one owner's 500 queued jobs do not hold back another's one), character jobs before
+    renders, and the oldest job of those."""
+    other_job, other_task = aliased(Job), aliased(Task)
+    running_of_owner = (
+        select(func.count())
+        .select_from(other_job)
+        .join(other_task, other_task.id == other_job.task_id)
+        .where(
+            other_task.owner == Task.owner,
+            other_job.state == "running",
+            other_job.lease_expires_at >= now,
+        )
+        .scalar_subquery()
+    )
+    short_first = case((Job.kind.in_(FIRST_KINDS), 0), else_=1)
+    return running_of_owner.asc(), short_first.asc(), Job.id.asc()
+
+
 def claim_next(
     db: Database,
     worker_id: str,
@@ -47,7 +72,8 @@ def claim_next(
     webhook_events: bool = False,
     given_up: Callable[[str], None] | None = None,
 ) -> ClaimedJob | None:
-    """Take the oldest claimable job, or None. Jobs out of attempts are failed on the way.
+    """Take the next claimable job in `_claim_order`, or None. Jobs out of attempts are failed
+    on the way.
 
     With `webhook_events`, failing one also writes its `<kind>.failed` event to the outbox;
     `given_up` is told each such task id once that failure is committed.
@@ -72,7 +98,13 @@ def _claim_next(
     while True:
         now = time.time()
         with db.transaction() as session:
-            candidate = session.scalar(select(Job).where(_claimable(now)).order_by(Job.id).limit(1))
+            candidate = session.scalar(
+                select(Job)
+                .join(Task, Task.id == Job.task_id)
+                .where(_claimable(now))
+                .order_by(*_claim_order(now))
+                .limit(1)
+            )
             if candidate is None:
                 return None
             attempt = candidate.attempts + 1
