@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -53,6 +55,17 @@ def media(media_dir: Path) -> Iterator[MediaServer]:
     server = start_media_server(media_dir)
     yield server
     server.server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def tiny_wan(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random-weight Wan VACE model, written by `troupe backend make-tiny` as a user
+    would; it renders noise in a second or two on the CPU."""
+    pytest.importorskip("diffusers", reason="the wan extra (scripts/setup wan) is not installed")
+    dest = tmp_path_factory.mktemp("models") / "tiny-wan"
+    command = [sys.executable, "-m", "troupe", "backend", "make-tiny", "wan-vace", str(dest)]
+    subprocess.run(command, check=True, capture_output=True)
+    return dest
 
 
 @pytest.fixture(scope="session")

@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     poll_after_ms: int = 1000
 
     # Videos.
-    # `model=backend` pairs; a model not listed here is refused. Back ends: animatic.
+    # `model=backend` pairs; a model not listed here is refused. Back ends: animatic, wan-vace.
     model_backends: CommaList = ["sora-2=animatic", "sora-2-pro=animatic"]
     default_model: str = "sora-2"
     # `alias=model` pairs: names the seeds' clients send for a model served here.
@@ -50,6 +50,19 @@ class Settings(BaseSettings):
     max_prompt_chars: int = 4000
     max_characters_per_video: int = 8
     video_retention_seconds: int = 7 * 24 * 3600  # then the files are removed: `expired`
+
+    # The wan-vace back end (the `wan` extra): a local diffusers-format Wan2.1-VACE folder,
+    # never downloaded; where it runs; what one call of it makes (the model's native format).
+    wan_vace_model: Path | None = None
+    wan_vace_device: str = "auto"  # auto: the GPU when torch sees one, else the CPU
+    wan_vace_dtype: str = "auto"  # auto: bfloat16 on a GPU, float32 on the CPU
+    wan_vace_offload: str = "none"  # none | model | sequential (less GPU memory, slower)
+    wan_vace_resolution: str = "480p"  # 480p | 720p | WxH (multiples of 16)
+    wan_vace_frames: int = 81  # per call, 4k + 1
+    wan_vace_fps: int = 16
+    wan_vace_steps: int = 30
+    wan_vace_guidance: float = 5.0
+    wan_vace_conditioning_scale: float = 1.0
 
     # Limits per key (0 turns a limit off).
     rate_limit_per_minute: int = 600

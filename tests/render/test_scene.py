@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from troupe.media.encode import AUDIO_RATE
-from troupe.render.animatic.audio import ambience, soundtrack, speech_windows
 from troupe.render.animatic.compose import Compositor
 from troupe.render.animatic.motion import choreograph
 from troupe.render.animatic.scene import build_scene, cover_fit
 from troupe.render.animatic.weather import draw_particles, plan_particles
+from troupe.render.audio import ambience, soundtrack, speech_windows
 from troupe.render.prompt import PLACES, TIMES, ScenePlan
 
 SIZE = (320, 180)

@@ -60,7 +60,7 @@ def build_services(settings: Settings, observe_jobs: JobObserver | None = None) 
         webhook_events=bool(settings.webhook_url),
     )
     access = SourceAccess.from_settings(settings, blobs)
-    backends = load_backends(settings.backend_by_model)
+    backends = load_backends(settings)
     start_sandbox()  # its imports then overlap the server's start, not the first job
     # Each package brings the executor of its own kind of job; `jobs/` knows neither.
     executors: dict[str, Executor] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from troupe.cli import characters, demo, server, usage, videos
+from troupe.cli import backends, characters, demo, server, usage, videos
 
 
 @click.group()
@@ -21,5 +21,6 @@ for command in (
     videos.video,
     usage.usage,
     usage.task,
+    backends.backend,
 ):
     main.add_command(command)

@@ -38,9 +38,14 @@ def serve(host: str, port: int, processes: int, data_dir: Path | None) -> None:
     import uvicorn
 
     from troupe.api.app import create_app
+    from troupe.render.registry import BackendConfigError, load_backends
     from troupe.store.db import upgrade_database
 
     settings = settings_with_data_dir(data_dir)
+    try:  # cheap: back ends check their set-up when built and load models on first use
+        load_backends(settings)
+    except BackendConfigError as error:
+        raise click.ClickException(str(error)) from error
     click.echo(f"troupe: data in {settings.data_dir.resolve()}, page at http://{host}:{port}/")
     if processes == 1:
         uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

@@ -34,6 +34,9 @@ class RenderRequest:
     # A clip (ours, from `render.clip.prepare_clip`: this size, `seconds` long) that is the
     # background frame by frame, the camera at rest, its sound under the voices: an edit.
     plate: Path | None = None
+    # A video (ours, this size, 24 fps) that this render continues, an extension's source: a
+    # back end may start from its last frames; the result is joined after it either way.
+    continues: Path | None = None
 
 
 class Backend(Protocol):

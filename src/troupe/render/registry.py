@@ -6,15 +6,51 @@ from collections.abc import Callable
 
 from troupe.render.animatic.backend import AnimaticBackend
 from troupe.render.backend import Backend
+from troupe.settings import Settings
 
-FACTORIES: dict[str, Callable[[], Backend]] = {"animatic": AnimaticBackend}
+
+class BackendConfigError(ValueError):
+    """A configured back end cannot run; the message tells the operator what to change."""
 
 
-def load_backends(backend_by_model: dict[str, str]) -> dict[str, Backend]:
-    """One instance of every back end some model routes to; unknown names fail at start-up."""
-    unknown = sorted(set(backend_by_model.values()) - set(FACTORIES))
+def _wan_vace(settings: Settings) -> Backend:
+    # Imported here: torch and diffusers come with the optional `wan` extra.
+    from troupe.render.wan_vace.backend import WanVaceBackend, WanVaceConfig
+    from troupe.render.wan_vace.model import ModelUnavailable, Placement
+    from troupe.render.wan_vace.plan import NativeFormat, parse_resolution
+
+    try:
+        width, height = parse_resolution(settings.wan_vace_resolution)
+        native = NativeFormat(width, height, settings.wan_vace_frames, settings.wan_vace_fps)
+        return WanVaceBackend(
+            WanVaceConfig(
+                model_dir=settings.wan_vace_model,
+                placement=Placement(
+                    settings.wan_vace_device, settings.wan_vace_dtype, settings.wan_vace_offload
+                ),
+                native=native,
+                steps=settings.wan_vace_steps,
+                guidance=settings.wan_vace_guidance,
+                conditioning_scale=settings.wan_vace_conditioning_scale,
+            )
+        )
+    except (ModelUnavailable, ValueError) as error:
+        raise BackendConfigError(f"wan-vace: {error}") from error
+
+
+FACTORIES: dict[str, Callable[[Settings], Backend]] = {
+    "animatic": lambda settings: AnimaticBackend(),
+    "wan-vace": _wan_vace,
+}
+
+
+def load_backends(settings: Settings) -> dict[str, Backend]:
+    """One instance of every back end some model routes to; a back end that is unknown or
+    cannot run as configured fails the start with BackendConfigError."""
+    wanted = set(settings.backend_by_model.values())
+    unknown = sorted(wanted - set(FACTORIES))
     if unknown:
-        raise ValueError(
+        raise BackendConfigError(
             f"TROUPE_MODEL_BACKENDS names unknown back ends {unknown}; known: {sorted(FACTORIES)}"
         )
-    return {name: FACTORIES[name]() for name in sorted(set(backend_by_model.values()))}
+    return {name: FACTORIES[name](settings) for name in sorted(wanted)}

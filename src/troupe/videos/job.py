@@ -7,6 +7,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from troupe.characters.create import CharacterFiles
@@ -77,7 +78,11 @@ class VideoExecutor:
                 clip=self._uploaded_clip(request),
             )
             rendered = render_video(
-                render_job, backend, self.access.blobs, video_blob_prefix(job.task_id), progress
+                render_job,
+                backend,
+                self.access.blobs,
+                video_blob_prefix(job.task_id),
+                self._cancellable(job.task_id, progress),
             )
         expires_at = now_seconds() + self.retention_seconds
 
@@ -87,6 +92,21 @@ class VideoExecutor:
             _record_video(session, self.access.blobs, job.task_id, rendered, expires_at, inline)
 
         return record
+
+    def _cancellable(self, video_id: str, progress: ProgressFn) -> ProgressFn:
+        """`progress` that stops the render once the video is deleted: the error raised ends
+        the back end's work at its next report, and the job fails, so nothing is charged."""
+
+        def report(percent: int) -> None:
+            progress(percent)
+            with self.db.transaction() as session:
+                deleted = session.scalar(select(Video.deleted_at).where(Video.id == video_id))
+            if deleted is not None:
+                raise TroupeError(
+                    "video_not_found", f"video {video_id} was deleted while it rendered"
+                )
+
+        return report
 
     def _load_cast(
         self, character_ids: list[str], inline: dict[str, Any] | None, files: CharacterFiles | None

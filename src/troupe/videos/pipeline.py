@@ -9,7 +9,6 @@ from pathlib import Path
 
 from troupe.characters.consistency import score_cast
 from troupe.characters.fingerprint import Fingerprint
-from troupe.media.probe import probe
 from troupe.media.sandbox import DecodeLimits, run_sandboxed
 from troupe.render.backend import Backend, RenderRequest
 from troupe.render.clip import prepare_clip
@@ -22,9 +21,8 @@ SCORED_FRAMES = 8
 # How the job's progress (0-100) is shared out between its steps.
 RENDER_SPAN = (10, 80)
 SCORE_AT = 85
-# An edit's plate is sampled by time, so its rate only needs to match the render's roughly.
+# Every back end renders at 24 fps: an edit's plate and an extended clip are remade at it.
 PLATE_FPS = 24
-_OUR_PIXELS = 3840 * 2160
 
 
 @dataclass(frozen=True)
@@ -75,13 +73,13 @@ def render_video(
             size = (request.width, request.height)
             _prepare(clip, plate, size, PLATE_FPS, request.seconds)
             request = replace(request, plate=plate)
-        backend.render(request, rendered, lambda share: progress(low + round(share * (high - low))))
         head = job.extends
         if clip is not None and clip.extends:
             # At the render's own size and rate, so the stitch only joins.
-            shape = probe(rendered, _OUR_PIXELS)
             head = scratch / "head.mp4"
-            _prepare(clip, head, (shape.width, shape.height), round(shape.fps), None)
+            _prepare(clip, head, (request.width, request.height), PLATE_FPS, None)
+        request = replace(request, continues=head)
+        backend.render(request, rendered, lambda share: progress(low + round(share * (high - low))))
         final = rendered
         if head is not None:
             final = scratch / "extended.mp4"

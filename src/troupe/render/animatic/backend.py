@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 
 from troupe.media.encode import VideoSettings, read_audio, write_mp4
-from troupe.render.animatic.audio import soundtrack
 from troupe.render.animatic.compose import (
     Actor,
     Compositor,
@@ -23,6 +22,7 @@ from troupe.render.animatic.compose import (
 from troupe.render.animatic.motion import SKATEBOARD_HEIGHT, Choreography, choreograph
 from troupe.render.animatic.scene import Scene, build_scene
 from troupe.render.animatic.weather import plan_particles
+from troupe.render.audio import soundtrack
 from troupe.render.backend import CastMember, RenderProgress, RenderRequest
 from troupe.render.clip import Plate
 from troupe.render.prompt import parse_prompt

@@ -1,0 +1,158 @@
+"""The wan-vace back end through the API, on the CPU with a tiny random-weight model: a model
+routed to it renders a character into an MP4 of the asked size and length with sound, its
+progress moves, deleting it mid-render stops it, and a failure is refunded. A server whose
+wan-vace set-up is wrong refuses to start and says why."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.test_trust import ALPHA, fund, ledger, usage
+from tests.conftest import StartServer
+from tests.support import MediaServer, ServerProcess, free_port, wait_for_task
+from troupe.media.probe import probe
+
+pytest.importorskip("diffusers", reason="the wan extra (scripts/setup wan) is not installed")
+
+MODEL = "sora-2-pro"
+
+
+def wan_env(model_dir: Path) -> dict[str, str]:
+    return {
+        "TROUPE_MODEL_BACKENDS": f"sora-2=animatic,{MODEL}=wan-vace",
+        "TROUPE_WAN_VACE_MODEL": str(model_dir),
+        # What one call of the tiny model makes: small and short, so CPU renders take seconds.
+        "TROUPE_WAN_VACE_RESOLUTION": "64x48",
+        "TROUPE_WAN_VACE_FRAMES": "17",
+        "TROUPE_WAN_VACE_FPS": "8",
+        "TROUPE_WAN_VACE_STEPS": "2",
+        "TROUPE_POLL_AFTER_MS": "100",
+        "TROUPE_RATE_LIMIT_PER_MINUTE": "0",
+    }
+
+
+@pytest.fixture(scope="module")
+def wan_server(tmp_path_factory: pytest.TempPathFactory, tiny_wan: Path) -> Iterator[ServerProcess]:
+    data_dir = tmp_path_factory.mktemp("wan-server") / "data"
+    process = ServerProcess(data_dir=data_dir, env=wan_env(tiny_wan)).start()
+    yield process
+    process.stop()
+
+
+def make_character(client: httpx.Client, media: MediaServer, username: str) -> dict[str, Any]:
+    made = client.post("/v1/characters", json={"url": media.url("small.mp4"), "username": username})
+    assert made.status_code == 200, made.text
+    return dict(made.json())
+
+
+def order_video(client: httpx.Client, prompt: str, seconds: int) -> dict[str, Any]:
+    body = {"model": MODEL, "prompt": prompt, "seconds": str(seconds), "size": "1280x720"}
+    created = client.post("/v1/videos", json=body)
+    assert created.status_code == 200, created.text
+    return dict(created.json())
+
+
+def watch(
+    client: httpx.Client, video_id: str, until: float = 180
+) -> tuple[dict[str, Any], list[int]]:
+    """Poll the Video until it settles; answers it and every progress seen."""
+    seen: list[int] = []
+    deadline = time.monotonic() + until
+    while time.monotonic() < deadline:
+        video = client.get(f"/v1/videos/{video_id}").json()
+        seen.append(video["progress"])
+        if video["status"] in ("completed", "failed"):
+            return video, seen
+        time.sleep(0.05)
+    raise AssertionError(f"video {video_id} did not settle; progress {seen[-5:]}")
+
+
+def test_a_character_renders_through_wan_vace(
+    wan_server: ServerProcess, media: MediaServer, tmp_path: Path
+) -> None:
+    with wan_server.client() as client:
+        star = make_character(client, media, "wan_star")
+        queued = order_video(client, "@wan_star skates along the beach at night", 4)
+        assert queued["backend"] == "wan-vace" and queued["model"] == MODEL
+        video, seen = watch(client, queued["id"])
+        assert video["status"] == "completed", video
+        assert any(0 < percent < 100 for percent in seen), seen
+        assert seen == sorted(seen)
+        content = client.get(f"/v1/videos/{video['id']}/content")
+    assert content.status_code == 200
+    path = tmp_path / "wan.mp4"
+    path.write_bytes(content.content)
+    info = probe(path, 3840 * 2160)
+    assert (info.width, info.height, round(info.duration, 2)) == (1280, 720, 4.0)
+    assert (info.video_codec, info.audio_codec) == ("h264", "aac")
+    [member] = video["characters"]
+    assert member["id"] == star["id"]
+    assert 0.0 <= member["consistency"] <= 1.0
+
+
+def test_deleting_a_rendering_video_stops_it_and_refunds_it(
+    wan_server: ServerProcess, media: MediaServer
+) -> None:
+    fund(wan_server, ALPHA, 10.0)
+    with wan_server.client() as client:
+        make_character(client, media, "wan_quitter")
+        queued = order_video(client, "@wan_quitter dances in the rain", 12)
+        deadline = time.monotonic() + 120
+        while client.get(f"/v1/videos/{queued['id']}").json()["progress"] < 15:
+            assert time.monotonic() < deadline, "the render never started"
+            time.sleep(0.05)
+        assert client.delete(f"/v1/videos/{queued['id']}").json()["deleted"] is True
+        task = wait_for_task(client, queued["id"])
+        assert task["status"] == "failed"
+        assert task["error"]["code"] == "video_not_found"
+        assert "deleted while it rendered" in task["error"]["message"]
+        body = usage(client)
+    assert ledger(body, queued["id"]) == ["refund", "reserve"]
+    assert body["held"] == 0
+
+
+def test_a_model_that_cannot_load_fails_the_job_and_refunds_it(
+    make_server: StartServer, media: MediaServer, tiny_wan: Path, tmp_path: Path
+) -> None:
+    model = tmp_path / "model"
+    shutil.copytree(tiny_wan, model)
+    server = make_server(wan_env(model))
+    fund(server, ALPHA, 10.0)
+    # The folder was whole at start; its weights break before the first render loads them.
+    for weights in (model / "transformer").glob("*.safetensors"):
+        weights.write_bytes(b"not weights")
+    with server.client() as client:
+        make_character(client, media, "wan_unlucky")
+        queued = order_video(client, "@wan_unlucky waves", 4)
+        video, _ = watch(client, queued["id"])
+        assert video["status"] == "failed"
+        assert video["error"]["code"] == "internal_error"
+        assert "could not be loaded" in video["error"]["message"]
+        body = usage(client)
+    assert ledger(body, queued["id"]) == ["refund", "reserve"]
+    assert body["held"] == 0
+
+
+def test_a_server_with_a_missing_model_refuses_to_start_and_says_why(tmp_path: Path) -> None:
+    env = {
+        "TROUPE_MODEL_BACKENDS": f"{MODEL}=wan-vace",
+        "TROUPE_WAN_VACE_MODEL": str(tmp_path / "nowhere"),
+    }
+    command = [sys.executable, "-m", "troupe", "serve", "--port", str(free_port())]
+    command += ["--data-dir", str(tmp_path / "data")]
+    done = subprocess.run(
+        command, env={**os.environ, **env}, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    assert "wan-vace:" in done.stderr and "no model_index.json" in done.stderr
+    assert "Traceback" not in done.stderr
