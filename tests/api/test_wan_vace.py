@@ -100,6 +100,23 @@ def test_a_character_renders_through_wan_vace(
     assert 0.0 <= member["consistency"] <= 1.0
 
 
+def test_an_extension_continues_its_source_through_wan_vace(
+    wan_server: ServerProcess, media: MediaServer, tmp_path: Path
+) -> None:
+    with wan_server.client() as client:
+        make_character(client, media, "wan_walker")
+        first, _ = watch(client, order_video(client, "@wan_walker walks", 4)["id"])
+        body = {"video": {"id": first["id"]}, "prompt": "@wan_walker jumps", "seconds": "4"}
+        queued = client.post("/v1/videos/extensions", json=body)
+        assert queued.status_code == 200, queued.text
+        extended, _ = watch(client, queued.json()["id"])
+        assert (extended["status"], extended["backend"]) == ("completed", "wan-vace"), extended
+        path = tmp_path / "extended.mp4"
+        path.write_bytes(client.get(f"/v1/videos/{extended['id']}/content").content)
+    info = probe(path, 3840 * 2160)
+    assert (info.width, info.height, round(info.duration, 2)) == (1280, 720, 8.0)
+
+
 def test_deleting_a_rendering_video_stops_it_and_refunds_it(
     wan_server: ServerProcess, media: MediaServer
 ) -> None:

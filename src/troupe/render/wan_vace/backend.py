@@ -10,6 +10,7 @@ One pipeline per process, loaded on first use; renders take turns on it."""
 from __future__ import annotations
 
 import collections
+import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -43,6 +44,8 @@ from troupe.render.wan_vace.plan import (
     plan_segments,
     source_index,
 )
+
+log = logging.getLogger(__name__)
 
 FPS = 24
 CRF = 20
@@ -110,10 +113,12 @@ class WanVaceBackend:
             except ModelUnavailable as error:
                 raise TroupeError("internal_error", f"the wan-vace back end: {error}") from error
             except Exception as error:
+                # The folder's path and the library's words are for the operator's log only.
+                log.exception("loading the wan-vace model from %s failed", self.config.model_dir)
                 raise TroupeError(
                     "internal_error",
-                    f"the wan-vace model in {self.config.model_dir} could not be loaded "
-                    f"({type(error).__name__}); check that its files are whole",
+                    "the wan-vace model could not be loaded on this server; its operator should "
+                    "check the model's files (the server log says what failed)",
                 ) from error
         return self._pipeline
 
@@ -136,13 +141,13 @@ class _Clips:
         self.size = config.native.oriented(request.width, request.height)
         self.prompt = name_mentions(request.prompt, request.cast)
         self.references = [_reference(member) for member in request.cast if member.cutouts]
-        self.plate = None
-        if request.plate is not None:
-            self.plate = Plate(request.plate, (request.width, request.height))
         self.context: list[np.ndarray] = []
         if request.continues is not None:
             self.context = _tail(request.continues, config.native, self.size)
         self.seed = request.seed
+        self.plate = None  # opened last: close() is only reached once __init__ has returned
+        if request.plate is not None:
+            self.plate = Plate(request.plate, (request.width, request.height))
 
     def frames(self) -> Iterator[np.ndarray]:
         made = 0
