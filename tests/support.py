@@ -93,6 +93,61 @@ class ServerProcess:
         return httpx.Client(base_url=self.base_url, headers=headers, timeout=120, **kwargs)
 
 
+@dataclass
+class WorkerProcess:
+    """`troupe worker` on a server's data dir and database, started like an operator would."""
+
+    data_dir: Path
+    env: dict[str, str] = field(default_factory=dict)
+    args: list[str] = field(default_factory=list)
+    name: str = "worker"
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> WorkerProcess:
+        command = [sys.executable, "-m", "troupe", "worker", "--data-dir", str(self.data_dir)]
+        log_path = self.data_dir.parent / f"{self.name}.log"
+        with log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [*command, *self.args],
+                env={**os.environ, **self.env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> int | None:
+        """SIGTERM, as a service manager stops it; answers its exit code."""
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else None
+        self.process.terminate()
+        try:
+            return self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return None
+
+
+def wait_for_workers(client: httpx.Client, live: int, timeout: float = 60) -> dict[str, Any]:
+    """/readyz's worker summary once exactly `live` workers are seen."""
+    deadline = time.monotonic() + timeout
+    while True:
+        workers: dict[str, Any] = client.get("/readyz").json()["workers"]
+        if workers["live"] == live:
+            return workers
+        assert time.monotonic() < deadline, f"expected {live} live workers, saw {workers}"
+        time.sleep(0.1)
+
+
 class SourceHandler(SimpleHTTPRequestHandler):
     """Static files, plus `/redirect?to=URL` and `/slow/NAME` (waits 3 s before answering)."""
 

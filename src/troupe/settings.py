@@ -32,8 +32,11 @@ class Settings(BaseSettings):
     fetch_max_redirects: int = 5
     max_frame_pixels: int = 3840 * 2160
 
-    # Jobs.
+    # Jobs. `workers` threads run jobs in each process (0: this server answers the API only);
+    # a worker may be limited to some job kinds and some back ends (empty: all).
     workers: int = 2
+    worker_kinds: CommaList = []
+    worker_backends: CommaList = []
     job_lease_seconds: float = 30.0
     job_max_attempts: int = 3
     # On SIGTERM running jobs get this long to finish; the rest go back to the queue.
@@ -87,6 +90,8 @@ class Settings(BaseSettings):
         "allowed_hosts",
         "model_backends",
         "model_aliases",
+        "worker_kinds",
+        "worker_backends",
         "price_per_second",
         mode="before",
     )

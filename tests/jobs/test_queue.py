@@ -10,6 +10,7 @@ import pytest
 
 from troupe.errors import TroupeError
 from troupe.jobs import queue
+from troupe.jobs.presence import Serves
 from troupe.store import repo
 from troupe.store.db import Database
 
@@ -152,3 +153,34 @@ def test_owners_take_turns_and_characters_go_before_renders(db: Database) -> Non
     # Level again (one running each): "busy"'s renders in age order.
     assert [claim() for _ in range(5)] == flood
     assert queue.claim_next(db, "w", lease_seconds=30, max_attempts=3) is None
+
+
+def test_a_worker_claims_only_the_kinds_and_back_ends_it_serves(db: Database) -> None:
+    with db.transaction() as session:
+        for task_id, kind, backend in [
+            ("task_drawn", "video", "animatic"),
+            ("task_character", "character", None),
+            ("task_generated", "video", "wan-vace"),
+        ]:
+            repo.create_task(
+                session,
+                task_id=task_id,
+                owner="o",
+                kind=kind,
+                model="m",
+                request={},
+                backend=backend,
+            )
+
+    def claim_all(serves: Serves) -> list[str]:
+        claimed = []
+        while job := queue.claim_next(db, "w", lease_seconds=30, max_attempts=3, serves=serves):
+            claimed.append(job.task_id)
+        return claimed
+
+    # A GPU worker: renders with wan-vace only, never an animatic job nor a character.
+    assert claim_all(Serves(kinds=("video",), backends=("wan-vace",))) == ["task_generated"]
+    assert claim_all(Serves(kinds=("character", "video"), backends=("animatic",))) == [
+        "task_character",
+        "task_drawn",
+    ]

@@ -13,6 +13,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from troupe.jobs import presence
 from troupe.store import repo
 from troupe.store.db import Database
 
@@ -25,8 +26,9 @@ JOB_SECONDS_BUCKETS = (0.25, 0.5, 1, 2, 5, 10, 20, 40, 80, 160, 320, 640)
 class StoreCollector(Collector):
     """Counts read from the database when Prometheus scrapes: shared by every process."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, presence_window: float) -> None:
         self.db = db
+        self.presence_window = presence_window
 
     def collect(self) -> Iterator[Metric]:
         with self.db.transaction() as session:
@@ -53,6 +55,30 @@ class StoreCollector(Collector):
             "Webhook events neither delivered nor given up",
             value=counts.webhook_events_pending,
         )
+        yield from self._workers()
+
+    def _workers(self) -> Iterator[Metric]:
+        summary = presence.summarize(presence.live_workers(self.db, self.presence_window))
+        yield GaugeMetricFamily(
+            "troupe_workers_live", "Worker processes with a recent heartbeat", value=summary.live
+        )
+        yield GaugeMetricFamily(
+            "troupe_worker_jobs_running", "Jobs the live workers run", value=summary.running
+        )
+        kinds = GaugeMetricFamily(
+            "troupe_workers_by_kind", "Live workers that run each job kind", labels=["kind"]
+        )
+        for kind, count in summary.by_kind.items():
+            kinds.add_metric([kind], count)
+        yield kinds
+        backends = GaugeMetricFamily(
+            "troupe_workers_by_backend",
+            "Live workers that render with each back end",
+            labels=["backend"],
+        )
+        for backend, count in summary.by_backend.items():
+            backends.add_metric([backend], count)
+        yield backends
 
 
 class Metrics:
@@ -80,9 +106,10 @@ class Metrics:
             registry=self.registry,
         )
 
-    def watch_store(self, db: Database) -> None:
-        """Report the store's counts too, once the app has its database."""
-        self.registry.register(StoreCollector(db))
+    def watch_store(self, db: Database, presence_window: float) -> None:
+        """Report the store's counts too, once the app has its database, and the workers whose
+        heartbeat is at most `presence_window` seconds old."""
+        self.registry.register(StoreCollector(db, presence_window))
 
     def job_finished(self, kind: str, outcome: str, seconds: float) -> None:
         self.jobs.labels(kind, outcome).observe(seconds)

@@ -148,6 +148,10 @@ class VideoObject(BaseModel):
     remixed_from_video_id: str | None
     error: ErrorDetail | None
     characters: list[VideoCharacter]
+    waiting_for: str | None = Field(
+        default=None,
+        description="While queued: the worker it waits for, when no running worker would take it",
+    )
 
 
 class VideoList(BaseModel):
@@ -200,6 +204,10 @@ class TaskObject(BaseModel):
         description="The character a completed character task made (seed 003 reads it here)"
     )
     error: ErrorDetail | None
+    waiting_for: str | None = Field(
+        default=None,
+        description="While queued: the worker it waits for, when no running worker would take it",
+    )
 
 
 class TaskList(BaseModel):

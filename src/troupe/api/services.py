@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from troupe.characters.sources import SourceAccess
+from troupe.jobs import presence
 from troupe.jobs.admission import Admission
 from troupe.jobs.worker import Worker
 from troupe.settings import Settings
@@ -24,6 +25,13 @@ class Services:
     worker: Worker
     retention: RetentionSweeper
     admission: Admission
+
+
+def waiting_note(services: Services, kind: str, backend: str | None) -> str | None:
+    """Why a queued job of `kind` (needing `backend`) cannot start: no live worker serves it.
+    None when one does (the job only waits its turn)."""
+    workers = presence.live_workers(services.db, services.settings.job_lease_seconds)
+    return presence.waiting_for(kind, backend, workers)
 
 
 def services_of(request: Request) -> Services:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from troupe.cli import backends, characters, demo, server, usage, videos
+from troupe.cli import backends, characters, demo, server, usage, videos, worker
 
 
 @click.group()
@@ -15,6 +15,7 @@ def main() -> None:
 
 for command in (
     server.serve,
+    worker.worker,
     server.keys,
     demo.demo,
     characters.character,

@@ -19,6 +19,18 @@ def settings_with_data_dir(data_dir: Path | None) -> Settings:
     return Settings(data_dir=data_dir) if data_dir else Settings()
 
 
+def check_role(settings: Settings) -> None:
+    """Refuse to start, saying why, when the worker's role or a back end it needs cannot work.
+    Cheap: back ends check their set-up when built and load models on first use."""
+    from troupe.render.registry import load_backends
+    from troupe.runtime import plan_role
+
+    try:
+        load_backends(settings, plan_role(settings).backends)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -38,14 +50,10 @@ def serve(host: str, port: int, processes: int, data_dir: Path | None) -> None:
     import uvicorn
 
     from troupe.api.app import create_app
-    from troupe.render.registry import BackendConfigError, load_backends
     from troupe.store.db import upgrade_database
 
     settings = settings_with_data_dir(data_dir)
-    try:  # cheap: back ends check their set-up when built and load models on first use
-        load_backends(settings)
-    except BackendConfigError as error:
-        raise click.ClickException(str(error)) from error
+    check_role(settings)
     click.echo(f"troupe: data in {settings.data_dir.resolve()}, page at http://{host}:{port}/")
     if processes == 1:
         uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

@@ -12,12 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, UnaryExpression, case, func, or_, select, update
+from sqlalchemy import ColumnElement, UnaryExpression, case, func, or_, select, true, update
 from sqlalchemy.orm import Session, aliased
 
 from troupe.billing.ledger import settle_payment
 from troupe.errors import TroupeError
 from troupe.ids import now_seconds
+from troupe.jobs.presence import Serves
 from troupe.jobs.webhooks import enqueue_event
 from troupe.store.db import Database
 from troupe.store.tables import Job, Task
@@ -63,24 +64,34 @@ def _claim_order(now: float) -> tuple[UnaryExpression[Any], ...]:
     return running_of_owner.asc(), short_first.asc(), Job.id.asc()
 
 
+def _served(serves: Serves | None) -> ColumnElement[bool]:
+    """Jobs a worker serving `serves` may take (None: any)."""
+    if serves is None:
+        return true()
+    return Job.kind.in_(serves.kinds) & or_(Job.backend.is_(None), Job.backend.in_(serves.backends))
+
+
 def claim_next(
     db: Database,
     worker_id: str,
     lease_seconds: float,
     max_attempts: int,
     *,
+    serves: Serves | None = None,
     webhook_events: bool = False,
     given_up: Callable[[str], None] | None = None,
 ) -> ClaimedJob | None:
-    """Take the next claimable job in `_claim_order`, or None. Jobs out of attempts are failed
-    on the way.
+    """Take the next claimable job in `_claim_order` among those `serves` covers, or None. Jobs
+    out of attempts are failed on the way.
 
     With `webhook_events`, failing one also writes its `<kind>.failed` event to the outbox;
     `given_up` is told each such task id once that failure is committed.
     """
     failed: list[str] = []
     try:
-        return _claim_next(db, worker_id, lease_seconds, max_attempts, webhook_events, failed)
+        return _claim_next(
+            db, worker_id, lease_seconds, max_attempts, _served(serves), webhook_events, failed
+        )
     finally:
         for task_id in failed:
             if given_up is not None:
@@ -92,6 +103,7 @@ def _claim_next(
     worker_id: str,
     lease_seconds: float,
     max_attempts: int,
+    served: ColumnElement[bool],
     webhook_events: bool,
     failed: list[str],
 ) -> ClaimedJob | None:
@@ -101,7 +113,7 @@ def _claim_next(
             candidate = session.scalar(
                 select(Job)
                 .join(Task, Task.id == Job.task_id)
-                .where(_claimable(now))
+                .where(_claimable(now), served)
                 .order_by(*_claim_order(now))
                 .limit(1)
             )

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from troupe.errors import TroupeError
 from troupe.ids import new_id
-from troupe.jobs import queue
+from troupe.jobs import presence, queue
 from troupe.jobs.queue import ClaimedJob
 from troupe.store import repo
 from troupe.store.db import Database
@@ -40,6 +40,8 @@ class WorkerConfig:
     idle_poll_seconds: float = 0.5
     # Write a webhook event to the outbox with every outcome (only when webhooks are configured).
     webhook_events: bool = False
+    # The back ends this worker can run: it claims only jobs that need none or one of these.
+    backends: tuple[str, ...] = ()
 
 
 class Worker:
@@ -58,7 +60,16 @@ class Worker:
         self.config = config
         self.observe = observe
         self.on_settled = on_settled
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{new_id('w')[-6:]}"
+        host, pid = socket.gethostname(), os.getpid()
+        self.worker_id = f"{host}:{pid}:{new_id('w')[-6:]}"
+        self.identity = presence.Identity(
+            worker_id=self.worker_id,
+            host=host,
+            pid=pid,
+            serves=presence.Serves(tuple(sorted(executors)), config.backends),
+            threads=config.threads,
+            started_at=time.time(),
+        )
         self._wakeup = threading.Event()
         self._stopping = threading.Event()
         self._settled = threading.Condition()
@@ -69,6 +80,11 @@ class Worker:
     # --- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
+        """Announce this worker and start its threads; with no threads (an API-only server)
+        there is nothing to run and nothing is announced."""
+        if self.config.threads <= 0:
+            return
+        self._beat()
         for index in range(self.config.threads):
             self._spawn(self._run_loop, f"troupe-worker-{index}")
         self._spawn(self._heartbeat_loop, "troupe-heartbeat")
@@ -86,6 +102,8 @@ class Worker:
         if unfinished:
             handed = queue.hand_back(self.db, self.worker_id, unfinished)
             log.warning("handed %d unfinished job(s) back to the queue", handed)
+        if self._threads:
+            presence.leave(self.db, self.worker_id)
 
     def _spawn(self, target: Callable[[], None], name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
@@ -112,6 +130,7 @@ class Worker:
                     self.worker_id,
                     self.config.lease_seconds,
                     self.config.max_attempts,
+                    serves=self.identity.serves,
                     webhook_events=self.config.webhook_events,
                     given_up=self._after_settled,
                 )
@@ -133,6 +152,15 @@ class Worker:
                 queue.renew_leases(self.db, self.worker_id, held, self.config.lease_seconds)
             except Exception:
                 log.exception("renewing leases failed")
+            self._beat()
+
+    def _beat(self) -> None:
+        with self._held_lock:
+            running = len(self._held)
+        try:
+            presence.beat(self.db, self.identity, running)
+        except Exception:
+            log.exception("recording this worker's heartbeat failed")
 
     def _run_one(self, job: ClaimedJob) -> None:
         with self._held_lock:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from troupe.render.animatic.backend import AnimaticBackend
 from troupe.render.backend import Backend
@@ -44,10 +44,11 @@ FACTORIES: dict[str, Callable[[Settings], Backend]] = {
 }
 
 
-def load_backends(settings: Settings) -> dict[str, Backend]:
-    """One instance of every back end some model routes to; a back end that is unknown or
-    cannot run as configured fails the start with BackendConfigError."""
-    wanted = set(settings.backend_by_model.values())
+def load_backends(settings: Settings, names: Iterable[str] | None = None) -> dict[str, Backend]:
+    """One instance of each back end in `names` (default: every one some model routes to); a
+    back end that is unknown or cannot run as configured fails the start with
+    BackendConfigError."""
+    wanted = set(settings.backend_by_model.values() if names is None else names)
     unknown = sorted(wanted - set(FACTORIES))
     if unknown:
         raise BackendConfigError(

@@ -65,9 +65,17 @@ def any_api_keys(session: Session) -> bool:
 
 
 def create_task(
-    session: Session, *, task_id: str, owner: str, kind: str, model: str, request: dict[str, Any]
+    session: Session,
+    *,
+    task_id: str,
+    owner: str,
+    kind: str,
+    model: str,
+    request: dict[str, Any],
+    backend: str | None = None,
 ) -> Task:
-    """Insert a task and the job that runs it in one transaction, so neither exists alone."""
+    """Insert a task and the job that runs it in one transaction, so neither exists alone;
+    `backend` is the render back end the job needs, if any."""
     created_ns = time.time_ns()
     created = created_ns // 1_000_000_000
     task = Task(
@@ -83,7 +91,16 @@ def create_task(
     )
     session.add(task)
     session.flush()  # the job's foreign key needs the task row first
-    session.add(Job(task_id=task_id, kind=kind, state="queued", attempts=0, created_at=created))
+    session.add(
+        Job(
+            task_id=task_id,
+            kind=kind,
+            state="queued",
+            attempts=0,
+            created_at=created,
+            backend=backend,
+        )
+    )
     return task
 
 

@@ -1,5 +1,5 @@
-"""SQLAlchemy tables: API keys, tasks, the jobs that run them, characters, videos, webhooks,
-idempotency records, and the billing ledger."""
+"""SQLAlchemy tables: API keys, tasks, the jobs that run them and the workers that run those,
+characters, videos, webhooks, idempotency records, and the billing ledger."""
 
 from __future__ import annotations
 
@@ -78,8 +78,28 @@ class Job(Base):
     worker_id: Mapped[str | None] = mapped_column(String(80), default=None)
     lease_expires_at: Mapped[float | None] = mapped_column(Float, default=None)
     created_at: Mapped[float] = mapped_column(Float)
+    # The render back end a video job needs (only workers that load it claim the job); None:
+    # any worker that runs its kind.
+    backend: Mapped[str | None] = mapped_column(String(40), default=None)
 
     __table_args__ = (Index("ix_jobs_claimable", "state", "lease_expires_at"),)
+
+
+class WorkerPresence(Base):
+    """A worker process that runs jobs, as its last heartbeat left it: what it serves (kinds,
+    back ends) and how many jobs it runs. Removed when it stops; a dead one just goes stale."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    kinds: Mapped[list[Any]] = mapped_column(JSON)
+    backends: Mapped[list[Any]] = mapped_column(JSON)
+    threads: Mapped[int] = mapped_column(Integer)
+    running: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[float] = mapped_column(Float)
+    seen_at: Mapped[float] = mapped_column(Float, index=True)
 
 
 class Character(Base):

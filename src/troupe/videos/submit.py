@@ -93,6 +93,7 @@ def submit_video(
             kind="video",
             model=order.request.model,
             request=_task_request(order, cast, video_id),
+            backend=order.backend,
         )
         video = repo.insert_video(session, _video_row(order, owner, cast, video_id))
     worker.notify_new_job()

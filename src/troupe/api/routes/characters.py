@@ -20,11 +20,12 @@ from troupe.api.schemas import (
     CharacterUpdate,
     ErrorBody,
     TaskObject,
+    VideoObject,
     character_object,
     task_object,
     video_object,
 )
-from troupe.api.services import Services, base_url, services_of
+from troupe.api.services import Services, base_url, services_of, waiting_note
 from troupe.api.uploads import save_upload
 from troupe.characters.intake import CreationRequest, read_json_request, read_upload_request
 from troupe.characters.job import upload_blob_key
@@ -80,6 +81,10 @@ def read_task(request: Request, owner: str, task_id: str) -> Response:
         if task is None:
             raise TroupeError("task_not_found", f"no task {task_id!r}", param="task_id")
         [shown] = task_objects(session, [task], base_url(request))
+    if task.status == "queued":
+        shown.waiting_for = waiting_note(services, task.kind, task.request.get("backend"))
+        if isinstance(shown.result, VideoObject):
+            shown.result.waiting_for = shown.waiting_for
     if task.status not in SETTLED_TASKS:
         return json_answer(shown, 200, poll_headers(services))
     answer = tagged(shown)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import text
 
 from troupe import __version__
 from troupe.api.services import services_of
+from troupe.jobs import presence
 
 router = APIRouter()
 
@@ -17,10 +21,14 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", include_in_schema=False)
-def readyz(request: Request) -> dict[str, str]:
-    with services_of(request).db.transaction() as session:
+def readyz(request: Request) -> dict[str, Any]:
+    """Ready when the database answers; with the workers seen recently, in counts only (no
+    ids or hosts), so it needs no key: an API-only server is ready with none."""
+    services = services_of(request)
+    with services.db.transaction() as session:
         session.execute(text("SELECT 1"))
-    return {"status": "ready"}
+    workers = presence.live_workers(services.db, services.settings.job_lease_seconds)
+    return {"status": "ready", "workers": asdict(presence.summarize(workers))}
 
 
 @router.get("/metrics", include_in_schema=False)

@@ -33,7 +33,7 @@ from troupe.api.schemas import (
     VideoRemixBody,
     video_object,
 )
-from troupe.api.services import Services, base_url, services_of
+from troupe.api.services import Services, base_url, services_of, waiting_note
 from troupe.api.uploads import save_upload
 from troupe.characters.mentions import find_mentions
 from troupe.errors import TroupeError
@@ -220,6 +220,8 @@ def _read_video(request: Request, services: Services, key: CacheKey) -> Response
     _, owner, video_id, _ = key
     video, task = find_video(services, owner, video_id)
     shown = video_object(video, task)
+    if shown.status == "queued":
+        shown.waiting_for = waiting_note(services, "video", video.backend)
     if shown.status not in SETTLED_VIDEOS:
         return json_answer(shown, 200, poll_headers(services))
     answer = tagged(shown)

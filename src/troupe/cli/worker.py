@@ -1,0 +1,78 @@
+"""`troupe worker`: a process that runs jobs and answers no HTTP, for machines that only extract
+characters or only render (a GPU pool), beside API servers on the same database and blobs."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+
+import click
+
+from troupe.cli.server import check_role, data_dir_option, settings_with_data_dir
+
+log = logging.getLogger(__name__)
+
+
+@click.command()
+@click.option(
+    "--kinds",
+    help="Job kinds to run, comma-separated: character, video (default: TROUPE_WORKER_KINDS, "
+    "else both).",
+)
+@click.option(
+    "--backends",
+    help="Back ends to load and render with, comma-separated, e.g. wan-vace (default: "
+    "TROUPE_WORKER_BACKENDS, else every one some model routes to).",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    help="Jobs run at once (default: TROUPE_WORKERS, or 2 where that is 0 for API servers).",
+)
+@data_dir_option
+def worker(
+    kinds: str | None, backends: str | None, threads: int | None, data_dir: Path | None
+) -> None:
+    """Run jobs from the database until SIGTERM or Ctrl-C, then hand unfinished ones back."""
+    from troupe.runtime import build_services, recover_jobs, sweep_uploads, take_data_dir_lock
+
+    overrides: dict[str, object] = {}
+    if kinds is not None:
+        overrides["worker_kinds"] = kinds
+    if backends is not None:
+        overrides["worker_backends"] = backends
+    base = settings_with_data_dir(data_dir)
+    if threads is not None:
+        overrides["workers"] = threads
+    elif base.workers <= 0:
+        # An environment shared with API-only servers says 0 for them, not for a worker.
+        overrides["workers"] = type(base).model_fields["workers"].default
+    settings = type(base).model_validate({**base.model_dump(), **overrides})
+    check_role(settings)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    services = build_services(settings)
+    lock = take_data_dir_lock(settings)
+    recover_jobs(services, lock)
+    sweep_uploads(services, lock)
+    stopping = threading.Event()
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    identity = services.worker.identity
+    services.worker.start()
+    click.echo(
+        f"troupe worker {identity.worker_id}: kinds {', '.join(identity.serves.kinds)}; "
+        f"back ends {', '.join(identity.serves.backends) or 'none'}; {settings.workers} threads"
+    )
+    stopping.wait()
+    log.info("stopping: running jobs get %.0f s to finish", settings.job_shutdown_grace_seconds)
+    services.worker.stop(settings.job_shutdown_grace_seconds)
+    services.db.dispose()
+    if lock is not None:
+        lock.close()

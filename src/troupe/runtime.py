@@ -1,0 +1,163 @@
+"""One troupe process's working parts, built from settings: the database, blobs, the back ends
+this process runs, and its worker; shared by `troupe serve` (the API, with or without a worker)
+and `troupe worker` (jobs only)."""
+
+from __future__ import annotations
+
+import fcntl
+import functools
+import logging
+from dataclasses import dataclass
+from typing import IO
+
+from troupe.api.services import Services
+from troupe.billing.ledger import PriceList
+from troupe.characters.job import CharacterExecutor
+from troupe.characters.sources import SourceAccess
+from troupe.jobs import queue
+from troupe.jobs.admission import Admission
+from troupe.jobs.worker import Executor, JobObserver, Worker, WorkerConfig
+from troupe.media.sandbox import start_sandbox
+from troupe.render.backend import Backend
+from troupe.render.registry import load_backends
+from troupe.settings import Settings
+from troupe.store import idempotency
+from troupe.store.blobs import BlobStore
+from troupe.store.db import Database, upgrade_database
+from troupe.store.uploads import release_task_uploads, sweep_orphan_uploads
+from troupe.videos.job import VideoExecutor
+from troupe.videos.retention import RetentionSweeper
+
+log = logging.getLogger(__name__)
+
+KINDS = ("character", "video")
+
+
+@dataclass(frozen=True)
+class Role:
+    """What this process's worker runs: job kinds, and the back ends it loads for videos.
+    No kinds: the process answers the API only."""
+
+    kinds: tuple[str, ...]
+    backends: tuple[str, ...]
+
+
+def plan_role(settings: Settings) -> Role:
+    """The role the settings ask for (`TROUPE_WORKERS`, `TROUPE_WORKER_KINDS`,
+    `TROUPE_WORKER_BACKENDS`); ValueError names a setting that cannot work."""
+    if settings.workers <= 0:
+        return Role(kinds=(), backends=())
+    unknown_kinds = sorted(set(settings.worker_kinds) - set(KINDS))
+    if unknown_kinds:
+        raise ValueError(
+            f"TROUPE_WORKER_KINDS names unknown job kinds {unknown_kinds}; known: {list(KINDS)}"
+        )
+    kinds = tuple(kind for kind in KINDS if kind in (settings.worker_kinds or KINDS))
+    routed = set(settings.backend_by_model.values())
+    unrouted = sorted(set(settings.worker_backends) - routed)
+    if unrouted:
+        raise ValueError(
+            f"TROUPE_WORKER_BACKENDS names {unrouted}, which no model routes to "
+            f"(TROUPE_MODEL_BACKENDS routes to {sorted(routed)})"
+        )
+    backends = sorted(set(settings.worker_backends) or routed) if "video" in kinds else []
+    return Role(kinds=kinds, backends=tuple(backends))
+
+
+# With other processes on the same blobs, an upload younger than this may belong to a request
+# still running there (a windows scan holds one for as long as decoding may take).
+ORPHAN_UPLOAD_MIN_AGE_SECONDS = 3600.0
+
+
+def build_services(settings: Settings, observe_jobs: JobObserver | None = None) -> Services:
+    role = plan_role(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_database(settings.resolved_database_url)
+    db = Database(settings.resolved_database_url)
+    blobs = BlobStore(settings.blob_dir)
+    access = SourceAccess.from_settings(settings, blobs)
+    backends = load_backends(settings, role.backends)
+    if role.kinds:
+        start_sandbox()  # its imports then overlap the server's start, not the first job
+    config = WorkerConfig(
+        threads=settings.workers if role.kinds else 0,
+        lease_seconds=settings.job_lease_seconds,
+        max_attempts=settings.job_max_attempts,
+        webhook_events=bool(settings.webhook_url),
+        backends=role.backends,
+    )
+    return Services(
+        settings=settings,
+        db=db,
+        blobs=blobs,
+        access=access,
+        worker=Worker(
+            db,
+            _executors(role, db, access, backends, settings),
+            config,
+            observe_jobs,
+            on_settled=functools.partial(release_task_uploads, db, blobs),
+        ),
+        retention=RetentionSweeper(db, blobs, sweep_interval(settings.video_retention_seconds)),
+        admission=Admission(
+            prices=PriceList(settings.price_character, settings.price_per_second_by_model),
+            max_concurrent_jobs=settings.max_concurrent_jobs,
+        ),
+    )
+
+
+def _executors(
+    role: Role,
+    db: Database,
+    access: SourceAccess,
+    backends: dict[str, Backend],
+    settings: Settings,
+) -> dict[str, Executor]:
+    """Each package brings the executor of its own kind of job; `jobs/` knows neither."""
+    executors: dict[str, Executor] = {}
+    if "character" in role.kinds:
+        executors["character"] = CharacterExecutor(db, access)
+    if "video" in role.kinds:
+        executors["video"] = VideoExecutor(db, access, backends, settings.video_retention_seconds)
+    return executors
+
+
+def sweep_interval(retention_seconds: int) -> float:
+    """Expiry is checked a few times per retention period, and at least once a minute."""
+    return min(60.0, max(0.5, retention_seconds / 4))
+
+
+def take_data_dir_lock(settings: Settings) -> IO[str] | None:
+    """Hold an exclusive lock on the data dir; None when another live process holds it."""
+    handle = (settings.data_dir / ".lock").open("w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
+def recover_jobs(services: Services, lock: IO[str] | None) -> None:
+    """Jobs left running by a dead process: take them back now when nobody else can own them.
+
+    With a shared database (PostgreSQL, or another live process on this data dir) their
+    leases run out instead and any worker claims them then.
+    """
+    if lock is not None and services.settings.is_embedded_database:
+        released = queue.release_running_jobs(services.db)
+        if released:
+            log.warning("taking back %d job(s) left running by a stopped process", released)
+        # Requests cut off by that process leave their Idempotency-Key claims behind.
+        idempotency.release_all_claims(services.db)
+
+
+def sweep_uploads(services: Services, lock: IO[str] | None) -> None:
+    """Uploads left by a stopped process that no task or video needs go. Alone on the data dir,
+    nothing else can be saving one; otherwise only those older than any request are swept."""
+    alone = lock is not None and services.settings.is_embedded_database
+    min_age = 0.0 if alone else ORPHAN_UPLOAD_MIN_AGE_SECONDS
+    try:
+        sweep_orphan_uploads(services.db, services.blobs, min_age)
+    except OSError:
+        log.exception("sweeping orphan uploads failed")
