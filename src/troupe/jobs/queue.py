@@ -20,7 +20,7 @@ from troupe.errors import TroupeError
 from troupe.ids import now_seconds
 from troupe.jobs.presence import Serves
 from troupe.jobs.webhooks import enqueue_event
-from troupe.store.db import Database
+from troupe.store.db import Database, notify_jobs
 from troupe.store.tables import Job, Task
 
 
@@ -116,6 +116,9 @@ def _claim_next(
                 .where(_claimable(now), served)
                 .order_by(*_claim_order(now))
                 .limit(1)
+                # PostgreSQL: a row another claimer holds is passed over, not waited for.
+                # SQLite has one writer at a time and no row locks; it renders no clause.
+                .with_for_update(of=Job, skip_locked=True)
             )
             if candidate is None:
                 return None
@@ -171,6 +174,12 @@ def _give_up(session: Session, job: Job, now: float, webhook_events: bool) -> bo
     return bool(taken)
 
 
+def next_lease_expiry(db: Database) -> float | None:
+    """When the earliest running job's lease runs out (its worker may be dead), or None."""
+    with db.transaction() as session:
+        return session.scalar(select(func.min(Job.lease_expires_at)).where(Job.state == "running"))
+
+
 def renew_leases(db: Database, worker_id: str, job_ids: list[int], lease_seconds: float) -> None:
     if not job_ids:
         return
@@ -211,6 +220,8 @@ def hand_back(db: Database, worker_id: str, job_ids: list[int]) -> int:
             .where(Task.id.in_(task_ids), Task.status == "in_progress")
             .values(status="queued", progress=0)
         )
+        if handed:
+            notify_jobs(session)
         return int(handed)
 
 

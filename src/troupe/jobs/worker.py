@@ -16,6 +16,7 @@ from troupe.errors import TroupeError
 from troupe.ids import new_id
 from troupe.jobs import presence, queue
 from troupe.jobs.queue import ClaimedJob
+from troupe.jobs.wakeup import JobListener
 from troupe.store import repo
 from troupe.store.db import Database
 
@@ -76,6 +77,8 @@ class Worker:
         self._held: set[int] = set()
         self._held_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
+        # PostgreSQL tells idle workers of new jobs; SQLite's poll every idle_poll_seconds.
+        self._listener = JobListener(db.url, self.notify_new_job) if db.is_postgresql else None
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -85,6 +88,8 @@ class Worker:
         if self.config.threads <= 0:
             return
         self._beat()
+        if self._listener is not None:
+            self._listener.start()
         for index in range(self.config.threads):
             self._spawn(self._run_loop, f"troupe-worker-{index}")
         self._spawn(self._heartbeat_loop, "troupe-heartbeat")
@@ -94,6 +99,8 @@ class Worker:
         back to the queue, so another worker (or this server's next start) runs them at once."""
         self._stopping.set()
         self._wakeup.set()
+        if self._listener is not None and self._threads:
+            self._listener.stop()
         deadline = time.monotonic() + grace_seconds
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
@@ -138,10 +145,24 @@ class Worker:
                 log.exception("claiming a job failed")
                 job = None
             if job is None:
-                self._wakeup.wait(self.config.idle_poll_seconds)
+                self._wakeup.wait(self._idle_seconds())
                 self._wakeup.clear()
                 continue
             self._run_one(job)
+
+    def _idle_seconds(self) -> float:
+        """How long an idle thread sleeps unless woken. With a listener, only until the next
+        lease runs out (a dead worker's job, which no notification announces)."""
+        if self._listener is None:
+            return self.config.idle_poll_seconds
+        try:
+            expiry = queue.next_lease_expiry(self.db)
+        except Exception:
+            log.exception("reading the next lease expiry failed")
+            return self.config.idle_poll_seconds
+        if expiry is None:
+            return self.config.lease_seconds
+        return min(self.config.lease_seconds, max(0.05, expiry - time.time() + 0.05))
 
     def _heartbeat_loop(self) -> None:
         interval = self.config.lease_seconds / 3

@@ -80,5 +80,20 @@ class Database:
         with self._sessions.begin() as session:
             yield session
 
+    @property
+    def is_postgresql(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# Told of every job that becomes claimable (queued or handed back), on PostgreSQL.
+JOBS_CHANNEL = "troupe_jobs"
+
+
+def notify_jobs(session: Session) -> None:
+    """On PostgreSQL, NOTIFY JOBS_CHANNEL as the session's transaction commits (listeners hear
+    nothing of one that rolls back); elsewhere nothing: SQLite's workers poll."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"NOTIFY {JOBS_CHANNEL}"))

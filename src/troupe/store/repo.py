@@ -11,6 +11,7 @@ from sqlalchemy import Select, Text, cast, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from troupe.ids import new_id, now_seconds
+from troupe.store.db import notify_jobs
 from troupe.store.tables import ApiKey, Character, Job, Task, Video, WebhookEvent
 
 Row = TypeVar("Row", Character, Video, Task)
@@ -101,6 +102,7 @@ def create_task(
             backend=backend,
         )
     )
+    notify_jobs(session)
     return task
 
 
