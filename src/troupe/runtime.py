@@ -127,24 +127,44 @@ def sweep_interval(retention_seconds: int) -> float:
     return min(60.0, max(0.5, retention_seconds / 4))
 
 
-def take_data_dir_lock(settings: Settings) -> IO[str] | None:
-    """Hold an exclusive lock on the data dir; None when another live process holds it."""
-    handle = (settings.data_dir / ".lock").open("w")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        return None
-    return handle
+class DataDirLock:
+    """Every troupe process on a data dir holds a shared lock on it for its whole life; a
+    process that finds none held (`alone`) took it exclusively first, so it may recover what a
+    stopped process left, before it shares (`start_sharing`) and lets others start."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.handle: IO[str] = (settings.data_dir / ".lock").open("w")
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self.alone = True
+        except BlockingIOError:
+            fcntl.flock(self.handle, fcntl.LOCK_SH)
+            self.alone = False
+
+    def start_sharing(self) -> None:
+        if self.alone:
+            fcntl.flock(self.handle, fcntl.LOCK_SH)
+
+    def close(self) -> None:
+        self.handle.close()
 
 
-def recover_jobs(services: Services, lock: IO[str] | None) -> None:
+def start_process(services: Services) -> DataDirLock:
+    """Join the data dir; alone on it, first take back what a stopped process left behind."""
+    lock = DataDirLock(services.settings)
+    recover_jobs(services, lock.alone)
+    sweep_uploads(services, lock.alone)
+    lock.start_sharing()
+    return lock
+
+
+def recover_jobs(services: Services, alone: bool) -> None:
     """Jobs left running by a dead process: take them back now when nobody else can own them.
 
     With a shared database (PostgreSQL, or another live process on this data dir) their
     leases run out instead and any worker claims them then.
     """
-    if lock is not None and services.settings.is_embedded_database:
+    if alone and services.settings.is_embedded_database:
         released = queue.release_running_jobs(services.db)
         if released:
             log.warning("taking back %d job(s) left running by a stopped process", released)
@@ -152,10 +172,10 @@ def recover_jobs(services: Services, lock: IO[str] | None) -> None:
         idempotency.release_all_claims(services.db)
 
 
-def sweep_uploads(services: Services, lock: IO[str] | None) -> None:
+def sweep_uploads(services: Services, alone_on_data_dir: bool) -> None:
     """Uploads left by a stopped process that no task or video needs go. Alone on the data dir,
     nothing else can be saving one; otherwise only those older than any request are swept."""
-    alone = lock is not None and services.settings.is_embedded_database
+    alone = alone_on_data_dir and services.settings.is_embedded_database
     min_age = 0.0 if alone else ORPHAN_UPLOAD_MIN_AGE_SECONDS
     try:
         sweep_orphan_uploads(services.db, services.blobs, min_age)

@@ -175,3 +175,32 @@ def _running(database_url: str) -> list[tuple[str, str]]:
     finally:
         engine.dispose()
     return [(worker_id or "", state) for worker_id, state in rows]
+
+
+def test_an_api_server_restarting_beside_a_worker_leaves_its_jobs_alone(
+    make_server: StartServer, media: MediaServer, workers: list[WorkerProcess]
+) -> None:
+    """On the SQLite default, a process alone on the data dir takes back jobs left running;
+    a worker still running there keeps its own."""
+    server = make_server(API_ONLY)
+    start_worker(workers, server, "--threads", "2")
+    with server.client() as client:
+        wait_for_workers(client, 1)
+        task_id = character_task(client, media, slow=True)
+        deadline = time.monotonic() + 30
+        while client.get(f"/v1/tasks/{task_id}").json()["status"] != "in_progress":
+            assert time.monotonic() < deadline, "the worker never took the job"
+            time.sleep(0.05)
+    server.stop()
+    server.start()
+    with server.client() as client:
+        assert wait_for_task(client, task_id)["status"] == "completed"
+    engine = create_engine(f"sqlite:///{server.data_dir / 'troupe.db'}")
+    try:
+        with engine.connect() as connection:
+            attempts = connection.execute(
+                text("SELECT attempts FROM jobs WHERE task_id = :id"), {"id": task_id}
+            ).scalar()
+    finally:
+        engine.dispose()
+    assert attempts == 1, "the restarted server took the running job from the worker"

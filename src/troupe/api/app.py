@@ -19,7 +19,7 @@ from troupe.api.metrics import Metrics, MetricsMiddleware
 from troupe.api.responses import SettledCache
 from troupe.api.routes import characters, files, health, tasks, usage, videos, windows
 from troupe.jobs.webhooks import WebhookSender
-from troupe.runtime import build_services, recover_jobs, sweep_uploads, take_data_dir_lock
+from troupe.runtime import build_services, start_process
 from troupe.settings import Settings
 from troupe.web import routes as web
 
@@ -37,9 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = build_services(settings, metrics.job_finished)
         metrics.watch_store(services.db, settings.job_lease_seconds)
-        lock = take_data_dir_lock(settings)
-        recover_jobs(services, lock)
-        sweep_uploads(services, lock)
+        lock = start_process(services)
         app.state.services = services
         webhooks = (
             WebhookSender.from_settings(services.db, settings) if settings.webhook_url else None
@@ -56,8 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             services.retention.stop()
             services.worker.stop(settings.job_shutdown_grace_seconds)
             services.db.dispose()
-            if lock is not None:
-                lock.close()
+            lock.close()
 
     app = FastAPI(
         title="troupe",

@@ -37,7 +37,7 @@ def worker(
     kinds: str | None, backends: str | None, threads: int | None, data_dir: Path | None
 ) -> None:
     """Run jobs from the database until SIGTERM or Ctrl-C, then hand unfinished ones back."""
-    from troupe.runtime import build_services, recover_jobs, sweep_uploads, take_data_dir_lock
+    from troupe.runtime import build_services, start_process
 
     overrides: dict[str, object] = {}
     if kinds is not None:
@@ -54,9 +54,7 @@ def worker(
     check_role(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     services = build_services(settings)
-    lock = take_data_dir_lock(settings)
-    recover_jobs(services, lock)
-    sweep_uploads(services, lock)
+    lock = start_process(services)
     stopping = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -74,5 +72,4 @@ def worker(
     log.info("stopping: running jobs get %.0f s to finish", settings.job_shutdown_grace_seconds)
     services.worker.stop(settings.job_shutdown_grace_seconds)
     services.db.dispose()
-    if lock is not None:
-        lock.close()
+    lock.close()
