@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from troupe.media.probe import probe
 from troupe.media.synthetic import ClipSpec, make_mascot_clip
@@ -70,7 +71,7 @@ def test_a_render_has_the_asked_size_length_and_sound_and_reports_progress(
     assert len(seen) == 3 * 2 + 1
 
 
-def test_continuing_a_video_and_drawing_over_a_plate(
+def test_continuing_a_video_drawing_over_a_plate_and_starting_from_a_picture(
     backend: WanVaceBackend, drawn_cast: dict[str, CastMember], tmp_path: Path
 ) -> None:
     source = tmp_path / "source.mp4"
@@ -81,6 +82,11 @@ def test_continuing_a_video_and_drawing_over_a_plate(
     edited = tmp_path / "edited.mp4"
     backend.render(_request(drawn_cast, plate=source), edited, lambda share: None)
     assert _shape(edited) == (720, 1280, 2.0, True)
+    picture = tmp_path / "first.png"
+    Image.new("RGB", (300, 200), (200, 40, 40)).save(picture)
+    started = tmp_path / "started.mp4"
+    backend.render(_request(drawn_cast, input_reference=picture), started, lambda share: None)
+    assert _shape(started) == (720, 1280, 2.0, True)
 
 
 def test_a_progress_report_that_raises_stops_the_render_and_leaves_no_file(

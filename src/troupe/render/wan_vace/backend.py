@@ -1,9 +1,10 @@
 """The `wan-vace` back end: the cast acting in a generated scene. Wan2.1-VACE (diffusers) makes
 clips at its native size and rate from the prompt, with each character's cut-out on white as a
 reference image; long videos are chained clips, each continuing from the last frames of the one
-before (VACE's video conditioning), as is an extension from its source video, and an edit is
-conditioned on its plate. The clips are scaled and retimed to the request, and the sound is
-the same mix as the animatic's: the place's ambience (or the plate's sound) under the voices.
+before (VACE's video conditioning), as an extension continues its source video and a video
+with an `input_reference` image starts from it; an edit is conditioned on its plate. The clips
+are scaled and retimed to the request, and the sound is the same mix as the animatic's: the
+place's ambience (or the plate's sound) under the voices.
 
 One pipeline per process, loaded on first use; renders take turns on it."""
 
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from troupe.errors import TroupeError
 from troupe.media.encode import VideoSettings, read_audio, write_mp4
@@ -144,6 +145,9 @@ class _Clips:
         self.context: list[np.ndarray] = []
         if request.continues is not None:
             self.context = _tail(request.continues, config.native, self.size)
+        elif request.input_reference is not None and request.plate is None:
+            # The caller's image is the first frame, kept; the model makes the rest from it.
+            self.context = [_first_frame(request.input_reference, self.size)]
         self.seed = request.seed
         self.plate = None  # opened last: close() is only reached once __init__ has returned
         if request.plate is not None:
@@ -227,6 +231,12 @@ def _reference(member: CastMember) -> Image.Image:
     with Image.open(member.cutouts[0]) as picture:
         rgba = np.asarray(picture.convert("RGBA"))
     return Image.fromarray(on_white(rgba))
+
+
+def _first_frame(image: Path, size: tuple[int, int]) -> np.ndarray:
+    with Image.open(image) as picture:
+        upright = ImageOps.exif_transpose(picture).convert("RGB")
+    return cover(np.asarray(upright), *size)
 
 
 def _retimed(
