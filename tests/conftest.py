@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -66,6 +68,44 @@ def tiny_wan(tmp_path_factory: pytest.TempPathFactory) -> Path:
     command = [sys.executable, "-m", "troupe", "backend", "make-tiny", "wan-vace", str(dest)]
     subprocess.run(command, check=True, capture_output=True)
     return dest
+
+
+@dataclass(frozen=True)
+class S3Server:
+    """An S3-compatible server on 127.0.0.1 (moto's), with credentials that it accepts."""
+
+    endpoint: str
+    env: dict[str, str]
+
+    def new_bucket(self, name: str) -> str:
+        import boto3
+
+        client = boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1")
+        client.create_bucket(Bucket=name)
+        return name
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    from moto.server import ThreadedMotoServer
+
+    env = {
+        "AWS_ACCESS_KEY_ID": "troupe-test",
+        "AWS_SECRET_ACCESS_KEY": "troupe-test-secret",
+        "AWS_REGION": "us-east-1",
+    }
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)  # for the clients in this process; servers get `env` explicitly
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto.start()
+    host, port = moto.get_host_and_port()
+    yield S3Server(endpoint=f"http://{host}:{port}", env=env)
+    moto.stop()
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="session")

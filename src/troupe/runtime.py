@@ -24,6 +24,7 @@ from troupe.settings import Settings
 from troupe.store import idempotency
 from troupe.store.blobs import BlobStore
 from troupe.store.db import Database, upgrade_database
+from troupe.store.objects import ObjectStore
 from troupe.store.uploads import release_task_uploads, sweep_orphan_uploads
 from troupe.videos.job import VideoExecutor
 from troupe.videos.retention import RetentionSweeper
@@ -74,7 +75,7 @@ def build_services(settings: Settings, observe_jobs: JobObserver | None = None) 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade_database(settings.resolved_database_url)
     db = Database(settings.resolved_database_url)
-    blobs = BlobStore(settings.blob_dir)
+    blobs = open_blobs(settings)
     access = SourceAccess.from_settings(settings, blobs)
     backends = load_backends(settings, role.backends)
     if role.kinds:
@@ -120,6 +121,14 @@ def _executors(
     if "video" in role.kinds:
         executors["video"] = VideoExecutor(db, access, backends, settings.video_retention_seconds)
     return executors
+
+
+def open_blobs(settings: Settings) -> BlobStore:
+    """The local blob folder, with the object store of `TROUPE_BLOB_URL` behind it if set."""
+    remote = None
+    if settings.blob_url:
+        remote = ObjectStore(settings.blob_url, settings.blob_endpoint, settings.blob_region)
+    return BlobStore(settings.blob_dir, remote)
 
 
 def sweep_interval(retention_seconds: int) -> float:
@@ -175,7 +184,12 @@ def recover_jobs(services: Services, alone: bool) -> None:
 def sweep_uploads(services: Services, alone_on_data_dir: bool) -> None:
     """Uploads left by a stopped process that no task or video needs go. Alone on the data dir,
     nothing else can be saving one; otherwise only those older than any request are swept."""
-    alone = alone_on_data_dir and services.settings.is_embedded_database
+    # Blobs in an object store are every machine's: another one may be saving an upload.
+    alone = (
+        alone_on_data_dir
+        and services.settings.is_embedded_database
+        and not services.blobs.is_shared
+    )
     min_age = 0.0 if alone else ORPHAN_UPLOAD_MIN_AGE_SECONDS
     try:
         sweep_orphan_uploads(services.db, services.blobs, min_age)

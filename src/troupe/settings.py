@@ -32,6 +32,14 @@ class Settings(BaseSettings):
     fetch_max_redirects: int = 5
     max_frame_pixels: int = 3840 * 2160
 
+    # Blobs: a local folder in data_dir, or an S3-compatible store shared by every machine
+    # (`s3://bucket/prefix`; credentials from the usual AWS_* variables), the `s3` extra.
+    blob_url: str = ""
+    blob_endpoint: str = ""  # e.g. http://minio:9000 for a self-hosted store; empty: AWS
+    blob_region: str = ""
+    # >0: content answers redirect to a URL signed for this many seconds, read from the store.
+    blob_presign_seconds: int = 0
+
     # Jobs. `workers` threads run jobs in each process (0: this server answers the API only);
     # a worker may be limited to some job kinds and some back ends (empty: all).
     workers: int = 2

@@ -223,10 +223,10 @@ def test_shared_database_takes_over_a_killed_servers_job_when_its_lease_expires(
         task_id = start_slow_task(client, media)  # surely running when killed
     first.kill()
 
-    # Another live process holds the data dir: the next server cannot take the lock and
-    # release the job at once, so only the expired lease can give it the job.
+    # Another live process shares the data dir (each holds a shared lock for its life): the next
+    # server is not alone and does not release the job at once; only the expired lease can.
     with (first.data_dir / ".lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
         second = make_server(env)
         assert second.data_dir == first.data_dir
         with second.client() as client:

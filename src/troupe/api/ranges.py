@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import anyio
 from starlette.datastructures import Headers
@@ -11,11 +12,14 @@ from starlette.responses import (
     JSONResponse,
     MalformedRangeHeader,
     RangeNotSatisfiable,
+    RedirectResponse,
+    Response,
 )
 from starlette.types import Receive, Scope, Send
 
 from troupe.api.errors import error_response
 from troupe.errors import TroupeError
+from troupe.store.blobs import BlobStore
 
 
 class RangedFileResponse(FileResponse):
@@ -60,3 +64,25 @@ def unsatisfiable(http_range: str, size: int) -> JSONResponse:
         TroupeError("range_not_satisfiable", message),
         {"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes"},
     )
+
+
+def blob_response(
+    blobs: BlobStore,
+    key: str,
+    presign_seconds: int,
+    missing: TroupeError,
+    **file_args: Any,
+) -> Response:
+    """The blob's bytes (Range answered), read from this machine's copy, fetched from the
+    object store first if it has none (`missing` when it is nowhere); or, with
+    `presign_seconds` and an object store, a redirect to a URL that reads it straight from the
+    store for that long."""
+    if presign_seconds:
+        url = blobs.signed_url(key, presign_seconds)
+        if url is not None:
+            return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
+    try:
+        path = blobs.local(key)
+    except FileNotFoundError:
+        raise missing from None
+    return RangedFileResponse(path, **file_args)

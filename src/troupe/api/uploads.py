@@ -29,7 +29,7 @@ def save_upload(
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
-    return key
+    return blobs.publish(key)
 
 
 def _copy_limited(upload: UploadFile, fd: int, max_bytes: int, param: str) -> int:

@@ -46,17 +46,17 @@ class SourceAccess:
 def local_source(source: dict[str, Any], access: SourceAccess, stack: ExitStack) -> Path:
     """A local path to the source's bytes; downloads live in scratch space closed by `stack`."""
     if source["type"] == "upload":
-        return access.blobs.path(source["upload_key"])
+        return access.blobs.local(source["upload_key"])
     if source["type"] == "url":
         scratch = Path(stack.enter_context(access.blobs.scratch_dir()))
         target = scratch / "source"
         fetch_to_file(source["url"], target, access.fetch_limits)
         return target
-    path = access.blobs.path(source["video_key"])
-    if not path.is_file():  # deleted or expired since the request was accepted
+    try:
+        return access.blobs.local(source["video_key"])
+    except FileNotFoundError:  # deleted or expired since the request was accepted
         raise TroupeError(
             "video_not_found",
             f"video {source.get('task_id')} has no file any more",
             param="from_task",
-        )
-    return path
+        ) from None

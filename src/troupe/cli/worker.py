@@ -38,6 +38,7 @@ def worker(
 ) -> None:
     """Run jobs from the database until SIGTERM or Ctrl-C, then hand unfinished ones back."""
     from troupe.runtime import build_services, start_process
+    from troupe.videos.retention import FORGET_EVERY_SECONDS, forget_copies
 
     overrides: dict[str, object] = {}
     if kinds is not None:
@@ -68,7 +69,8 @@ def worker(
         f"troupe worker {identity.worker_id}: kinds {', '.join(identity.serves.kinds)}; "
         f"back ends {', '.join(identity.serves.backends) or 'none'}; {settings.workers} threads"
     )
-    stopping.wait()
+    while not stopping.wait(FORGET_EVERY_SECONDS):
+        forget_copies(services.blobs)
     log.info("stopping: running jobs get %.0f s to finish", settings.job_shutdown_grace_seconds)
     services.worker.stop(settings.job_shutdown_grace_seconds)
     services.db.dispose()

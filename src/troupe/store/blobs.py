@@ -1,4 +1,6 @@
-"""The blob store: files addressed by a relative key, kept in a local folder."""
+"""The blob store: files addressed by a relative key, kept in a local folder or, when an object
+store is configured, in that store with the local folder as this machine's copy of what it
+wrote or read (machines then share no disk)."""
 
 from __future__ import annotations
 
@@ -6,21 +8,68 @@ import contextlib
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path, PurePosixPath
+
+from troupe.store.objects import ObjectInfo, ObjectStore
+
+SCRATCH = ".scratch"
+# With an object store, this machine's copy of a blob unused for this long is dropped.
+COPIES_KEPT_SECONDS = 24 * 3600.0
 
 
 class BlobStore:
-    """Files under one root. Writes land whole (temp file + rename) so readers never see halves."""
+    """Files under one root. Writes land whole (temp file + rename) so readers never see halves.
 
-    def __init__(self, root: Path) -> None:
+    With `remote`, every write is also stored there (`publish`), reads fetch what this machine
+    lacks (`local`), and deletes reach both."""
+
+    def __init__(self, root: Path, remote: ObjectStore | None = None) -> None:
         self.root = root
+        self.remote = remote
         self.root.mkdir(parents=True, exist_ok=True)
 
+    @property
+    def is_shared(self) -> bool:
+        """Whether other machines see these blobs through an object store."""
+        return self.remote is not None
+
     def path(self, key: str) -> Path:
+        """Where `key` lives on this machine (it may not be there yet: see `local`)."""
         parts = PurePosixPath(key).parts
         if not parts or any(part in ("..", "") or part.startswith("/") for part in parts):
             raise ValueError(f"bad blob key {key!r}")
+        if parts[0] == SCRATCH:
+            raise ValueError(f"bad blob key {key!r}")
         return self.root.joinpath(*parts)
+
+    def local(self, key: str) -> Path:
+        """The file of `key` on this machine, fetched from the object store if it is not here
+        (FileNotFoundError when it is nowhere)."""
+        target = self.path(key)
+        if self.remote is None:
+            if not target.is_file():
+                raise FileNotFoundError(f"no blob {key!r}")
+            return target
+        if target.is_file():
+            with contextlib.suppress(FileNotFoundError):
+                os.utime(target)  # in use: `forget_copies` keeps it
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".fetch-")
+        os.close(fd)
+        try:
+            self.remote.get_to_file(key, Path(tmp))
+            os.replace(tmp, target)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        return target
+
+    def publish(self, key: str) -> str:
+        """Store the file written at `path(key)` where every machine can read it."""
+        if self.remote is not None:
+            self.remote.put_file(key, self.path(key))
+        return key
 
     def put_bytes(self, key: str, data: bytes) -> str:
         target = self.path(key)
@@ -29,7 +78,7 @@ class BlobStore:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, target)
-        return key
+        return self.publish(key)
 
     def put_file(self, key: str, source: Path) -> str:
         target = self.path(key)
@@ -37,21 +86,61 @@ class BlobStore:
         tmp = target.with_name(f".tmp-{target.name}")
         shutil.copyfile(source, tmp)
         os.replace(tmp, target)
-        return key
+        return self.publish(key)
 
     def exists(self, key: str) -> bool:
-        return self.path(key).is_file()
+        if self.path(key).is_file():
+            return True
+        return self.remote is not None and self.remote.head(key) is not None
+
+    def listing(self, prefix: str) -> list[ObjectInfo]:
+        """Every file under the folder `prefix`, here and in the object store, with its size
+        and age (half-written ones here included)."""
+        found: dict[str, ObjectInfo] = {}
+        folder = self.path(prefix)
+        if folder.is_dir():
+            for path in folder.rglob("*"):
+                with contextlib.suppress(FileNotFoundError):
+                    if path.is_file():
+                        stat = path.stat()
+                        key = path.relative_to(self.root).as_posix()
+                        found[key] = ObjectInfo(key, stat.st_size, stat.st_mtime)
+        if self.remote is not None:
+            found.update((info.key, info) for info in self.remote.list(prefix))
+        return sorted(found.values(), key=lambda info: info.key)
+
+    def signed_url(self, key: str, seconds: int) -> str | None:
+        """A URL that reads `key` straight from the object store, or None without one."""
+        return None if self.remote is None else self.remote.signed_url(key, seconds)
 
     def scratch_dir(self) -> tempfile.TemporaryDirectory[str]:
         """A private working folder on the same disk, removed when the context ends."""
-        scratch = self.root / ".scratch"
+        scratch = self.root / SCRATCH
         scratch.mkdir(exist_ok=True)
         return tempfile.TemporaryDirectory(dir=scratch)
 
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
+        if self.remote is not None:
+            self.remote.delete(key)
 
     def delete_folder_if_empty(self, key: str) -> None:
-        """Remove the folder `key`, when nothing is left in it."""
+        """Remove the folder `key` on this machine, when nothing is left in it."""
         with contextlib.suppress(OSError):  # not empty, or already gone
             self.path(key).rmdir()
+
+    def forget_copies(self, older_than_seconds: float) -> int:
+        """With an object store, drop this machine's copies unused for that long (the store
+        keeps them); answers how many went."""
+        if self.remote is None:
+            return 0
+        cutoff = time.time() - older_than_seconds
+        dropped = 0
+        for path in self.root.rglob("*"):
+            if SCRATCH in path.relative_to(self.root).parts[:1] or not path.is_file():
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    dropped += 1
+        return dropped

@@ -66,22 +66,14 @@ def sweep_orphan_uploads(db: Database, blobs: BlobStore, min_age_seconds: float)
     """Remove every file under `uploads/` that nothing needs and that is older than
     `min_age_seconds` (a request of another process may be between saving an upload and
     writing its task); the count removed. Half-written `.upload-*` files are among them."""
-    folder = blobs.path(UPLOADS)
-    if not folder.is_dir():
-        return 0
     with db.transaction() as session:
         needed = needed_uploads(session)
     cutoff = time.time() - min_age_seconds
     removed = 0
-    for path in folder.iterdir():
-        if f"{UPLOADS}/{path.name}" in needed or not path.is_file():
+    for info in blobs.listing(UPLOADS):
+        if info.key in needed or info.modified > cutoff:
             continue
-        try:
-            if path.stat().st_mtime > cutoff:
-                continue
-            path.unlink()
-        except FileNotFoundError:
-            continue
+        blobs.delete(info.key)
         removed += 1
     if removed:
         log.info("removed %d upload(s) that no task or video needs", removed)

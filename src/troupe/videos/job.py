@@ -128,18 +128,18 @@ class VideoExecutor:
         self, character_id: str, username: str, name: str, blobs: dict[str, Any]
     ) -> CastMember:
         # References alternate subject-on-white and subject-with-alpha; back ends want the latter.
-        cutouts = tuple(self.access.blobs.path(key) for key in blobs.get("references", [])[1::2])
-        voice = self.access.blobs.path(blobs["voice"]) if "voice" in blobs else None
+        cutouts = tuple(self.access.blobs.local(key) for key in blobs.get("references", [])[1::2])
+        voice = self.access.blobs.local(blobs["voice"]) if "voice" in blobs else None
         return CastMember(
             id=character_id, username=username, display_name=name, cutouts=cutouts, voice=voice
         )
 
     def _fingerprint(self, blobs: dict[str, Any]) -> Fingerprint:
-        return load_fingerprint(self.access.blobs.path(blobs["fingerprint"]).read_bytes())
+        return load_fingerprint(self.access.blobs.local(blobs["fingerprint"]).read_bytes())
 
     def _reference(self, request: dict[str, Any], stack: ExitStack) -> Path | None:
         if request.get("reference_key"):
-            return self.access.blobs.path(request["reference_key"])
+            return self.access.blobs.local(request["reference_key"])
         if request.get("reference_url"):
             scratch = Path(stack.enter_context(self.access.blobs.scratch_dir()))
             target = scratch / "input_reference"
@@ -158,7 +158,7 @@ class VideoExecutor:
             raise TroupeError(
                 "video_not_found", f"video {source_id} was deleted or its files expired"
             )
-        return self.access.blobs.path(key)
+        return self.access.blobs.local(key)
 
     def _uploaded_clip(self, request: dict[str, Any]) -> UploadedClip | None:
         """The clip an edit or extension of an uploaded video was given, if it was."""
@@ -168,7 +168,7 @@ class VideoExecutor:
         if not self.access.blobs.exists(key):  # the video was deleted before it rendered
             raise TroupeError("video_not_found", "the uploaded video was deleted")
         return UploadedClip(
-            path=self.access.blobs.path(key),
+            path=self.access.blobs.local(key),
             extends=bool(request.get("clip_extends")),
             limits=self.access.decode_limits,
             max_frame_pixels=self.access.rules.max_frame_pixels,

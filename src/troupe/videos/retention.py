@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 from troupe.ids import now_seconds
 from troupe.store import repo
-from troupe.store.blobs import BlobStore
+from troupe.store.blobs import COPIES_KEPT_SECONDS, BlobStore
 from troupe.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,21 @@ def _file_keys(character_blobs: dict[str, Any]) -> list[str]:
     return [key for key in keys if isinstance(key, str)]
 
 
+# How often this machine's unused copies of blobs kept in an object store are dropped.
+FORGET_EVERY_SECONDS = 3600.0
+
+
+def forget_copies(blobs: BlobStore) -> None:
+    """Drop this machine's copies of object-store blobs unused for a day (see BlobStore)."""
+    try:
+        dropped = blobs.forget_copies(COPIES_KEPT_SECONDS)
+    except OSError:
+        log.exception("dropping unused copies of blobs failed")
+        return
+    if dropped:
+        log.info("dropped %d unused local copies of stored blobs", dropped)
+
+
 class RetentionSweeper:
     """A thread that expires due videos every `interval` seconds."""
 
@@ -90,7 +106,11 @@ class RetentionSweeper:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
+        last_forget = time.monotonic()
         while not self._stopping.wait(self.interval):
+            if time.monotonic() - last_forget > FORGET_EVERY_SECONDS:
+                last_forget = time.monotonic()
+                forget_copies(self.blobs)
             try:
                 expired = expire_due_videos(self.db, self.blobs)
                 purged = remove_deleted_characters_files(self.db, self.blobs)

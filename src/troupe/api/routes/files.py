@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from troupe.api.auth import public_character
-from troupe.api.ranges import RangedFileResponse
+from troupe.api.ranges import blob_response
 from troupe.api.responses import settled_answer
 from troupe.api.schemas import CharacterObject, ErrorBody, character_object
 from troupe.api.services import base_url, services_of
@@ -28,7 +28,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": ErrorBody} for stat
 
 def character_file(
     request: Request, character_id: str, role: str, index: int | None = None
-) -> RangedFileResponse:
+) -> Response:
     services = services_of(request)
     with services.db.transaction() as session:
         row = repo.get_live_character_by_id(session, character_id)
@@ -36,27 +36,31 @@ def character_file(
     key = blobs.get(role)
     if isinstance(key, list):
         key = key[index] if index is not None and 0 <= index < len(key) else None
-    if not key or not services.blobs.exists(key):
-        raise TroupeError("character_not_found", f"no such file for character {character_id!r}")
-    return RangedFileResponse(
-        services.blobs.path(key),
+    missing = TroupeError("character_not_found", f"no such file for character {character_id!r}")
+    if not key:
+        raise missing
+    return blob_response(
+        services.blobs,
+        key,
+        services.settings.blob_presign_seconds,
+        missing,
         media_type=MEDIA_TYPES[role],
         headers={"Cache-Control": "public, max-age=31536000, immutable"},
     )
 
 
 @router.get("/v1/characters/{character_id}/profile.jpg", include_in_schema=False)
-def profile_picture(request: Request, character_id: str) -> RangedFileResponse:
+def profile_picture(request: Request, character_id: str) -> Response:
     return character_file(request, character_id, "profile")
 
 
 @router.get("/v1/characters/{character_id}/references/{index}.png", include_in_schema=False)
-def reference_image(request: Request, character_id: str, index: int) -> RangedFileResponse:
+def reference_image(request: Request, character_id: str, index: int) -> Response:
     return character_file(request, character_id, "references", index)
 
 
 @router.get("/v1/characters/{character_id}/voice.m4a", include_in_schema=False)
-def voice_clip(request: Request, character_id: str) -> RangedFileResponse:
+def voice_clip(request: Request, character_id: str) -> Response:
     return character_file(request, character_id, "voice")
 
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 
 from troupe.api.forms import read_body
-from troupe.api.ranges import RangedFileResponse
+from troupe.api.ranges import blob_response
 from troupe.api.responses import (
     CacheKey,
     json_answer,
@@ -253,21 +253,24 @@ def video_content(
     video_id: str,
     owner: Owner,
     variant: Literal["video", "thumbnail", "spritesheet"] = "video",
-) -> FileResponse:
+) -> Response:
     """The MP4 (with Range support), its WebP thumbnail or its JPEG spritesheet."""
     services = services_of(request)
     video, task = find_video(services, owner, video_id)
     require_completed(task, param="video_id")
     key = video.blobs.get(variant)
-    if video.expired_at is not None or not key or not services.blobs.exists(key):
-        raise TroupeError(
-            "video_not_found", f"the files of video {video_id} have expired", param="video_id"
-        )
-    filename = f"{video_id}.{EXTENSIONS[variant]}"
-    return RangedFileResponse(
-        services.blobs.path(key),
+    missing = TroupeError(
+        "video_not_found", f"the files of video {video_id} have expired", param="video_id"
+    )
+    if video.expired_at is not None or not key:
+        raise missing
+    return blob_response(
+        services.blobs,
+        key,
+        services.settings.blob_presign_seconds,
+        missing,
         media_type=CONTENT_TYPES[variant],
-        filename=filename,
+        filename=f"{video_id}.{EXTENSIONS[variant]}",
         content_disposition_type="inline",
     )
 

@@ -1,0 +1,85 @@
+"""Blobs in an S3-compatible store (a real server over HTTP on 127.0.0.1, moto's): an API-only
+server and a worker with separate data dirs, sharing only PostgreSQL and the bucket, make a
+character and a video; content is served with Range from a machine that never had the file,
+or redirected to a signed URL that reads it from the store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.api.test_roles import API_ONLY
+from tests.conftest import S3Server, StartServer
+from tests.support import MediaServer, WorkerProcess, wait_for_task, wait_for_workers
+
+
+@pytest.fixture
+def worker_dir(tmp_path: Path) -> Iterator[list[WorkerProcess]]:
+    started: list[WorkerProcess] = []
+    yield started
+    for worker in started:
+        worker.stop()
+
+
+def files_under(root: Path) -> set[str]:
+    return {
+        path.relative_to(root).as_posix()
+        for path in root.rglob("*")
+        if path.is_file() and ".scratch" not in path.parts
+    }
+
+
+def test_machines_sharing_no_disk_work_through_the_object_store(
+    make_server: StartServer,
+    media: MediaServer,
+    s3_server: S3Server,
+    postgres_url: str,
+    tmp_path: Path,
+    worker_dir: list[WorkerProcess],
+) -> None:
+    bucket = s3_server.new_bucket("troupe-e2e")
+    env = {
+        **API_ONLY,
+        **s3_server.env,
+        "TROUPE_DATABASE_URL": postgres_url,
+        "TROUPE_BLOB_URL": f"s3://{bucket}/prod",
+        "TROUPE_BLOB_ENDPOINT": s3_server.endpoint,
+    }
+    api = make_server(env, name="api")
+    signing = make_server({**env, "TROUPE_BLOB_PRESIGN_SECONDS": "300"}, name="signing")
+    worker_env = {"TROUPE_ALLOWED_HOSTS": "127.0.0.1", **env}
+    worker_dir.append(WorkerProcess(tmp_path / "worker", worker_env).start())
+    with api.client() as client:
+        wait_for_workers(client, 1)
+        made = client.post(
+            "/v1/characters", json={"url": media.url("small.mp4"), "username": "s3_star"}
+        )
+        assert made.status_code == 200, made.text
+        body = {"prompt": "@s3_star waves on the beach", "seconds": "4", "size": "1280x720"}
+        video_id = client.post("/v1/videos", json=body).json()["id"]
+        assert wait_for_task(client, video_id)["status"] == "completed"
+        whole = client.get(f"/v1/videos/{video_id}/content")
+        part = client.get(f"/v1/videos/{video_id}/content", headers={"Range": "bytes=100-199"})
+        picture = client.get(f"/v1/characters/{made.json()['id']}/profile.jpg")
+    assert whole.status_code == 200 and whole.content[4:8] == b"ftyp"
+    assert (part.status_code, part.content) == (206, whole.content[100:200])
+    assert picture.status_code == 200 and picture.content[:2] == b"\xff\xd8"
+    # The worker made every file; the API server holds only copies of what it served.
+    stored = files_under(tmp_path / "worker" / "blobs")
+    assert f"videos/{video_id}/video.mp4" in stored
+    assert files_under(api.data_dir / "blobs") <= stored
+    with signing.client(follow_redirects=False) as client:
+        moved = client.get(f"/v1/videos/{video_id}/content")
+        assert moved.status_code == 307
+        signed = moved.headers["location"]
+        assert signed.startswith(s3_server.endpoint) and "X-Amz-Signature" in signed
+    with signing.client(follow_redirects=True) as client:
+        followed = client.get(f"/v1/videos/{video_id}/content", headers={"Range": "bytes=0-99"})
+    assert (followed.status_code, followed.content) == (206, whole.content[:100])
+    assert not (signing.data_dir / "blobs" / "videos").exists()
+    with api.client() as client:
+        assert client.delete(f"/v1/videos/{video_id}").status_code == 200
+    with signing.client() as client:
+        assert client.get(f"/v1/videos/{video_id}/content").status_code == 404
