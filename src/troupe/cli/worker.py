@@ -12,8 +12,27 @@ from types import FrameType
 import click
 
 from troupe.cli.server import check_role, data_dir_option, settings_with_data_dir
+from troupe.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+def worker_settings(
+    kinds: str | None, backends: str | None, threads: int | None, data_dir: Path | None
+) -> Settings:
+    """The environment's settings with the command line's choices over them."""
+    base = settings_with_data_dir(data_dir)
+    overrides: dict[str, object] = {}
+    if kinds is not None:
+        overrides["worker_kinds"] = kinds
+    if backends is not None:
+        overrides["worker_backends"] = backends
+    if threads is not None:
+        overrides["workers"] = threads
+    elif base.workers <= 0:
+        # An environment shared with API-only servers says 0 for them, not for a worker.
+        overrides["workers"] = Settings.model_fields["workers"].default
+    return Settings.model_validate({**base.model_dump(), **overrides})
 
 
 @click.command()
@@ -40,18 +59,7 @@ def worker(
     from troupe.runtime import build_services, start_process
     from troupe.videos.retention import FORGET_EVERY_SECONDS, forget_copies
 
-    overrides: dict[str, object] = {}
-    if kinds is not None:
-        overrides["worker_kinds"] = kinds
-    if backends is not None:
-        overrides["worker_backends"] = backends
-    base = settings_with_data_dir(data_dir)
-    if threads is not None:
-        overrides["workers"] = threads
-    elif base.workers <= 0:
-        # An environment shared with API-only servers says 0 for them, not for a worker.
-        overrides["workers"] = type(base).model_fields["workers"].default
-    settings = type(base).model_validate({**base.model_dump(), **overrides})
+    settings = worker_settings(kinds, backends, threads, data_dir)
     check_role(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     services = build_services(settings)
