@@ -1,7 +1,7 @@
 """Blobs in an S3-compatible store (a real server over HTTP on 127.0.0.1, moto's): an API-only
 server and a worker with separate data dirs, sharing only PostgreSQL and the bucket, make a
-character and a video; content is served with Range from a machine that never had the file,
-or redirected to a signed URL that reads it from the store."""
+character and a video; content is served with Range by a machine that never had the file,
+streamed from the store, or redirected to a signed URL that reads it from there."""
 
 from __future__ import annotations
 
@@ -60,16 +60,25 @@ def test_machines_sharing_no_disk_work_through_the_object_store(
         body = {"prompt": "@s3_star waves on the beach", "seconds": "4", "size": "1280x720"}
         video_id = client.post("/v1/videos", json=body).json()["id"]
         assert wait_for_task(client, video_id)["status"] == "completed"
-        whole = client.get(f"/v1/videos/{video_id}/content")
-        part = client.get(f"/v1/videos/{video_id}/content", headers={"Range": "bytes=100-199"})
+        content = f"/v1/videos/{video_id}/content"
+        whole = client.get(content)
+        part = client.get(content, headers={"Range": "bytes=100-199"})
+        tail = client.get(content, headers={"Range": "bytes=-50"})
+        beyond = client.get(content, headers={"Range": "bytes=999999999-"})
         picture = client.get(f"/v1/characters/{made.json()['id']}/profile.jpg")
+    size = len(whole.content)
     assert whole.status_code == 200 and whole.content[4:8] == b"ftyp"
+    assert whole.headers["content-length"] == str(size)
     assert (part.status_code, part.content) == (206, whole.content[100:200])
+    assert part.headers["content-range"] == f"bytes 100-199/{size}"
+    assert (tail.status_code, tail.content) == (206, whole.content[-50:])
+    assert beyond.status_code == 416
+    assert beyond.json()["error"]["code"] == "range_not_satisfiable"
+    assert beyond.headers["content-range"] == f"bytes */{size}"
     assert picture.status_code == 200 and picture.content[:2] == b"\xff\xd8"
-    # The worker made every file; the API server holds only copies of what it served.
-    stored = files_under(tmp_path / "worker" / "blobs")
-    assert f"videos/{video_id}/video.mp4" in stored
-    assert files_under(api.data_dir / "blobs") <= stored
+    # The worker made every file and keeps a copy; the API server streamed them from the store.
+    assert f"videos/{video_id}/video.mp4" in files_under(tmp_path / "worker" / "blobs")
+    assert files_under(api.data_dir / "blobs") == set()
     with signing.client(follow_redirects=False) as client:
         moved = client.get(f"/v1/videos/{video_id}/content")
         assert moved.status_code == 307

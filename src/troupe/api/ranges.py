@@ -7,6 +7,7 @@ from typing import Any
 
 import anyio
 from starlette.datastructures import Headers
+from starlette.requests import Request
 from starlette.responses import (
     FileResponse,
     JSONResponse,
@@ -14,12 +15,14 @@ from starlette.responses import (
     RangeNotSatisfiable,
     RedirectResponse,
     Response,
+    StreamingResponse,
 )
 from starlette.types import Receive, Scope, Send
 
 from troupe.api.errors import error_response
 from troupe.errors import TroupeError
 from troupe.store.blobs import BlobStore
+from troupe.store.objects import ObjectStore
 
 
 class RangedFileResponse(FileResponse):
@@ -67,22 +70,59 @@ def unsatisfiable(http_range: str, size: int) -> JSONResponse:
 
 
 def blob_response(
+    request: Request,
     blobs: BlobStore,
     key: str,
     presign_seconds: int,
     missing: TroupeError,
     **file_args: Any,
 ) -> Response:
-    """The blob's bytes (Range answered), read from this machine's copy, fetched from the
-    object store first if it has none (`missing` when it is nowhere); or, with
-    `presign_seconds` and an object store, a redirect to a URL that reads it straight from the
-    store for that long."""
+    """The blob's bytes, Range answered: from this machine's file, else streamed from the
+    object store (`missing` when it is in neither); or, with `presign_seconds` and an object
+    store, a redirect to a URL that reads it straight from the store for that long."""
     if presign_seconds:
         url = blobs.signed_url(key, presign_seconds)
         if url is not None:
             return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
+    if blobs.remote is not None and not blobs.path(key).is_file():
+        return _streamed(request, blobs.remote, key, missing, **file_args)
     try:
         path = blobs.local(key)
     except FileNotFoundError:
         raise missing from None
     return RangedFileResponse(path, **file_args)
+
+
+def _streamed(
+    request: Request,
+    store: ObjectStore,
+    key: str,
+    missing: TroupeError,
+    media_type: str,
+    headers: dict[str, str] | None = None,
+    filename: str | None = None,
+    content_disposition_type: str = "attachment",
+) -> Response:
+    """The object passed through from the store as it arrives: one byte range when asked
+    (several ranges get the whole object, as RFC 9110 allows), never the whole thing in memory."""
+    info = store.head(key)
+    if info is None:
+        raise missing
+    answer_headers = {"Accept-Ranges": "bytes", **(headers or {})}
+    if filename:
+        answer_headers["Content-Disposition"] = f'{content_disposition_type}; filename="{filename}"'
+    start, end, status = 0, info.size, 200
+    http_range = request.headers.get("range")
+    if http_range and http_range.split("=", 1)[0].strip().lower() == "bytes" and info.size:
+        try:
+            ranges = FileResponse._parse_range_header(http_range, info.size)
+        except (MalformedRangeHeader, RangeNotSatisfiable):
+            return unsatisfiable(http_range, info.size)
+        if len(ranges) == 1:
+            (start, end), status = ranges[0], 206
+            answer_headers["Content-Range"] = f"bytes {start}-{end - 1}/{info.size}"
+    answer_headers["Content-Length"] = str(end - start)
+    body = store.stream(key, start, end) if end > start else iter(())
+    return StreamingResponse(
+        body, status_code=status, media_type=media_type, headers=answer_headers
+    )

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 _PART_BYTES = 8 * 1024 * 1024
+_STREAM_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,14 @@ class ObjectStore:
         with dest.open("wb") as out:
             for chunk in result.stream(min_chunk_size=_PART_BYTES):
                 out.write(chunk)
+
+    def stream(self, key: str, start: int, end: int) -> Iterator[bytes]:
+        """Bytes [start, end) of the object, in chunks as they arrive."""
+        import obstore
+
+        result = obstore.get(self._store, key, options={"range": (start, end)})
+        for chunk in result.stream(min_chunk_size=_STREAM_BYTES):
+            yield bytes(chunk)
 
     def head(self, key: str) -> ObjectInfo | None:
         import obstore

@@ -40,6 +40,7 @@ def character_file(
     if not key:
         raise missing
     return blob_response(
+        request,
         services.blobs,
         key,
         services.settings.blob_presign_seconds,

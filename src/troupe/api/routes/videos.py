@@ -265,6 +265,7 @@ def video_content(
     if video.expired_at is not None or not key:
         raise missing
     return blob_response(
+        request,
         services.blobs,
         key,
         services.settings.blob_presign_seconds,
