@@ -36,7 +36,7 @@ from troupe.render.backend import CastMember, RenderRequest
 from troupe.render.wan_vace.backend import WanVaceBackend, WanVaceConfig
 from troupe.render.wan_vace.model import Placement, resolve_device
 from troupe.render.wan_vace.plan import NativeFormat, on_white, parse_resolution
-from troupe.render.wan_vace.tiny import make_tiny
+from troupe.render.wan_vace.tiny import byte_tokenizer, make_tiny
 
 PROMPT = "@bolt skates through a night market while @pip dances"
 # Wan2.1-VACE's published transformer configs; the rest of each is the class's default.
@@ -124,10 +124,8 @@ def full_size(args: argparse.Namespace, arch: str, offload: str) -> None:
         transformer = WanVACETransformer3DModel(**ARCHITECTURES[arch]).to(dtype)
         text_encoder = UMT5EncoderModel(UMT5Config(**UMT5_XXL)).to(dtype)
         vae = AutoencoderKLWan()
-    from troupe.render.wan_vace.tiny import _byte_tokenizer
-
     pipeline = WanVACEPipeline(
-        tokenizer=_byte_tokenizer(),
+        tokenizer=byte_tokenizer(),
         text_encoder=text_encoder,
         vae=vae,
         scheduler=FlowMatchEulerDiscreteScheduler(shift=3.0),

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.postgres import PostgresCluster, remove_cluster, start_cluster
-from tests.support import MediaServer, ServerProcess, start_media_server
+from tests.support import MediaServer, ServerProcess, WorkerProcess, start_media_server
 from troupe.media.synthetic import ClipSpec, make_mascot_clip, write_bytes_file
 from troupe.store.db import Database, upgrade_database
 
@@ -68,6 +68,15 @@ def tiny_wan(tmp_path_factory: pytest.TempPathFactory) -> Path:
     command = [sys.executable, "-m", "troupe", "backend", "make-tiny", "wan-vace", str(dest)]
     subprocess.run(command, check=True, capture_output=True)
     return dest
+
+
+@pytest.fixture
+def workers() -> Iterator[list[WorkerProcess]]:
+    """`troupe worker` processes a test starts; each is stopped (SIGTERM) after it."""
+    started: list[WorkerProcess] = []
+    yield started
+    for worker in started:
+        worker.stop()
 
 
 @dataclass(frozen=True)

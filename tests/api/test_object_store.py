@@ -5,22 +5,11 @@ streamed from the store, or redirected to a signed URL that reads it from there.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.api.test_roles import API_ONLY
 from tests.conftest import S3Server, StartServer
 from tests.support import MediaServer, WorkerProcess, wait_for_task, wait_for_workers
-
-
-@pytest.fixture
-def worker_dir(tmp_path: Path) -> Iterator[list[WorkerProcess]]:
-    started: list[WorkerProcess] = []
-    yield started
-    for worker in started:
-        worker.stop()
 
 
 def files_under(root: Path) -> set[str]:
@@ -37,7 +26,7 @@ def test_machines_sharing_no_disk_work_through_the_object_store(
     s3_server: S3Server,
     postgres_url: str,
     tmp_path: Path,
-    worker_dir: list[WorkerProcess],
+    workers: list[WorkerProcess],
 ) -> None:
     bucket = s3_server.new_bucket("troupe-e2e")
     env = {
@@ -50,7 +39,7 @@ def test_machines_sharing_no_disk_work_through_the_object_store(
     api = make_server(env, name="api")
     signing = make_server({**env, "TROUPE_BLOB_PRESIGN_SECONDS": "300"}, name="signing")
     worker_env = {"TROUPE_ALLOWED_HOSTS": "127.0.0.1", **env}
-    worker_dir.append(WorkerProcess(tmp_path / "worker", worker_env).start())
+    workers.append(WorkerProcess(tmp_path / "worker", worker_env).start())
     with api.client() as client:
         wait_for_workers(client, 1)
         made = client.post(

@@ -5,11 +5,9 @@ renders, and on PostgreSQL two workers finish every job although one is SIGKILLe
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 from sqlalchemy import create_engine, text
 
 from tests.api.test_trust import ALPHA, fund, ledger, usage
@@ -27,14 +25,6 @@ API_ONLY = {
     "TROUPE_POLL_AFTER_MS": "100",
     "TROUPE_RATE_LIMIT_PER_MINUTE": "0",
 }
-
-
-@pytest.fixture
-def workers() -> Iterator[list[WorkerProcess]]:
-    started: list[WorkerProcess] = []
-    yield started
-    for worker in started:
-        worker.stop()
 
 
 def start_worker(
@@ -61,15 +51,17 @@ def video(client: httpx.Client, model: str, prompt: str) -> str:
     return str(created.json()["id"])
 
 
-def job_workers(database_url: str) -> dict[str, str]:
-    """task id -> the worker that last ran its job."""
+def jobs(database_url: str) -> dict[str, tuple[str, str, int]]:
+    """task id -> the worker that last ran its job (or ""), the job's state and attempts."""
     engine = create_engine(database_url)
     try:
         with engine.connect() as connection:
-            rows = connection.execute(text("SELECT task_id, worker_id FROM jobs")).all()
+            rows = connection.execute(
+                text("SELECT task_id, worker_id, state, attempts FROM jobs")
+            ).all()
     finally:
         engine.dispose()
-    return {task_id: worker_id or "" for task_id, worker_id in rows}
+    return {task_id: (worker or "", state, attempts) for task_id, worker, state, attempts in rows}
 
 
 def ran_on(worker_id: str, worker: WorkerProcess) -> bool:
@@ -125,8 +117,8 @@ def test_a_gpu_worker_takes_only_its_back_ends_renders(
         assert waiting["status"] == "queued" and "animatic back end" in waiting["waiting_for"]
         cpu = start_worker(workers, server, "--backends", "animatic", name="cpu-render")
         assert wait_for_task(client, drawn)["status"] == "completed"
-    ran = job_workers(f"sqlite:///{server.data_dir / 'troupe.db'}")
-    assert ran_on(ran[generated], gpu) and ran_on(ran[drawn], cpu)
+    ran = jobs(f"sqlite:///{server.data_dir / 'troupe.db'}")
+    assert ran_on(ran[generated][0], gpu) and ran_on(ran[drawn][0], cpu)
 
 
 def test_two_workers_on_postgresql_finish_every_job_though_one_is_killed(
@@ -150,8 +142,8 @@ def test_two_workers_on_postgresql_finish_every_job_though_one_is_killed(
         tasks += [video(client, "sora-2", f"@pg_star dances, take {n}") for n in range(2)]
         deadline = time.monotonic() + 60
         while not any(
-            ran_on(worker_id, doomed) and status == "running"
-            for worker_id, status in _running(postgres_url)
+            ran_on(worker_id, doomed) and state == "running"
+            for worker_id, state, _ in jobs(postgres_url).values()
         ):
             assert time.monotonic() < deadline, "the doomed worker never took a job"
             time.sleep(0.05)
@@ -163,18 +155,8 @@ def test_two_workers_on_postgresql_finish_every_job_though_one_is_killed(
     assert body["held"] == 0
     for task_id in tasks:
         assert ledger(body, task_id) == ["charge", "reserve"]
-    ran = job_workers(postgres_url)
-    assert any(ran_on(ran[task_id], survivor) for task_id in tasks)
-
-
-def _running(database_url: str) -> list[tuple[str, str]]:
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(text("SELECT worker_id, state FROM jobs")).all()
-    finally:
-        engine.dispose()
-    return [(worker_id or "", state) for worker_id, state in rows]
+    ran = jobs(postgres_url)
+    assert any(ran_on(ran[task_id][0], survivor) for task_id in tasks)
 
 
 def test_an_api_server_restarting_beside_a_worker_leaves_its_jobs_alone(
@@ -195,12 +177,5 @@ def test_an_api_server_restarting_beside_a_worker_leaves_its_jobs_alone(
     server.start()
     with server.client() as client:
         assert wait_for_task(client, task_id)["status"] == "completed"
-    engine = create_engine(f"sqlite:///{server.data_dir / 'troupe.db'}")
-    try:
-        with engine.connect() as connection:
-            attempts = connection.execute(
-                text("SELECT attempts FROM jobs WHERE task_id = :id"), {"id": task_id}
-            ).scalar()
-    finally:
-        engine.dispose()
+    attempts = jobs(f"sqlite:///{server.data_dir / 'troupe.db'}")[task_id][2]
     assert attempts == 1, "the restarted server took the running job from the worker"

@@ -24,7 +24,7 @@ def make_tiny(dest: Path, seed: int = 0) -> Path:
     )
     from transformers import UMT5Config, UMT5EncoderModel
 
-    tokenizer = _byte_tokenizer()
+    tokenizer = byte_tokenizer()
     torch.manual_seed(seed)
     vae = AutoencoderKLWan(
         base_dim=3,
@@ -76,7 +76,7 @@ def make_tiny(dest: Path, seed: int = 0) -> Path:
     return dest
 
 
-def _byte_tokenizer():  # type: ignore[no-untyped-def]
+def byte_tokenizer():  # type: ignore[no-untyped-def]
     """A byte-level tokenizer (any text, no unknown words) that ends every prompt with `</s>`,
     as T5's does."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
