@@ -12,7 +12,9 @@ from typing import IO
 
 from troupe.api.services import Services
 from troupe.billing.ledger import PriceList
+from troupe.characters.doubts import LikenessPolicy
 from troupe.characters.job import CharacterExecutor
+from troupe.characters.review import ReviewDesk
 from troupe.characters.sources import SourceAccess
 from troupe.jobs import queue
 from troupe.jobs.admission import Admission
@@ -80,6 +82,7 @@ def build_services(settings: Settings, observe_jobs: JobObserver | None = None) 
     backends = load_backends(settings, role.backends)
     if role.kinds:
         start_sandbox()  # its imports then overlap the server's start, not the first job
+    reviews = ReviewDesk(db, blobs, webhook_events=bool(settings.webhook_url))
     config = WorkerConfig(
         threads=settings.workers if role.kinds else 0,
         lease_seconds=settings.job_lease_seconds,
@@ -99,11 +102,17 @@ def build_services(settings: Settings, observe_jobs: JobObserver | None = None) 
             observe_jobs,
             on_settled=functools.partial(release_task_uploads, db, blobs),
         ),
-        retention=RetentionSweeper(db, blobs, sweep_interval(settings.video_retention_seconds)),
+        retention=RetentionSweeper(
+            db,
+            blobs,
+            sweep_interval(settings),
+            sweeps=[("reviews expired", reviews.expire_due)],
+        ),
         admission=Admission(
             prices=PriceList(settings.price_character, settings.price_per_second_by_model),
             max_concurrent_jobs=settings.max_concurrent_jobs,
         ),
+        reviews=reviews,
     )
 
 
@@ -117,9 +126,12 @@ def _executors(
     """Each package brings the executor of its own kind of job; `jobs/` knows neither."""
     executors: dict[str, Executor] = {}
     if "character" in role.kinds:
-        executors["character"] = CharacterExecutor(db, access)
+        policy = LikenessPolicy(settings.likeness_review, settings.likeness_review_hours)
+        executors["character"] = CharacterExecutor(db, access, policy)
     if "video" in role.kinds:
-        executors["video"] = VideoExecutor(db, access, backends, settings.video_retention_seconds)
+        executors["video"] = VideoExecutor(
+            db, access, backends, settings.video_retention_seconds, settings.likeness_review
+        )
     return executors
 
 
@@ -131,9 +143,11 @@ def open_blobs(settings: Settings) -> BlobStore:
     return BlobStore(settings.blob_dir, remote)
 
 
-def sweep_interval(retention_seconds: int) -> float:
-    """Expiry is checked a few times per retention period, and at least once a minute."""
-    return min(60.0, max(0.5, retention_seconds / 4))
+def sweep_interval(settings: Settings) -> float:
+    """Expiry (of videos, and of reviews nobody decided) is checked a few times per period, and
+    at least once a minute."""
+    shortest = min(settings.video_retention_seconds, settings.likeness_review_hours * 3600)
+    return min(60.0, max(0.5, shortest / 4))
 
 
 class DataDirLock:

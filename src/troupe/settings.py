@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 CommaList = Annotated[list[str], NoDecode]
@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     wan_vace_steps: int = 30
     wan_vace_guidance: float = 5.0
     wan_vace_conditioning_scale: float = 1.0
+
+    # A character the human screening is uncertain about: `refuse` it, or park its task for an
+    # `operator` to approve or reject (`troupe review`), failed and refunded when nobody has
+    # within this many hours. A key created `--may-attest` may vouch for it instead.
+    likeness_review: Literal["refuse", "operator"] = "refuse"
+    likeness_review_hours: Annotated[float, Field(gt=0)] = 72.0
 
     # Limits per key (0 turns a limit off).
     rate_limit_per_minute: int = 600

@@ -17,7 +17,16 @@ from troupe.api.idempotency import IdempotencyMiddleware
 from troupe.api.limits import RateLimiter, RateLimitMiddleware
 from troupe.api.metrics import Metrics, MetricsMiddleware
 from troupe.api.responses import SettledCache
-from troupe.api.routes import characters, files, health, tasks, usage, videos, windows
+from troupe.api.routes import (
+    characters,
+    files,
+    health,
+    reviews,
+    tasks,
+    usage,
+    videos,
+    windows,
+)
 from troupe.jobs.webhooks import WebhookSender
 from troupe.runtime import build_services, start_process
 from troupe.settings import Settings
@@ -72,6 +81,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.state.key_cache = KeyCache()
     app.state.settled_cache = SettledCache()
-    for module in (windows, characters, videos, tasks, usage, files, health, web):
+    for module in (windows, characters, videos, tasks, reviews, usage, files, health, web):
         app.include_router(module.router)
     return app

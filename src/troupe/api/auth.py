@@ -1,6 +1,7 @@
 """Bearer API keys: each key belongs to one owner; every row a request touches is the owner's.
 
-The one exception is `public_character`: what anyone may read without a key.
+The one exception is `public_character`: what anyone may read without a key. A stored key may
+also carry rights (`Rights`): to decide reviews (`--operator`) and to attest (`--may-attest`).
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException
 
 from troupe.api.services import Services
 from troupe.errors import TroupeError
@@ -159,3 +162,43 @@ def public_character(session: Session, ref: str) -> Character | None:
     """
     row = repo.get_usable_character(session, NO_OWNER, ref)
     return row if row is not None and row.visibility == "public" else None
+
+
+@dataclass(frozen=True)
+class Rights:
+    """What the key behind a request may do besides using its owner's things."""
+
+    owner: str
+    operator: bool  # list, look at and decide reviews of every owner's doubtful characters
+    may_attest: bool  # vouch that an uncertain subject is an original character
+    name: str  # who, as a decision records it
+
+
+def rights_of(request: Request) -> Rights:
+    """The rights of the request's key, read from the database (operators' calls and
+    attestations are rare, so they are never cached: a revoked right ends at once).
+
+    Keys of `TROUPE_API_KEYS` carry none. On a server without any key the local user is the
+    operator and may attest: there is nobody else.
+    """
+    services: Services = request.app.state.services
+    token = bearer_token(request)
+    if token is not None and token in services.settings.api_keys:
+        return Rights(env_key_owner(token), False, False, env_key_owner(token))
+    with services.db.transaction() as session:
+        row = repo.api_key_of(session, token) if token is not None else None
+        keys_exist = row is not None or repo.any_api_keys(session)
+    if row is not None:
+        return Rights(row.owner, row.operator, row.may_attest, f"{row.owner} ({row.id})")
+    owner = _owner_or_refusal(token, bool(services.settings.api_keys) or keys_exist)
+    return Rights(owner, True, True, owner)
+
+
+async def operator_name(request: Request) -> str:
+    """Who the operator behind the request is. Anyone else is answered exactly as a route that
+    does not exist is (404), so the operator API tells nothing of itself or of any owner."""
+    await authenticated_owner(request)  # a missing or wrong key is 401, as everywhere
+    rights = await run_in_threadpool(rights_of, request)
+    if not rights.operator:
+        raise HTTPException(404, "Not Found")
+    return rights.name

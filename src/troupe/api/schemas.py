@@ -6,8 +6,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from troupe.characters.timestamps import Window
 from troupe.errors import ERROR_CODES
-from troupe.store.tables import Character, Task, Video
+from troupe.store.tables import Character, Review, Task, Video
+
+ATTEST_DESCRIPTION = (
+    "true: you vouch that the subject is an original character, not a real person, which lets "
+    "through a subject the screening is uncertain about (never one it sees as a real person). "
+    "Only keys created with `troupe keys create --may-attest` may send true"
+)
 
 # --- requests ---------------------------------------------------------------------------
 
@@ -30,6 +37,7 @@ class CharacterCreateBody(BaseModel):
     name: str | None = Field(None, description="Display name, 1-80 characters")
     username: str | None = Field(None, description="Wanted @username; derived from name if absent")
     async_: bool = Field(False, alias="async", description="Answer 202 with a task at once")
+    attest_original_character: bool | None = Field(None, description=ATTEST_DESCRIPTION)
 
 
 class VideoCreateBody(BaseModel):
@@ -57,6 +65,9 @@ class VideoCreateBody(BaseModel):
     )
     character_name: str | None = None
     character_username: str | None = None
+    attest_original_character: bool | None = Field(
+        None, description=f"For the inline character: {ATTEST_DESCRIPTION}"
+    )
 
 
 class VideoRemixBody(BaseModel):
@@ -104,6 +115,15 @@ class CharacterSource(BaseModel):
     timestamps: str
 
 
+class CharacterLikeness(BaseModel):
+    """Why a character the human screening was uncertain about was let through."""
+
+    screening: Literal["uncertain"] = "uncertain"
+    reason: str = Field(description="What the screening could not decide")
+    attested: bool = Field(description="Its creator's key attested an original character")
+    reviewed_at: int | None = Field(description="When an operator approved it, if one did")
+
+
 class CharacterObject(BaseModel):
     id: str
     object: Literal["character"] = "character"
@@ -122,6 +142,11 @@ class CharacterObject(BaseModel):
     visibility: Literal["private", "public"] = Field(
         description="public: other keys' owners may see it and mention it in their videos"
     )
+    likeness: CharacterLikeness | None = Field(
+        default=None,
+        description="null when the screening was sure the subject is no real person; else why "
+        "it was let through (an attestation, or an operator's review)",
+    )
 
 
 class VideoCharacter(BaseModel):
@@ -129,6 +154,10 @@ class VideoCharacter(BaseModel):
     username: str | None
     consistency: float | None = Field(
         description="How consistently the character appears, 0-1; null until rendered"
+    )
+    warning: str | None = Field(
+        default=None,
+        description="Set when the consistency is so low that the character was hardly found",
     )
 
 
@@ -239,6 +268,53 @@ class WindowList(BaseModel):
     data: list[WindowCandidateObject]
 
 
+class ReviewSource(BaseModel):
+    type: Literal["url", "task", "upload"]
+    url: str | None = None
+    task_id: str | None = None
+    filename: str | None = None
+
+
+class ReviewObject(BaseModel):
+    """A character task the screening was uncertain about, for operators to decide."""
+
+    id: str = Field(description="The character task's id")
+    object: Literal["character.review"] = "character.review"
+    status: Literal["waiting", "approved", "rejected", "expired"]
+    task_status: Literal["queued", "in_progress", "completed", "failed"]
+    owner: str
+    reason: str = Field(description="What the screening could not decide")
+    evidence: list[str] = Field(
+        description="JPEG frames with the doubtful region boxed (none once refused: they are "
+        "removed with the rest of what extraction made)"
+    )
+    name: str | None = Field(description="The display name the request asked for")
+    username: str | None = Field(description="The username the request asked for")
+    source: ReviewSource
+    timestamps: str = Field(description="The window the character was cut from")
+    created_at: int
+    expires_at: int = Field(description="When a review nobody decided fails (and is refunded)")
+    decided_at: int | None
+    decided_by: str | None = Field(description="The operator (or `troupe`, for an expiry)")
+    why: str | None
+
+
+class ReviewList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ReviewObject]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+
+class ReviewDecision(BaseModel):
+    """An operator's approval or rejection; `why` is kept with it and shown to the owner."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    why: str | None = Field(None, max_length=2000, examples=["a drawn mascot"])
+
+
 class CharacterUpdate(BaseModel):
     """The one thing about a character that may change: who may use it."""
 
@@ -287,6 +363,7 @@ def character_object(row: Character, base_url: str) -> CharacterObject:
         if "voice" in row.blobs
         else None,
         visibility=row.visibility,  # type: ignore[arg-type]
+        likeness=CharacterLikeness(**row.likeness) if row.likeness else None,
     )
 
 
@@ -332,4 +409,40 @@ def video_object(video: Video, task: Task) -> VideoObject:
         remixed_from_video_id=video.remixed_from_video_id,
         error=task_error(task),
         characters=[VideoCharacter(**entry) for entry in video.cast],
+    )
+
+
+def review_evidence_url(base_url: str, task_id: str, index: int) -> str:
+    return f"{base_url}/v1/reviews/{task_id}/evidence/{index}.jpg"
+
+
+def review_object(review: Review, task: Task, base_url: str) -> ReviewObject:
+    source = task.request.get("source", {})
+    start, end = review.files["window"]
+    return ReviewObject(
+        id=review.task_id,
+        status=review.status,  # type: ignore[arg-type]
+        task_status=task.status,  # type: ignore[arg-type]
+        owner=review.owner,
+        reason=review.reason,
+        # A refused subject's frames were removed with its other files.
+        evidence=[
+            review_evidence_url(base_url, review.task_id, index)
+            for index in range(len(review.evidence))
+            if review.status in ("waiting", "approved")
+        ],
+        name=task.request.get("name"),
+        username=task.request.get("username"),
+        source=ReviewSource(
+            type=source.get("type", "url"),
+            url=source.get("url"),
+            task_id=source.get("task_id"),
+            filename=source.get("filename"),
+        ),
+        timestamps=str(Window(float(start), float(end))),
+        created_at=review.created_at,
+        expires_at=review.expires_at,
+        decided_at=review.decided_at,
+        decided_by=review.decided_by,
+        why=review.why,
     )

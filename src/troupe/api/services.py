@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
+from troupe.characters.review import ReviewDesk
 from troupe.characters.sources import SourceAccess
 from troupe.jobs import presence
 from troupe.jobs.admission import Admission
@@ -25,6 +26,7 @@ class Services:
     worker: Worker
     retention: RetentionSweeper
     admission: Admission
+    reviews: ReviewDesk
 
 
 def waiting_note(services: Services, kind: str, backend: str | None) -> str | None:

@@ -13,9 +13,9 @@ from troupe.characters.extract import (
     Extraction,
     extract_character,
     frame_scores,
-    scan_chunks,
 )
-from troupe.characters.humans import check_no_humans, find_human
+from troupe.characters.humans import find_humans
+from troupe.characters.likeness import Doubt, Judgement, evidence_jpegs, judge_likeness
 from troupe.characters.timestamps import MAX_WINDOW_SECONDS, Window, check_within
 from troupe.characters.windows import WindowCandidate, rank_windows
 from troupe.errors import TroupeError
@@ -31,9 +31,11 @@ ANALYSIS_MAX_SIDE = 640
 ANALYSIS_FPS = 8.0
 WINDOW_SEARCH_FPS = 4.0
 WINDOW_SEARCH_MAX_SIDE = 320
-# Failures that another window of the same source may not have, and so deserve a suggestion.
-SUGGESTIBLE = ("no_subject_found", "low_quality_segment")
-SUGGESTION_CANDIDATES = 5
+# Failures that another window of the same source may not have, and so deserve suggestions.
+SUGGESTIBLE = ("no_subject_found", "low_quality_segment", "human_likeness_detected")
+SUGGESTIONS = 2
+# Windows judged in full beyond those wanted, when the best by their sparse frames are refused.
+EXTRA_TRIES = 2
 MIN_SUGGESTION_SCORE = 0.05
 
 
@@ -51,6 +53,9 @@ class CharacterFiles:
     window: Window
     quality: dict[str, Any]
     blobs: dict[str, Any] = field(default_factory=dict)
+    # Set when the screening could not decide: the caller's policy (refuse, an operator's
+    # review, the key's attestation) decides instead.
+    doubt: Doubt | None = None
 
 
 def analysis_fps(seconds: float) -> float:
@@ -76,59 +81,109 @@ def check_source(path: Path, rules: SourceRules) -> MediaInfo:
 
 
 def scan_windows(path: Path, rules: SourceRules, count: int) -> tuple[float, list[WindowCandidate]]:
-    """The checked source's duration and its best `count` windows."""
+    """The checked source's duration and its best `count` windows that creation accepts."""
     info = check_source(path, rules)
-    return info.duration, rank_source_windows(path, info, count)
+    return info.duration, [found.candidate for found in accepted_windows(path, info, count)]
 
 
-def rank_source_windows(path: Path, info: MediaInfo, count: int) -> list[WindowCandidate]:
-    """The best `count` windows of an already checked source, judged on sparse small frames."""
+@dataclass(frozen=True)
+class Judged:
+    """A window that went through the whole decision: its extraction and likeness verdict
+    (`character` or `uncertain`; a person raises), and the frames they came from."""
+
+    window: Window
+    frames: list[Frame]
+    extraction: Extraction
+    judgement: Judgement
+
+
+@dataclass(frozen=True)
+class AcceptedWindow:
+    candidate: WindowCandidate
+    judged: Judged
+
+
+def accepted_windows(path: Path, info: MediaInfo, count: int) -> list[AcceptedWindow]:
+    """The best `count` windows by their sparse frames' scores that the same judgement as
+    creation accepts outright: a window suggested is never refused. At most `count` +
+    EXTRA_TRIES windows are judged in full."""
     samples = sample_frames(path, WINDOW_SEARCH_FPS, WINDOW_SEARCH_MAX_SIDE)
     times = [frame.time for frame in samples]
-    scores, people = frame_scores(samples), _with_people(samples)
-    return rank_windows(times, scores, info.duration, count, blocked=people)
-
-
-def _with_people(samples: list[Frame]) -> list[bool]:
-    """For each frame, in time order, whether the screening sees a person in its piece of the
-    video."""
-    flags: list[bool] = []
-    for chunk in scan_chunks(sorted(samples, key=lambda f: f.time)):
-        flags += [find_human(chunk) is not None] * len(chunk)
-    return flags
-
-
-def choose_window(path: Path, info: MediaInfo, window: Window | None) -> Window:
-    """The caller's window checked against the duration, or the best window troupe finds."""
-    if window is not None:
-        check_within(window, info.duration)
-        return window
-    ranked = rank_source_windows(path, info, 1)
-    return ranked[0].window if ranked else Window(0.0, min(info.duration, MAX_WINDOW_SECONDS))
+    ranked = rank_windows(times, frame_scores(samples), info.duration, count + EXTRA_TRIES)
+    found: list[AcceptedWindow] = []
+    for candidate in ranked:
+        if candidate.score < MIN_SUGGESTION_SCORE:
+            break
+        try:
+            judged = judge_window(path, info, candidate.window)
+        except TroupeError:
+            continue
+        if judged.judgement.verdict == "character":
+            found.append(AcceptedWindow(candidate, judged))
+        if len(found) == count:
+            break
+    return found
 
 
 def with_suggestion(error: TroupeError, path: Path, info: MediaInfo, tried: Window) -> TroupeError:
-    """The same failure, plus the best other window of the source when it looks usable."""
-    ranked = rank_source_windows(path, info, SUGGESTION_CANDIDATES)
-    for candidate in ranked:
-        away = candidate.window.end <= tried.start or candidate.window.start >= tried.end
-        if away and candidate.score >= MIN_SUGGESTION_SCORE:
-            return TroupeError(
-                error.code, f"{error.message}; try timestamps {candidate.window}", error.param
-            )
-    return error
+    """The same failure, naming the other windows of the source that creation would accept."""
+    away = [
+        found.candidate.window
+        for found in accepted_windows(path, info, SUGGESTIONS)
+        if found.candidate.window.end <= tried.start or found.candidate.window.start >= tried.end
+    ]
+    if not away:
+        return error
+    names = " or ".join(str(window) for window in away)
+    return TroupeError(error.code, f"{error.message}; try timestamps {names}", error.param)
 
 
-def screened_extraction(frames: list[Frame], info: MediaInfo) -> Extraction:
-    """Screen for people while extracting, on the second core; a person outranks any other
-    failure, since no other window of that source would make it acceptable."""
+def judge_window(path: Path, info: MediaInfo, window: Window) -> Judged:
+    """Decode the window as creation does, extract the character and judge its likeness."""
+    frames = decode_window(
+        path, window.start, window.end, max_side=ANALYSIS_MAX_SIDE, fps=analysis_fps(window.length)
+    )
+    if not frames:
+        message = f"no video frames could be decoded between {window}s"
+        raise TroupeError("unsupported_media", message)
+    extraction, judgement = screened_extraction(frames, info)
+    return Judged(window, frames, extraction, judgement)
+
+
+def screened_extraction(frames: list[Frame], info: MediaInfo) -> tuple[Extraction, Judgement]:
+    """Look for people while extracting, on the second core, then judge the people seen against
+    the subject cut out. A photographed person outranks any other failure: when no subject is
+    found, every person seen counts."""
     with ThreadPoolExecutor(max_workers=1) as pool:
-        screening = pool.submit(check_no_humans, frames)
+        screening = pool.submit(find_humans, frames)
         try:
             extraction = extract_character(frames, info.width, info.height)
-        finally:
-            screening.result()
-    return extraction
+        except TroupeError:
+            judgement = judge_likeness(frames, screening.result(), None)
+            if judgement.verdict == "person":
+                raise judgement.refusal() from None
+            raise
+    judgement = judge_likeness(frames, screening.result(), extraction.subject_masks)
+    if judgement.verdict == "person":
+        raise judgement.refusal()
+    return extraction, judgement
+
+
+def _judge_chosen(path: Path, info: MediaInfo, window: Window | None) -> Judged:
+    """The caller's window, judged (a refusal names windows that would work), or the best
+    window troupe finds; with none accepted outright, the first 3 s, judged."""
+    if window is not None:
+        check_within(window, info.duration)
+        try:
+            return judge_window(path, info, window)
+        except TroupeError as error:
+            if error.code not in SUGGESTIBLE:
+                raise
+            raise with_suggestion(error, path, info, window) from error
+    found = accepted_windows(path, info, 1)
+    if found:
+        return found[0].judged
+    return judge_window(path, info, Window(0.0, min(info.duration, MAX_WINDOW_SECONDS)))
 
 
 def build_character_files(
@@ -142,25 +197,8 @@ def build_character_files(
     """Run the whole extraction and write its files under `prefix` in the blob store."""
     info = check_source(path, rules)
     progress(15)
-    chosen = choose_window(path, info, window)
-    frames = decode_window(
-        path,
-        chosen.start,
-        chosen.end,
-        max_side=ANALYSIS_MAX_SIDE,
-        fps=analysis_fps(chosen.end - chosen.start),
-    )
-    if not frames:
-        raise TroupeError(
-            "unsupported_media", f"no video frames could be decoded between {chosen}s"
-        )
-    progress(40)
-    try:
-        extraction = screened_extraction(frames, info)
-    except TroupeError as error:
-        if error.code not in SUGGESTIBLE or window is None:
-            raise
-        raise with_suggestion(error, path, info, chosen) from error
+    judged = _judge_chosen(path, info, window)
+    extraction = judged.extraction
     progress(80)
     keys: dict[str, Any] = {
         "profile": blobs.put_bytes(f"{prefix}/profile.jpg", extraction.profile_jpeg),
@@ -172,7 +210,17 @@ def build_character_files(
     }
     with blobs.scratch_dir() as scratch:
         clip = Path(scratch) / "voice.m4a"
-        if extract_audio_clip(path, chosen.start, chosen.end, clip):
+        if extract_audio_clip(path, judged.window.start, judged.window.end, clip):
             keys["voice"] = blobs.put_file(f"{prefix}/voice.m4a", clip)
+    doubt = None
+    if judged.judgement.verdict == "uncertain":
+        pictures = evidence_jpegs(judged.frames, judged.judgement)
+        doubt = Doubt(
+            judged.judgement.reason(),
+            [
+                blobs.put_bytes(f"{prefix}/doubt_{index}.jpg", picture)
+                for index, picture in enumerate(pictures)
+            ],
+        )
     progress(95)
-    return CharacterFiles(window=chosen, quality=extraction.report.to_dict(), blobs=keys)
+    return CharacterFiles(judged.window, extraction.report.to_dict(), keys, doubt)

@@ -21,7 +21,8 @@ from troupe.characters.frame_quality import (
     steadiness,
     subject_size_score,
 )
-from troupe.characters.subject import Sighting, SubjectMask, track_subject
+from troupe.characters.scenery import SceneryVerdict, judge_scenery
+from troupe.characters.subject import Sighting, SubjectMask, Track, track_subject
 from troupe.errors import TroupeError
 from troupe.media.frames import Frame, evenly_spaced
 
@@ -36,6 +37,9 @@ MIN_COVERAGE = 0.005
 # Below this the segmentation model is not sure that one region, and nothing else, stands out:
 # no subject, rather than scenery or one of several things cut out as a character.
 MIN_CONFIDENCE = 0.5
+# Below this the subject is kept with a warning: the model may have cut out the wrong thing
+# (a background tree scored 0.54 on real footage; clear characters score 0.7 and more).
+SURE_CONFIDENCE = 0.65
 SMALL_COVERAGE = 0.03
 LARGE_COVERAGE = 0.8
 DIM_MEAN = 60.0
@@ -82,6 +86,9 @@ class Extraction:
     references_png: list[bytes]
     fingerprint: bytes
     report: QualityReport
+    # Where the subject is in each analysed frame: (time, bool mask at the frame's analysis
+    # size), for judging whether a person the screening saw is the character or beside it.
+    subject_masks: list[tuple[float, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -106,8 +113,12 @@ def extract_character(frames: list[Frame], source_width: int, source_height: int
     if not frames:
         raise TroupeError("low_quality_segment", "no frames could be decoded", param="timestamps")
     frames = sorted(frames, key=lambda f: f.time)
-    scored, confidence = _score_frames(evenly_spaced(frames, MAX_ANALYSED_FRAMES))
-    best = _best_or_raise(scored, confidence, _window_text(frames))
+    scored, track = _score_frames(evenly_spaced(frames, MAX_ANALYSED_FRAMES))
+    best = _best_or_raise(scored, track.confidence, _window_text(frames))
+    scenery = _scenery(scored, track, best)
+    if scenery.is_scenery:
+        message = f"{scenery.reason} {_window_text(frames)}"
+        raise TroupeError("no_subject_found", message, param="timestamps")
     chosen = _diverse(scored, best)
     cut_outs = _cut_outs(chosen)
     best_mask = cast(SubjectMask, best.subject)
@@ -115,7 +126,10 @@ def extract_character(frames: list[Frame], source_width: int, source_height: int
         profile_jpeg=_profile_jpeg(best, best_mask),
         references_png=[png for _, pngs in cut_outs for png in pngs],
         fingerprint=build_fingerprint([rgba for rgba, _ in cut_outs]),
-        report=_report(best, best_mask, confidence, source_width, source_height),
+        report=_report(
+            best, best_mask, track.confidence, source_width, source_height, scenery.unsure
+        ),
+        subject_masks=[(s.frame.time, s.subject.mask) for s in scored if s.subject is not None],
     )
 
 
@@ -168,8 +182,8 @@ def _window_text(frames: list[Frame]) -> str:
     return f"between {frames[0].time:.1f}s and {frames[-1].time:.1f}s"
 
 
-def _score_frames(frames: list[Frame]) -> tuple[list[_Scored], float]:
-    """Every frame scored, and the track's confidence."""
+def _score_frames(frames: list[Frame]) -> tuple[list[_Scored], Track]:
+    """Every frame scored, and the subject's track."""
     images = [resize_long_side(f.image, WORK_SIDE) for f in frames]
     track = track_subject(images, [f.time for f in frames])
     scored = []
@@ -181,7 +195,19 @@ def _score_frames(frames: list[Frame]) -> tuple[list[_Scored], float]:
         sharp = sharpness(image, sighting.subject.box if sighting else None)
         score = _frame_score(exp, sharp, sighting)
         scored.append(_Scored(frame, image, exp, sharp, sighting, score, modelled))
-    return scored, track.confidence
+    return scored, track
+
+
+def _scenery(scored: list[_Scored], track: Track, best: _Scored) -> SceneryVerdict:
+    """Whether the chosen subject is a piece of the scenery (characters/scenery.py)."""
+    return judge_scenery(
+        [s.image for s in scored],
+        [s.subject.mask if s.subject is not None else None for s in scored],
+        [s.frame.time for s in scored],
+        track.cameras,
+        track.modelled,
+        scored.index(best),
+    )
 
 
 def _frame_score(exp: Exposure, sharp: float, sighting: Sighting | None) -> float:
@@ -294,7 +320,12 @@ def _look(s: _Scored) -> np.ndarray:
 
 
 def _report(
-    best: _Scored, subject: SubjectMask, confidence: float, source_w: int, source_h: int
+    best: _Scored,
+    subject: SubjectMask,
+    confidence: float,
+    source_w: int,
+    source_h: int,
+    maybe_scenery: bool,
 ) -> QualityReport:
     sx, sy = source_w / best.image.shape[1], source_h / best.image.shape[0]
     x, y, w, h = subject.box
@@ -307,12 +338,23 @@ def _report(
         best_frame_time=best.frame.time,
         subject_box=box,
         subject_confidence=round(confidence, 3),
-        warnings=_warnings(best, subject, sharp, min(source_w, source_h)),
+        warnings=_warnings(
+            best, subject, sharp, min(source_w, source_h), confidence, maybe_scenery
+        ),
     )
 
 
-def _warnings(best: _Scored, subject: SubjectMask, sharp: float, short_side: int) -> list[str]:
+def _warnings(
+    best: _Scored,
+    subject: SubjectMask,
+    sharp: float,
+    short_side: int,
+    confidence: float,
+    maybe_scenery: bool,
+) -> list[str]:
     checks = [
+        (confidence < SURE_CONFIDENCE, "subject uncertain: check that the right thing was cut out"),
+        (maybe_scenery, "subject may be part of the scenery"),
         (short_side < HD_SHORT_SIDE, "below 720p"),
         (subject.coverage < SMALL_COVERAGE, "subject small"),
         (subject.coverage > LARGE_COVERAGE, "subject fills the frame"),

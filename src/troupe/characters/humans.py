@@ -16,7 +16,6 @@ import cv2
 import numpy as np
 
 from troupe.characters.wheels import weights_file
-from troupe.errors import TroupeError
 from troupe.media.frames import Frame, evenly_spaced
 
 # Frames looked at per window, evenly spread; faces are sought in all of them, bodies (the
@@ -43,6 +42,9 @@ BODY_SURE = 0.8
 BODY_HINT = 0.1
 BODY_SCORE = 0.6
 BODY_ZOOM = 2.0
+# Distinct person candidates looked at per frame: a statue in the background must not hide the
+# character's own body from the judgement.
+BODY_CANDIDATES = 3
 BODY_MIN_CROP = 0.35
 # Faces under ~100 px in a 640 px frame are too small for the short-range BlazeFace over the
 # whole frame: the second and the second-to-last sampled frames are also searched in
@@ -104,40 +106,40 @@ class HumanSighting:
     tentative: bool = False
 
 
-def check_no_humans(frames: list[Frame]) -> None:
-    """Raise `human_likeness_detected` when a real person appears anywhere in the window."""
-    sighting = find_human(frames)
-    if sighting is not None:
-        message = (
-            f"a real human {sighting.kind} was found at {sighting.time:.2f}s; "
-            "characters cannot be made of real people"
-        )
-        raise TroupeError("human_likeness_detected", message, param="timestamps")
+def find_humans(frames: list[Frame]) -> list[HumanSighting]:
+    """Every face and body the detectors see in frames sampled across the window, in time
+    order: whether one counts against a character depends on where it lies (characters/
+    likeness.py)."""
+    sampled = evenly_spaced(sorted(frames, key=lambda f: f.time), SAMPLED_FRAMES)
+    found: list[HumanSighting] = []
+    with _LOCK:
+        for index, frame in enumerate(sampled):
+            faces = _faces(frame, tiles=index in (1, len(sampled) - 2))
+            bodies = _bodies(frame) if index in BODY_FRAMES else []
+            found += faces + bodies
+    return found
+
+
+def confirmed(sightings: list[HumanSighting]) -> list[HumanSighting]:
+    """The sightings that count: every sure one, and tentative ones once a second frame has
+    one too."""
+    unsure_times = {s.time for s in sightings if s.tentative}
+    agreed = len(unsure_times) > 1
+    return [s for s in sightings if not s.tentative or agreed]
 
 
 def find_human(frames: list[Frame]) -> HumanSighting | None:
-    """The earliest person seen in frames sampled across the window, or None."""
-    sampled = evenly_spaced(sorted(frames, key=lambda f: f.time), SAMPLED_FRAMES)
-    earlier: HumanSighting | None = None
-    with _LOCK:
-        for index, frame in enumerate(sampled):
-            sighting = _face(frame, tiles=index in (1, len(sampled) - 2))
-            if sighting is None and index in BODY_FRAMES:
-                sighting = _body(frame)
-            if sighting is None:
-                continue
-            if not sighting.tentative:
-                return sighting
-            if earlier is not None:
-                return earlier
-            earlier = sighting
-    return None
+    """The earliest person the detectors confirm anywhere in the frames, or None."""
+    found = confirmed(find_humans(frames))
+    return found[0] if found else None
 
 
-def _face(frame: Frame, tiles: bool) -> HumanSighting | None:
-    """A photographed face in the whole frame or, when `tiles`, a small one in a part of it."""
+def _faces(frame: Frame, tiles: bool) -> list[HumanSighting]:
+    """Photographed-looking faces in the whole frame and, when `tiles`, small ones in its
+    parts."""
     image = frame.image
     parts = [(0, 0, image)] + (_tiles(image) if tiles else [])
+    found: list[HumanSighting] = []
     for x0, y0, part in parts:
         scores, boxes = face_scores(part)
         for index in _distinct(scores, boxes, FACE_SCORE, FACE_CANDIDATES):
@@ -146,12 +148,13 @@ def _face(frame: Frame, tiles: bool) -> HumanSighting | None:
                 continue
             if face_presence(image, box) < FACE_PRESENCE:
                 continue
+            score = float(scores[index])
             if part is image:
-                sure = scores[index] >= FACE_SURE or _body_below(image, box)
-                return HumanSighting(frame.time, "face", float(scores[index]), box, not sure)
-            if _body_below(image, box):
-                return HumanSighting(frame.time, "face", float(scores[index]), box)
-    return None
+                sure = score >= FACE_SURE or _body_below(image, box)
+                found.append(HumanSighting(frame.time, "face", score, box, not sure))
+            elif _body_below(image, box):
+                found.append(HumanSighting(frame.time, "face", score, box))
+    return found
 
 
 def _tiles(image: np.ndarray) -> list[tuple[int, int, np.ndarray]]:
@@ -237,18 +240,22 @@ def face_presence(image: np.ndarray, box: Box) -> float:
     return float(_sigmoid(net.forward(_MESH_PRESENCE).reshape(-1))[0])
 
 
-def _body(frame: Frame) -> HumanSighting | None:
+def _bodies(frame: Frame) -> list[HumanSighting]:
+    """People the person detector sees, each candidate above BODY_HINT looked at again in a
+    square around it unless the whole frame already made it sure."""
     scores, boxes = body_scores(frame.image)
-    best = int(np.argmax(scores))
-    score, box = float(scores[best]), boxes[best]
-    if BODY_HINT <= score < BODY_SURE:
-        x0, y0, crop = _zoom_crop(frame.image, box)
-        scores, boxes = body_scores(crop)
-        best = int(np.argmax(scores))
-        score, box = float(scores[best]), boxes[best] + (x0, y0, 0, 0)
-    if score < BODY_SCORE:
-        return None
-    return HumanSighting(frame.time, "body", score, _clip_box(box, frame.image.shape))
+    found = []
+    for index in _distinct(scores, boxes, BODY_HINT, BODY_CANDIDATES):
+        score, box = float(scores[index]), boxes[index]
+        if score < BODY_SURE:
+            x0, y0, crop = _zoom_crop(frame.image, box)
+            zoomed, zoomed_boxes = body_scores(crop)
+            best = int(np.argmax(zoomed))
+            score, box = float(zoomed[best]), zoomed_boxes[best] + (x0, y0, 0, 0)
+        if score >= BODY_SCORE:
+            box = _clip_box(box, frame.image.shape)
+            found.append(HumanSighting(frame.time, "body", score, box))
+    return found
 
 
 def _zoom_crop(image: np.ndarray, box: np.ndarray) -> tuple[int, int, np.ndarray]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from troupe.characters.doubts import ATTEST_FIELD, read_attestation
 from troupe.characters.timestamps import parse_timestamps
 from troupe.characters.usernames import check_username
 from troupe.errors import TroupeError
@@ -27,6 +28,7 @@ JSON_FIELDS = frozenset(
         "username",
         "async",
         "prompt",
+        ATTEST_FIELD,
     }
 )
 
@@ -42,15 +44,19 @@ class CreationRequest:
     timestamps: str | None  # normalised "start,end", or None for "find the best window"
     name: str | None
     username: str | None
+    # `attest_original_character`: the caller vouches that an uncertain subject is no real
+    # person (only keys with the right may; the API checks that).
+    attested: bool = False
 
     def to_task_request(self, character_id: str) -> dict[str, Any]:
-        return {
+        request = {
             "character_id": character_id,
             "source": self.source,
             "timestamps": self.timestamps,
             "name": self.name,
             "username": self.username,
         }
+        return {**request, "attested": True} if self.attested else request
 
 
 def _invalid(message: str, param: str | None) -> TroupeError:
@@ -140,11 +146,16 @@ def read_json_request(body: object) -> CreationRequest:
         timestamps=_optional_timestamps(body.get("timestamps")),
         name=check_name(body.get("name")),
         username=_optional_username(body.get("username")),
+        attested=read_attestation(body.get(ATTEST_FIELD)),
     )
 
 
 def read_upload_request(
-    name: object, timestamps: object, username: object, filename: str | None
+    name: object,
+    timestamps: object,
+    username: object,
+    filename: str | None,
+    attest: object = None,
 ) -> CreationRequest:
     """The official SDK's multipart form: `name` is required there, `timestamps` is troupe's."""
     checked_name = check_name(name)
@@ -156,4 +167,5 @@ def read_upload_request(
         timestamps=_optional_timestamps(timestamps or None),
         name=checked_name,
         username=_optional_username(username),
+        attested=read_attestation(attest),
     )

@@ -1,25 +1,28 @@
-"""The character job: extract a character from the source its task names, then record it."""
+"""The character job: extract a character from the source its task names, then record it (or,
+when the screening was uncertain, refuse it or park it for an operator, as the policy says)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from troupe.characters import doubts
 from troupe.characters.create import CharacterFiles, build_character_files
 from troupe.characters.sources import SourceAccess, local_source
 from troupe.characters.timestamps import parse_timestamps
 from troupe.characters.usernames import derive_username
 from troupe.errors import TroupeError
+from troupe.jobs.parking import Parked
 from troupe.jobs.queue import ClaimedJob
 from troupe.jobs.tasks import task_request
-from troupe.jobs.worker import ProgressFn
+from troupe.jobs.worker import Apply, ProgressFn
 from troupe.media.sandbox import run_sandboxed
-from troupe.store import repo
+from troupe.store import repo, reviews
+from troupe.store.blobs import BlobStore
 from troupe.store.db import Database
 from troupe.store.tables import Character
 
@@ -38,14 +41,50 @@ def upload_blob_key(task_id: str) -> str:
 class CharacterExecutor:
     """Creates one character from the request stored on its task."""
 
-    def __init__(self, db: Database, access: SourceAccess) -> None:
+    def __init__(
+        self,
+        db: Database,
+        access: SourceAccess,
+        policy: doubts.LikenessPolicy | None = None,
+    ) -> None:
         self.db = db
         self.access = access
+        self.policy = policy or doubts.LikenessPolicy()
 
-    def __call__(self, job: ClaimedJob, progress: ProgressFn) -> Callable[[Session], None]:
+    def __call__(self, job: ClaimedJob, progress: ProgressFn) -> Apply | Parked:
         owner, request = task_request(self.db, job)
         files = character_files(request, self.access, progress)
-        return lambda session: record_character(session, job, owner, request, files)
+        return screened_outcome(job.task_id, owner, request, files, self.policy, self.access.blobs)
+
+
+def screened_outcome(
+    task_id: str,
+    owner: str,
+    request: dict[str, Any],
+    files: CharacterFiles,
+    policy: doubts.LikenessPolicy,
+    blobs: BlobStore,
+) -> Apply | Parked:
+    """What to write for extracted files: the character, or (uncertain) a refusal or a review."""
+    doubt = files.doubt
+    attested = bool(request.get("attested"))
+    decided = doubts.verdict(doubt, attested=attested, policy=policy.review)
+    if doubt is None or decided == "accept":
+        likeness = doubts.likeness_record(doubt, attested=True) if doubt else None
+        return lambda session: record_character(session, task_id, owner, request, files, likeness)
+    if decided == "review":
+        review = doubts.waiting_review(task_id, owner, files, doubt, policy.review_hours)
+
+        def ask_for_review(session: Session) -> None:
+            reviews.insert_review(session, review)
+
+        return Parked(
+            apply=ask_for_review,
+            waiting_for=doubts.WAITING_FOR,
+            event="character.review_requested",
+        )
+    doubts.discard_files(blobs, files)
+    raise doubts.uncertain_refusal(doubt)
 
 
 def character_files(
@@ -72,11 +111,14 @@ def character_files(
 
 def record_character(
     session: Session,
-    job: ClaimedJob,
+    task_id: str,
     owner: str,
     request: dict[str, Any],
     files: CharacterFiles,
+    likeness: dict[str, Any] | None = None,
 ) -> None:
+    """Insert the character `request` asked for, made of `files`, and attach it to its task;
+    `likeness` is kept with one let through despite a doubt (whose frames it keeps too)."""
     wanted: str | None = request.get("username")
     for _ in range(USERNAME_ATTEMPTS):
         username = wanted or derive_username(
@@ -87,12 +129,13 @@ def record_character(
         try:
             # A savepoint: another process may take the name between the check and the insert.
             with session.begin_nested():
-                repo.insert_character(session, _character_row(job, owner, request, files, username))
+                row = _character_row(task_id, owner, request, files, username, likeness)
+                repo.insert_character(session, row)
         except IntegrityError as error:
             if "username" not in str(error.orig).lower():
                 raise
             continue
-        repo.attach_character_to_task(session, job.task_id, request["character_id"])
+        repo.attach_character_to_task(session, task_id, request["character_id"])
         return
     raise TroupeError(
         "username_taken", f"username @{wanted or username} is taken", param="username"
@@ -100,10 +143,19 @@ def record_character(
 
 
 def _character_row(
-    job: ClaimedJob, owner: str, request: dict[str, Any], files: CharacterFiles, username: str
+    task_id: str,
+    owner: str,
+    request: dict[str, Any],
+    files: CharacterFiles,
+    username: str,
+    likeness: dict[str, Any] | None,
 ) -> Character:
     source = request["source"]
     created_ns = time.time_ns()
+    blobs = dict(files.blobs)
+    if likeness is not None and files.doubt is not None:
+        # Kept with the character, so its deletion removes them with its other files.
+        blobs[doubts.EVIDENCE_ROLE] = list(files.doubt.evidence)
     return Character(
         id=request["character_id"],
         owner=owner,
@@ -111,7 +163,7 @@ def _character_row(
         display_name=request.get("name") or username,
         created_at=created_ns // 1_000_000_000,
         created_ns=created_ns,
-        task_id=job.task_id,
+        task_id=task_id,
         source={
             "type": source["type"],
             "url": source.get("url"),
@@ -120,5 +172,6 @@ def _character_row(
             "timestamps": str(files.window),
         },
         quality=files.quality,
-        blobs=files.blobs,
+        blobs=blobs,
+        likeness=likeness,
     )

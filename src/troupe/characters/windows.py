@@ -34,15 +34,13 @@ def window_lengths(duration: float) -> list[float]:
     return lengths
 
 
-def _candidates(
-    times: list[float], scores: list[float], duration: float, blocked: list[bool]
-) -> list[WindowCandidate]:
+def _candidates(times: list[float], scores: list[float], duration: float) -> list[WindowCandidate]:
     found = []
     for length in window_lengths(duration):
         starts = sorted({0.0, *(min(t, duration - length) for t in times)})
         for start in starts:
             held = [i for i, t in enumerate(times) if start <= t < start + length]
-            if held and not any(blocked[i] for i in held):
+            if held:
                 value = sum(scores[i] for i in held) / len(held)
                 value *= 1.0 - LENGTH_BONUS * (MAX_WINDOW_SECONDS - length)
                 found.append(
@@ -60,13 +58,11 @@ def rank_windows(
     scores: list[float],
     duration: float,
     count: int = 3,
-    blocked: list[bool] | None = None,
 ) -> list[WindowCandidate]:
-    """The best `count` windows that do not overlap, best first, from per-frame scores; none
-    holds a `blocked` frame (one where a person shows: that window would be refused)."""
+    """The best `count` windows that do not overlap, best first, from per-frame scores."""
     if duration < MIN_WINDOW_SECONDS or not times:
         return []
-    found = _candidates(times, scores, duration, blocked or [False] * len(times))
+    found = _candidates(times, scores, duration)
     ranked = sorted(found, key=lambda c: (-c.score, c.window.start))
     chosen: list[WindowCandidate] = []
     for candidate in ranked:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from troupe.cli import backends, characters, demo, server, usage, videos, worker
+from troupe.cli import backends, characters, demo, reviews, server, usage, videos, worker
 
 
 @click.group()
@@ -17,6 +17,7 @@ for command in (
     server.serve,
     worker.worker,
     server.keys,
+    reviews.review,
     demo.demo,
     characters.character,
     videos.video,

@@ -87,6 +87,12 @@ def open_database(data_dir: Path | None) -> Any:
     return Database(settings.resolved_database_url)
 
 
+def _rights(row: Any) -> list[str]:
+    return [
+        name for name, held in (("operator", row.operator), ("may-attest", row.may_attest)) if held
+    ]
+
+
 def _balance_line(shown: dict[str, Any]) -> list[str]:
     return [f"balance  ${shown['balance']:.2f}"] if "balance" in shown else []
 
@@ -99,10 +105,26 @@ def _balance_line(shown: dict[str, Any]) -> list[str]:
     default=None,
     help="Add this many US dollars to the owner's balance; a funded owner's jobs need it.",
 )
+@click.option(
+    "--operator",
+    is_flag=True,
+    help="The key may list, look at and decide reviews of every owner's uncertain characters.",
+)
+@click.option(
+    "--may-attest",
+    is_flag=True,
+    help="Its requests may send attest_original_character: true, which lets a subject the "
+    "screening is uncertain about through (never one it sees as a real person).",
+)
 @data_dir_option
 @json_option
 def keys_create(
-    owner: str | None, credit: float | None, data_dir: Path | None, as_json: bool
+    owner: str | None,
+    credit: float | None,
+    operator: bool,
+    may_attest: bool,
+    data_dir: Path | None,
+    as_json: bool,
 ) -> None:
     """Make a key and print it once; only its hash is kept."""
     from troupe.billing.ledger import add_credit, to_dollars
@@ -110,8 +132,15 @@ def keys_create(
     from troupe.store import repo
 
     with open_database(data_dir).transaction() as session:
-        row, plain = repo.create_api_key(session, owner or new_id("owner"))
-        shown: dict[str, Any] = {"id": row.id, "owner": row.owner, "key": plain}
+        row, plain = repo.create_api_key(
+            session, owner or new_id("owner"), operator=operator, may_attest=may_attest
+        )
+        shown: dict[str, Any] = {
+            "id": row.id,
+            "owner": row.owner,
+            "key": plain,
+            "rights": _rights(row),
+        }
         if credit is not None:
             shown["balance"] = to_dollars(add_credit(session, row.owner, credit).balance_micros)
     emit(
@@ -121,6 +150,7 @@ def keys_create(
             f"key      {key['key']}",
             f"id       {key['id']}",
             f"owner    {key['owner']}",
+            f"rights   {', '.join(key['rights']) or 'none'}",
             *_balance_line(key),
             "The key is shown only now; troupe keeps its SHA-256.",
         ],
@@ -156,6 +186,7 @@ def keys_list(data_dir: Path | None, as_json: bool) -> None:
                 "owner": row.owner,
                 "prefix": row.prefix,
                 "state": "revoked" if row.revoked_at else "active",
+                "rights": _rights(row),
             }
             for row in repo.list_api_keys(session)
         ]
@@ -165,6 +196,7 @@ def keys_list(data_dir: Path | None, as_json: bool) -> None:
         lambda page: (
             [
                 f"{key['id']}\t{key['owner']}\t{key['prefix']}…\t{key['state']}"
+                + "".join(f"\t{right}" for right in key["rights"])
                 for key in page["data"]
             ]
             or ["no keys: the server accepts any bearer token"]

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from troupe.billing.ledger import Price, PriceList, reserve
 from troupe.errors import TroupeError
-from troupe.store.tables import Task
+from troupe.jobs.parking import PARKED
+from troupe.store.tables import Job, Task
 
 # A full queue drains at about a job a second or two; ask clients to come back after this.
 BUSY_RETRY_SECONDS = 5
@@ -26,12 +27,19 @@ class Admission:
         reserve(session, owner, task_id, price)
 
     def check_concurrency(self, session: Session, owner: str) -> None:
+        """Queued and running jobs count; a parked one (waiting for a person) holds no worker
+        and does not, though its price stays reserved."""
         if not self.max_concurrent_jobs:
             return
         active = session.scalar(
             select(func.count())
             .select_from(Task)
-            .where(Task.owner == owner, Task.status.in_(("queued", "in_progress")))
+            .join(Job, Job.task_id == Task.id)
+            .where(
+                Task.owner == owner,
+                Task.status.in_(("queued", "in_progress")),
+                Job.state != PARKED,
+            )
         )
         if active is not None and active >= self.max_concurrent_jobs:
             raise TroupeError(

@@ -161,7 +161,7 @@ def _give_up(session: Session, job: Job, now: float, webhook_events: bool) -> bo
         update(Job).where(Job.id == job.id, _claimable(now)).values(state="done", worker_id=None)
     ).rowcount  # type: ignore[attr-defined]
     if taken:
-        _fail_task(
+        fail_task(
             session,
             job.task_id,
             TroupeError(
@@ -248,15 +248,10 @@ def settle(
             return False
         if error is None and apply is not None:
             apply(session)
-            session.execute(
-                update(Task)
-                .where(Task.id == job.task_id)
-                .values(status="completed", progress=100, completed_at=now_seconds())
-            )
-            settle_payment(session, job.task_id, succeeded=True)
+            complete_task(session, job.task_id)
             outcome = "completed"
         else:
-            _fail_task(session, job.task_id, error or TroupeError("internal_error", "no result"))
+            fail_task(session, job.task_id, error or TroupeError("internal_error", "no result"))
             outcome = "failed"
         if webhook_events:
             # The job's kind is its task's kind ("character", "video"); the task id is the
@@ -265,7 +260,17 @@ def settle(
         return True
 
 
-def _fail_task(session: Session, task_id: str, error: TroupeError) -> None:
+def complete_task(session: Session, task_id: str) -> None:
+    """Complete the task and charge what it reserved, in the caller's transaction."""
+    session.execute(
+        update(Task)
+        .where(Task.id == task_id)
+        .values(status="completed", progress=100, completed_at=now_seconds())
+    )
+    settle_payment(session, task_id, succeeded=True)
+
+
+def fail_task(session: Session, task_id: str, error: TroupeError) -> None:
     """Fail the task and refund what it reserved, in the caller's transaction."""
     session.execute(
         update(Task)

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from troupe.errors import TroupeError
 from troupe.ids import new_id
-from troupe.jobs import presence, queue
+from troupe.jobs import parking, presence, queue
+from troupe.jobs.parking import Parked
 from troupe.jobs.queue import ClaimedJob
 from troupe.jobs.wakeup import JobListener
 from troupe.store import repo
@@ -23,10 +24,12 @@ from troupe.store.db import Database
 log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[int], None]
-# An executor does the slow work outside any transaction and returns what to write on success.
-Executor = Callable[[ClaimedJob, ProgressFn], Callable[[Session], None]]
-# Told of every job this worker ran: its kind, outcome (`completed`, an error code, or `lost`
-# when another worker had taken it over) and seconds from claim to settlement.
+Apply = Callable[[Session], None]
+# An executor does the slow work outside any transaction and returns what to write on success,
+# or `Parked` when the outcome waits for a person's decision.
+Executor = Callable[[ClaimedJob, ProgressFn], Apply | Parked]
+# Told of every job this worker ran: its kind, outcome (`completed`, an error code, `parked`, or
+# `lost` when another worker had taken it over) and seconds from claim to settlement.
 JobObserver = Callable[[str, str, float], None]
 # Told the task id of every job settled here for good (completed, failed or given up), once its
 # outcome is written: what only that job read (an uploaded source) can go then.
@@ -188,10 +191,14 @@ class Worker:
             self._held.add(job.id)
         started = time.monotonic()
         try:
-            outcome = self._settle(job, *self._execute(job))
+            result, error = self._execute(job)
+            if isinstance(result, Parked):
+                outcome = self._park(job, result)
+            else:
+                outcome = self._settle(job, result, error)
             if self.observe is not None:
                 self.observe(job.kind, outcome, time.monotonic() - started)
-            if outcome != "lost":  # a job taken over still needs its files
+            if outcome not in ("lost", "parked"):  # a job taken over still needs its files
                 self._after_settled(job.task_id)
         finally:
             with self._held_lock:
@@ -199,9 +206,7 @@ class Worker:
             with self._settled:
                 self._settled.notify_all()
 
-    def _execute(
-        self, job: ClaimedJob
-    ) -> tuple[Callable[[Session], None] | None, TroupeError | None]:
+    def _execute(self, job: ClaimedJob) -> tuple[Apply | Parked | None, TroupeError | None]:
         executor = self.executors.get(job.kind)
         if executor is None:
             return None, TroupeError("internal_error", f"no executor for job kind {job.kind!r}")
@@ -213,9 +218,19 @@ class Worker:
             log.exception("job %s (task %s) crashed", job.id, job.task_id)
             return None, TroupeError("internal_error", "the job failed unexpectedly")
 
-    def _settle(
-        self, job: ClaimedJob, apply: Callable[[Session], None] | None, error: TroupeError | None
-    ) -> str:
+    def _park(self, job: ClaimedJob, parked: Parked) -> str:
+        """Park the job until a decision; answers `parked`, or `lost` (or the error of a
+        failure to park, which fails the job)."""
+        events = self.config.webhook_events
+        try:
+            owned = parking.park(self.db, job, parked, webhook_events=events)
+        except Exception:
+            log.exception("parking job %s (task %s) failed", job.id, job.task_id)
+            failure = TroupeError("internal_error", "saving the result failed")
+            return self._settle(job, None, failure)
+        return "parked" if owned else "lost"
+
+    def _settle(self, job: ClaimedJob, apply: Apply | None, error: TroupeError | None) -> str:
         """Write the job's outcome; answers `completed`, the error code, or `lost`."""
         events = self.config.webhook_events
         try:

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from troupe.ids import new_id, now_seconds
 from troupe.store.db import notify_jobs
-from troupe.store.tables import ApiKey, Character, Job, Task, Video, WebhookEvent
+from troupe.store.tables import ApiKey, Character, Job, Review, Task, Video, WebhookEvent
 
-Row = TypeVar("Row", Character, Video, Task)
+Row = TypeVar("Row", Character, Video, Task, Review)
 
 
 def hash_key(key: str) -> str:
@@ -24,8 +24,11 @@ def hash_key(key: str) -> str:
 # --- API keys -------------------------------------------------------------------------
 
 
-def create_api_key(session: Session, owner: str) -> tuple[ApiKey, str]:
-    """Store a new key for `owner`; the plain key is returned once and never stored."""
+def create_api_key(
+    session: Session, owner: str, *, operator: bool = False, may_attest: bool = False
+) -> tuple[ApiKey, str]:
+    """Store a new key for `owner`, with its rights; the plain key is returned once and never
+    stored."""
     plain = new_id("sk-troupe").replace("_", "-")
     row = ApiKey(
         id=new_id("key"),
@@ -33,16 +36,23 @@ def create_api_key(session: Session, owner: str) -> tuple[ApiKey, str]:
         key_hash=hash_key(plain),
         prefix=plain[:14],
         created_at=now_seconds(),
+        operator=operator,
+        may_attest=may_attest,
     )
     session.add(row)
     return row, plain
 
 
 def owner_of_key(session: Session, plain: str) -> str | None:
-    row = session.scalar(
+    row = api_key_of(session, plain)
+    return row.owner if row else None
+
+
+def api_key_of(session: Session, plain: str) -> ApiKey | None:
+    """The live (not revoked) stored key `plain`, with its rights."""
+    return session.scalar(
         select(ApiKey).where(ApiKey.key_hash == hash_key(plain), ApiKey.revoked_at.is_(None))
     )
-    return row.owner if row else None
 
 
 def list_api_keys(session: Session) -> list[ApiKey]:

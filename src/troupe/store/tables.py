@@ -1,5 +1,6 @@
 """SQLAlchemy tables: API keys, tasks, the jobs that run them and the workers that run those,
-characters, videos, webhooks, idempotency records, and the billing ledger."""
+characters and the reviews of doubtful ones, videos, webhooks, idempotency records, and the
+billing ledger."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Float,
     ForeignKey,
     Index,
@@ -15,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -35,6 +38,10 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[int] = mapped_column(Integer)
     revoked_at: Mapped[int | None] = mapped_column(Integer, default=None)
+    # `--operator`: may list, look at and decide reviews of doubtful characters.
+    operator: Mapped[bool] = mapped_column(Boolean, server_default=false(), default=False)
+    # `--may-attest`: its requests may attest that a doubtful subject is an original character.
+    may_attest: Mapped[bool] = mapped_column(Boolean, server_default=false(), default=False)
 
 
 class Task(Base):
@@ -81,6 +88,9 @@ class Job(Base):
     # The render back end a video job needs (only workers that load it claim the job); None:
     # any worker that runs its kind.
     backend: Mapped[str | None] = mapped_column(String(40), default=None)
+    # A `parked` job waits for something outside the queue (a person's decision) and is never
+    # claimed; this says what, for its task's `waiting_for`.
+    waiting_for: Mapped[str | None] = mapped_column(String(200), default=None)
 
     __table_args__ = (Index("ix_jobs_claimable", "state", "lease_expires_at"),)
 
@@ -121,6 +131,10 @@ class Character(Base):
     deleted_at: Mapped[int | None] = mapped_column(Integer, default=None)
     # "private": its owner alone sees and uses it; "public": anyone may mention it.
     visibility: Mapped[str] = mapped_column(String(20), server_default="private")
+    # Set when the screening could not tell it from a real person and it was let through
+    # anyway: {"screening": "uncertain", "reason", "attested", "reviewed_at"}. None: the
+    # screening was sure.
+    likeness: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
     __table_args__ = (
         Index(
@@ -131,6 +145,30 @@ class Character(Base):
             postgresql_where=text("deleted_at IS NULL"),
         ),
     )
+
+
+class Review(Base):
+    """A character task whose screening was uncertain, parked for an operator: what extraction
+    made (recorded as the character on approval), the doubt, and the decision once taken."""
+
+    __tablename__ = "reviews"
+
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id"), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(80), index=True)
+    # waiting | approved | rejected | expired
+    status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[list[Any]] = mapped_column(JSON)  # blob keys of the boxed JPEG frames
+    # What extraction made: {"window", "quality", "blobs"}.
+    files: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[int] = mapped_column(Integer)
+    created_ns: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(Integer)
+    decided_at: Mapped[int | None] = mapped_column(Integer, default=None)
+    decided_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    why: Mapped[str | None] = mapped_column(Text, default=None)
+
+    __table_args__ = (Index("ix_reviews_status_expires", "status", "expires_at"),)
 
 
 class Video(Base):

@@ -8,6 +8,7 @@ from typing import Any
 
 from starlette.datastructures import UploadFile
 
+from troupe.characters.doubts import ATTEST_FIELD, read_attestation
 from troupe.characters.intake import check_fields, check_name, check_source_url
 from troupe.characters.mentions import find_mentions
 from troupe.characters.timestamps import parse_timestamps
@@ -39,6 +40,7 @@ FIELDS = frozenset(
         "character_from_task",
         "character_name",
         "character_username",
+        ATTEST_FIELD,
     }
 )
 
@@ -60,6 +62,7 @@ class InlineCharacter:
     timestamps: str | None
     name: str | None
     username: str | None
+    attested: bool = False  # `attest_original_character` (see characters.doubts)
 
 
 @dataclass(frozen=True)
@@ -201,9 +204,16 @@ def _listed_characters(body: dict[str, Any]) -> tuple[str, ...]:
 
 def _inline_character(body: dict[str, Any]) -> InlineCharacter | None:
     url, task_id = body.get("character_url"), body.get("character_from_task")
+    attested = read_attestation(body.get(ATTEST_FIELD))
     if url and task_id:
         raise _invalid("give one of character_url and character_from_task", "character_url")
     if not url and not task_id:
+        if attested:
+            raise _invalid(
+                f"{ATTEST_FIELD} vouches for a character made here: it needs character_url "
+                "or character_from_task",
+                ATTEST_FIELD,
+            )
         return None
     if isinstance(url, str) and url.strip().startswith(TASK_PREFIXES):
         # Seed 004 passes the id of a finished task as `character_url`.
@@ -221,6 +231,7 @@ def _inline_character(body: dict[str, Any]) -> InlineCharacter | None:
         timestamps=None if raw_window in (None, "") else str(parse_timestamps(raw_window)),
         name=check_name(body.get("character_name")),
         username=None if username in (None, "") else check_username(username),
+        attested=attested,
     )
 
 

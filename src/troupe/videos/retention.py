@@ -1,11 +1,13 @@
 """Retention: a finished video's files are removed once `expires_at` passes (status `expired`),
-and a deleted character's once no video may read them again."""
+and a deleted character's once no video may read them again. The same thread runs the other
+periodic sweeps it is given (reviews past their deadline)."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from troupe.ids import now_seconds
@@ -88,13 +90,25 @@ def forget_copies(blobs: BlobStore) -> None:
         log.info("dropped %d unused local copies of stored blobs", dropped)
 
 
-class RetentionSweeper:
-    """A thread that expires due videos every `interval` seconds."""
+# A periodic sweep: does what is due, answers how many things it did.
+Sweep = Callable[[], int]
 
-    def __init__(self, db: Database, blobs: BlobStore, interval: float) -> None:
+
+class RetentionSweeper:
+    """A thread that expires due videos every `interval` seconds, and runs `sweeps` (named) as
+    often."""
+
+    def __init__(
+        self,
+        db: Database,
+        blobs: BlobStore,
+        interval: float,
+        sweeps: Sequence[tuple[str, Sweep]] = (),
+    ) -> None:
         self.db = db
         self.blobs = blobs
         self.interval = interval
+        self.sweeps = tuple(sweeps)
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="troupe-retention", daemon=True)
 
@@ -111,6 +125,7 @@ class RetentionSweeper:
             if time.monotonic() - last_forget > FORGET_EVERY_SECONDS:
                 last_forget = time.monotonic()
                 forget_copies(self.blobs)
+            self._run_sweeps()
             try:
                 expired = expire_due_videos(self.db, self.blobs)
                 purged = remove_deleted_characters_files(self.db, self.blobs)
@@ -121,3 +136,13 @@ class RetentionSweeper:
                 log.info("expired %d video(s)", expired)
             if purged:
                 log.info("removed the files of %d deleted character(s)", purged)
+
+    def _run_sweeps(self) -> None:
+        for name, sweep in self.sweeps:
+            try:
+                done = sweep()
+            except Exception:
+                log.exception("sweeping %s failed", name)
+                continue
+            if done:
+                log.info("%s: %d", name, done)

@@ -145,13 +145,14 @@ def _task_request(order: VideoOrder, cast: list[Character], video_id: str) -> di
 def _inline_request(inline: InlineCharacter | None) -> dict[str, Any] | None:
     if inline is None:
         return None
-    return {
+    request = {
         "character_id": new_id("char"),
         "source": inline.source,
         "timestamps": inline.timestamps,
         "name": inline.name,
         "username": inline.username,
     }
+    return {**request, "attested": True} if inline.attested else request
 
 
 def _video_row(order: VideoOrder, owner: str, cast: list[Character], video_id: str) -> Video:

@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from troupe.api.auth import authenticated_owner
+from troupe.api.auth import authenticated_owner, rights_of
 from troupe.api.responses import json_answer, settled_answer, settled_cache_of, tagged
 from troupe.api.schemas import (
     CharacterCreateBody,
@@ -27,11 +27,13 @@ from troupe.api.schemas import (
 )
 from troupe.api.services import Services, base_url, services_of, waiting_note
 from troupe.api.uploads import save_upload
+from troupe.characters.doubts import attestation_not_allowed
 from troupe.characters.intake import CreationRequest, read_json_request, read_upload_request
 from troupe.characters.job import upload_blob_key
 from troupe.characters.submit import submit_character_task
 from troupe.errors import TroupeError
 from troupe.ids import new_id
+from troupe.jobs.parking import parked_notes
 from troupe.jobs.tasks import wait_for_task
 from troupe.store import repo
 from troupe.store.tables import Character, Task, Video
@@ -82,7 +84,9 @@ def read_task(request: Request, owner: str, task_id: str) -> Response:
             raise TroupeError("task_not_found", f"no task {task_id!r}", param="task_id")
         [shown] = task_objects(session, [task], base_url(request))
     if task.status == "queued":
-        shown.waiting_for = waiting_note(services, task.kind, task.request.get("backend"))
+        shown.waiting_for = shown.waiting_for or waiting_note(
+            services, task.kind, task.request.get("backend")
+        )
         if isinstance(shown.result, VideoObject):
             shown.result.waiting_for = shown.waiting_for
     if task.status not in SETTLED_TASKS:
@@ -93,8 +97,10 @@ def read_task(request: Request, owner: str, task_id: str) -> Response:
 
 
 def task_objects(session: Session, tasks: list[Task], base: str) -> list[TaskObject]:
-    """Tasks with what they made: the Video (any status), or the Character once made."""
+    """Tasks with what they made: the Video (any status), or the Character once made; a task
+    parked for a person's decision says so in `waiting_for`."""
     made = repo.task_results(session, tasks)
+    parked = parked_notes(session, [task.id for task in tasks if task.status == "queued"])
     shown = []
     for task in tasks:
         result = made.get(task.id)
@@ -104,6 +110,7 @@ def task_objects(session: Session, tasks: list[Task], base: str) -> list[TaskObj
             shown.append(task_object(task, character_object(result, base)))
         else:
             shown.append(task_object(task, None))
+        shown[-1].waiting_for = parked.get(task.id)
     return shown
 
 
@@ -126,9 +133,16 @@ def settled_character(request: Request, owner: str, task: Task) -> CharacterObje
     return character_object(row, base_url(request))
 
 
+def check_attestation(request: Request, attested: bool) -> None:
+    """`attest_original_character: true` from a key without the right is refused."""
+    if attested and not rights_of(request).may_attest:
+        raise attestation_not_allowed()
+
+
 def submit(
     request: Request, owner: str, creation: CreationRequest, task_id: str | None = None
 ) -> Task:
+    check_attestation(request, creation.attested)
     services = services_of(request)
     return submit_character_task(
         services.db, services.worker, services.admission, owner, creation, task_id
@@ -195,8 +209,18 @@ def upload_character(
     name: Annotated[str, Form(description="Display name, 1-80 characters")],
     timestamps: Annotated[str | None, Form(description='"start,end"; default: best window')] = None,
     username: Annotated[str | None, Form()] = None,
+    attest_original_character: Annotated[
+        str | None,
+        Form(
+            description="true: you vouch for an original character (see POST "
+            "/v1/characters); only keys created --may-attest"
+        ),
+    ] = None,
 ) -> CharacterObject | Response:
-    creation = read_upload_request(name, timestamps, username, video.filename)
+    creation = read_upload_request(
+        name, timestamps, username, video.filename, attest_original_character
+    )
+    check_attestation(request, creation.attested)  # before the upload is saved
     services = services_of(request)
     task_id = new_id("task")
     key = save_upload(

@@ -22,7 +22,7 @@ from troupe.api.responses import (
     settled_cache_of,
     tagged,
 )
-from troupe.api.routes.characters import ERRORS, Owner, poll_headers
+from troupe.api.routes.characters import ERRORS, Owner, check_attestation, poll_headers
 from troupe.api.schemas import (
     VideoCreateBody,
     VideoDeleted,
@@ -135,10 +135,13 @@ async def create_video(request: Request, owner: Owner) -> Response:
     body = await read_body(request)
     services = services_of(request)
     wanted = read_video_request(body, limits_of(services))
-    return await run_in_threadpool(_create_video, services, owner, wanted)
+    return await run_in_threadpool(_create_video, services, owner, wanted, request)
 
 
-def _create_video(services: Services, owner: str, wanted: VideoRequest) -> Response:
+def _create_video(
+    services: Services, owner: str, wanted: VideoRequest, request: Request
+) -> Response:
+    check_attestation(request, wanted.inline is not None and wanted.inline.attested)
     video_id = new_id("video")
     reference_key = None
     if wanted.reference_upload is not None:

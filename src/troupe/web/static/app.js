@@ -10,6 +10,7 @@ import { initJobs, reloadJobs } from "./jobs.js";
 import { clearErrors } from "./notify.js";
 import { initPlayer } from "./player.js";
 import { promptBox } from "./prompt.js";
+import { reviewPanel } from "./reviews.js";
 
 const CHARACTER_PATH = /^\/characters\/([^/]+)\/?$/;
 let leaving = null; // aborts the current view's listeners when another one is drawn
@@ -17,6 +18,7 @@ let leaving = null; // aborts the current view's listeners when another one is d
 function homePage(view, signal) {
   fill(
     view,
+    reviewPanel(signal),
     el(
       "section",
       { class: "panel" },

@@ -51,6 +51,15 @@ function errorLine(error) {
   );
 }
 
+function waitingLine(task) {
+  if (task.status !== "queued" || !task.waiting_for) return null;
+  return el("p", {
+    class: "job-note",
+    testid: "job-waiting",
+    text: `Waiting for ${task.waiting_for}.`,
+  });
+}
+
 function videoDetails(video) {
   if (video?.status !== "completed") return [];
   return [
@@ -99,6 +108,7 @@ function drawJob(task) {
     ),
     el("p", { class: "job-title", testid: "job-title", text: titleOf(task) }),
     progressRow(task),
+    waitingLine(task),
     task.error ? errorLine(task.error) : null,
     gone ? el("p", { class: "job-note", testid: "job-gone", text: "Deleted since." }) : null,
     task.kind === "video" ? videoDetails(task.result) : characterDetails(task.result),
