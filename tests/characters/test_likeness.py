@@ -12,7 +12,9 @@ from troupe.characters.humans import HumanSighting, find_humans
 from troupe.characters.likeness import (
     DRAWN,
     NON_HUMAN,
+    PHOTO_FACE,
     PHOTOGRAPHED,
+    RENDERED,
     Evidence,
     counts_against_subject,
     judge_likeness,
@@ -38,6 +40,15 @@ W, H = 640, 360
 )
 def test_the_three_bands(drawing: float, anime: float, animal: float, verdict: str) -> None:
     assert Evidence(drawing, anime, animal).verdict() == verdict
+
+
+@pytest.mark.parametrize(
+    ("photograph", "verdict"),
+    [(RENDERED, "character"), (RENDERED + 0.01, "uncertain"), (PHOTO_FACE, "person")],
+)
+def test_faces_that_look_rendered(photograph: float, verdict: str) -> None:
+    # No drawing, anime or animal evidence: how photographed the faces look decides.
+    assert Evidence(0.0, 0.0, 0.0, photograph).verdict() == verdict
 
 
 def test_a_sighting_counts_on_the_subject_or_filling_the_frame() -> None:

