@@ -72,7 +72,10 @@ def evaluate(clip: dict, path: Path) -> Outcome:
     frames = decode_window(path, 0.0, end, max_side=ANALYSIS_MAX_SIDE, fps=analysis_fps(end))
     human = clip["expected"] == "human"
     try:
-        report = screened_extraction(frames, info).report
+        extraction, judgement = screened_extraction(frames, info)
+        if judgement.verdict == "uncertain":  # refused under the default policy
+            raise TroupeError("human_likeness_detected", f"uncertain: {judgement.reason()}")
+        report = extraction.report
     except TroupeError as error:
         seconds = time.perf_counter() - began
         return Outcome(
