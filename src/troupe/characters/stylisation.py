@@ -5,12 +5,13 @@ character, but cartoon animals and mascots score as photographs, so a low one pr
 
 from __future__ import annotations
 
-import os
-import threading
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
+
+from troupe.characters.per_process import PerProcess
+from troupe.media.frames import check_rgb_image
 
 # nsfwjs 4.4.0 (npm, MIT; weights from GantMan/nsfw_model, MIT), converted by
 # tools/nsfwjs/convert.py with its uint8 weights kept as they are. On twelve pictures the
@@ -26,10 +27,6 @@ DRAWING, HENTAI, NEUTRAL, PORN, SEXY = range(len(CLASSES))
 
 # Each uint8 level as TF.js sees it: divided by 255 in float32, then read as a double.
 _LEVELS = (np.arange(256, dtype=np.float32) / np.float32(255)).astype(np.float64)
-
-_LOCK = threading.Lock()
-# The process that built the model, and the model.
-_MODEL: tuple[int, StylisationModel] | None = None
 
 
 class StylisationModel:
@@ -74,7 +71,7 @@ def preprocess(image: np.ndarray, side: int = MODEL_SIDE) -> np.ndarray:
     the aspect ratio. It squashes rather than crops, and, with corners aligned and no
     antialiasing, a large picture is point-sampled on a grid whose first and last samples are
     its corner pixels. The result is side × side × 3 float32 in [0, 1]."""
-    height, width = _check_image(image)
+    height, width = check_rgb_image(image)
     rows, row_frac = _source_grid(height, side)
     cols, col_frac = _source_grid(width, side)
     # Only the four neighbours of each output pixel are read; TF.js divides every pixel by 255
@@ -110,11 +107,7 @@ def _source_grid(old: int, new: int) -> tuple[tuple[np.ndarray, np.ndarray], np.
 def stylisation_model() -> StylisationModel:
     """The process's model, loaded on first use. A forked child builds its own session:
     onnxruntime's threads do not survive a fork (see saliency.saliency_model)."""
-    global _MODEL
-    with _LOCK:
-        if _MODEL is None or _MODEL[0] != os.getpid():
-            _MODEL = (os.getpid(), StylisationModel())
-        return _MODEL[1]
+    return _MODEL.get()
 
 
 def drawing_scores(images: list[np.ndarray]) -> np.ndarray:
@@ -128,10 +121,4 @@ def drawing_probability(image: np.ndarray) -> float:
     return float(drawing_scores([image])[0, DRAWING])
 
 
-def _check_image(image: np.ndarray) -> tuple[int, int]:
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"expected an RGB uint8 image (H×W×3), got {image.dtype} {image.shape}")
-    height, width = image.shape[:2]
-    if height < 1 or width < 1:
-        raise ValueError(f"expected a non-empty image, got {image.shape}")
-    return height, width
+_MODEL = PerProcess(StylisationModel)

@@ -29,3 +29,14 @@ def evenly_spaced(frames: list[Frame], count: int) -> list[Frame]:
         return frames
     picks = np.linspace(0, len(frames) - 1, count).round().astype(int)
     return [frames[i] for i in picks]
+
+
+def check_rgb_image(image: np.ndarray) -> tuple[int, int]:
+    """The height and width of a non-empty RGB uint8 picture, or a ValueError saying what it is
+    instead."""
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"expected an RGB uint8 image (H×W×3), got {image.dtype} {image.shape}")
+    height, width = image.shape[:2]
+    if height < 1 or width < 1:
+        raise ValueError(f"expected a non-empty image, got {image.shape}")
+    return height, width
