@@ -257,17 +257,33 @@ def _page(
 ) -> Page[Row]:
     """Cursor pagination over (created_ns, id): ids alone are random, seconds alone tie."""
     created, ident = model.created_ns, model.id  # type: ignore[attr-defined]
-    descending = order == "desc"
     cursor = session.get(model, after) if after else None
+    key = None
     if cursor is not None and cursor.owner == owner:  # type: ignore[attr-defined]
         key = (cursor.created_ns, cursor.id)  # type: ignore[attr-defined]
+    return keyset_page(session, statement, (created, ident), key, limit, order)
+
+
+def keyset_page(
+    session: Session,
+    statement: Select[Row],
+    columns: tuple[Any, Any],
+    after: tuple[int, str] | None,
+    limit: int,
+    order: str,
+) -> Page[Row]:
+    """A page of `statement` ordered by `columns` (a creation time and a unique id), starting
+    past the row whose values of them are `after`."""
+    created, ident = columns
+    descending = order == "desc"
+    if after is not None:
         if descending:
             statement = statement.where(
-                or_(created < key[0], (created == key[0]) & (ident < key[1]))
+                or_(created < after[0], (created == after[0]) & (ident < after[1]))
             )
         else:
             statement = statement.where(
-                or_(created > key[0], (created == key[0]) & (ident > key[1]))
+                or_(created > after[0], (created == after[0]) & (ident > after[1]))
             )
     sort = (created, ident)
     statement = statement.order_by(*(c.desc() for c in sort) if descending else sort)

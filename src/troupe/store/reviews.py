@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from troupe.ids import now_seconds
-from troupe.store.repo import Page
+from troupe.store.repo import Page, keyset_page
 from troupe.store.tables import Review
 
 WAITING = "waiting"
@@ -31,23 +31,10 @@ def list_reviews(
     statement = select(Review)
     if status is not None:
         statement = statement.where(Review.status == status)
-    created, ident = Review.created_ns, Review.task_id
-    descending = order == "desc"
     cursor = session.get(Review, after) if after else None
-    if cursor is not None:
-        key = (cursor.created_ns, cursor.task_id)
-        if descending:
-            statement = statement.where(
-                or_(created < key[0], (created == key[0]) & (ident < key[1]))
-            )
-        else:
-            statement = statement.where(
-                or_(created > key[0], (created == key[0]) & (ident > key[1]))
-            )
-    sort = (created, ident)
-    statement = statement.order_by(*(c.desc() for c in sort) if descending else sort)
-    rows = list(session.scalars(statement.limit(limit + 1)))
-    return Page(rows=rows[:limit], has_more=len(rows) > limit)
+    key = (cursor.created_ns, cursor.task_id) if cursor is not None else None
+    columns = (Review.created_ns, Review.task_id)
+    return keyset_page(session, statement, columns, key, limit, order)
 
 
 def record_decision(
