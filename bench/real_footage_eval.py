@@ -40,6 +40,7 @@ class Outcome:
     name: str
     category: str
     human: bool
+    scenery: bool
     error: str | None
     message: str
     iou: float | None
@@ -49,6 +50,8 @@ class Outcome:
 
     @property
     def passed(self) -> bool:
+        if self.scenery:
+            return self.error == "no_subject_found"
         if self.human:
             return self.error == "human_likeness_detected"
         return self.error is None
@@ -70,7 +73,7 @@ def evaluate(clip: dict, path: Path) -> Outcome:
     end = min(info.duration, WINDOW_SECONDS)
     began = time.perf_counter()
     frames = decode_window(path, 0.0, end, max_side=ANALYSIS_MAX_SIDE, fps=analysis_fps(end))
-    human = clip["expected"] == "human"
+    human, scenery = clip["expected"] == "human", clip["expected"] == "none"
     try:
         extraction, judgement = screened_extraction(frames, info)
         if judgement.verdict == "uncertain":  # refused under the default policy
@@ -82,6 +85,7 @@ def evaluate(clip: dict, path: Path) -> Outcome:
             clip["name"],
             clip["category"],
             human,
+            scenery,
             error.code,
             error.message,
             None,
@@ -96,6 +100,7 @@ def evaluate(clip: dict, path: Path) -> Outcome:
         clip["name"],
         clip["category"],
         human,
+        scenery,
         None,
         "",
         score,
@@ -116,8 +121,9 @@ def print_report(outcomes: list[Outcome]) -> None:
         print(f"{o.name:28} {o.category:18} {score} {conf} {best} {timing}  {verdict}")
         if o.message and not o.passed:
             print(f"{'':30}{o.message}")
-    subjects = [o for o in outcomes if not o.human]
+    subjects = [o for o in outcomes if not o.human and not o.scenery]
     people = [o for o in outcomes if o.human]
+    scenery = [o for o in outcomes if o.scenery]
     ious = [o.iou or 0.0 for o in subjects]
     if ious:
         print(
@@ -129,6 +135,8 @@ def print_report(outcomes: list[Outcome]) -> None:
     caught = sum(o.passed for o in people)
     missed = [o.name for o in people if not o.passed]
     print(f"real people refused: {caught}/{len(people)} {' '.join(missed)}")
+    kept = [o.name for o in scenery if not o.passed]
+    print(f"scenery refused: {len(scenery) - len(kept)}/{len(scenery)} {' '.join(kept)}")
     print(
         f"mean time per clip (decode + screened extraction): "
         f"{statistics.mean(o.seconds for o in outcomes) * 1000:.0f} ms"
