@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +27,7 @@ from tests.footage import build_footage
 from tests.jobs.test_webhooks import SECRET, Receiver, verified
 from tests.likeness_clips import write_uncertain_clip
 from tests.support import MediaServer, ServerProcess, wait_for_task
+from troupe.client import Client
 
 OPERATOR = "review"
 WAITING = "review by an operator"
@@ -458,3 +461,36 @@ def test_an_attesting_key_passes_the_uncertain_band(
         assert rendered["status"] == "completed", rendered
         character = attester.get("/v1/characters/inline_doubt").json()
         assert character["likeness"]["attested"] is True
+
+
+def test_the_client_attests_and_the_cli_says_it_waits_for_a_review(
+    make_server: StartServer, uncertain_url: str
+) -> None:
+    server = make_server(REVIEW_ENV)
+    studio = stored_key(server, "studio", "--may-attest")
+    operator_key = stored_key(server, "ops", "--operator")
+    with Client(server.base_url, api_key=studio) as client:
+        made = client.create_character(
+            url=uncertain_url, timestamps="0,2", attest_original_character=True
+        )
+    assert made["likeness"]["attested"] is True
+
+    command = [sys.executable, "-m", "troupe", "character", "create", "--url", uncertain_url]
+    command += ["--timestamps", "0,2", "--username", "cli_doubt"]
+    command += ["--server", server.base_url, "--api-key", "test-key-alpha", "--json"]
+    cli = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    said: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [said.put(line) for line in cli.stderr or ()]).start()
+    try:
+        # The operator decides once the CLI has said what it waits for.
+        while f"waiting for {WAITING}" not in said.get(timeout=180):
+            pass
+        with server.client(operator_key) as operator:
+            [review] = operator.get("/v1/reviews").json()["data"]
+            operator.post(f"/v1/reviews/{review['id']}/approve", json={}).raise_for_status()
+        out = cli.stdout.read() if cli.stdout else ""
+        cli.wait(timeout=120)
+    finally:
+        cli.kill()
+    assert cli.returncode == 0
+    assert json.loads(out)["username"] == "cli_doubt"

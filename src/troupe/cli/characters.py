@@ -41,6 +41,12 @@ def with_source(command: Any) -> Any:
 @click.option("--timestamps", help='"start,end" in seconds; omitted: the best window.')
 @click.option("--name", help="Display name.")
 @click.option("--username", help="Wanted @username.")
+@click.option(
+    "--attest",
+    is_flag=True,
+    help="Vouch that the subject is an original character, no real person: lets a subject the "
+    "screening is uncertain about through (keys allowed to attest only).",
+)
 @remote
 def character_create(
     url: str | None,
@@ -49,6 +55,7 @@ def character_create(
     timestamps: str | None,
     name: str | None,
     username: str | None,
+    attest: bool,
     server: str,
     api_key: str | None,
     as_json: bool,
@@ -63,6 +70,7 @@ def character_create(
             timestamps=timestamps,
             name=name,
             username=username,
+            attest_original_character=attest,
             progress=bar,
         )
     emit(made, as_json, character_lines)

@@ -85,10 +85,16 @@ def job_bar(label: str) -> Iterator[JobProgress]:
     with click.progressbar(
         length=100, label=label, file=sys.stderr, show_eta=False, width=30
     ) as bar:
+        said: set[str] = set()
 
         def advance(job: dict[str, Any]) -> None:
             done = 100 if job.get("status") == "completed" else int(job.get("progress") or 0)
             if done > bar.pos:
                 bar.update(done - bar.pos)
+            # A job parked for an operator's review may wait hours: say why the bar stands still.
+            waiting = job.get("waiting_for")
+            if waiting and waiting not in said:
+                said.add(waiting)
+                click.echo(f"\nwaiting for {waiting}", err=True)
 
         yield advance

@@ -20,6 +20,8 @@ RETRIED_STATUSES = (408, 429, 500, 502, 503, 504)
 DEFAULT_POLL_SECONDS = 1.0
 SETTLED = ("completed", "failed", "expired")
 DOWNLOAD_CHUNK_BYTES = 1024 * 1024
+# The request field by which a key allowed to attest vouches that a subject is no real person.
+ATTEST = "attest_original_character"
 
 # A single job's progress callback: called with the task or Video object once when the job is
 # queued and again after every poll, the last time with the settled object.
@@ -128,12 +130,16 @@ def create_character_call(
     timestamps: str | None,
     name: str | None,
     username: str | None,
+    attest: bool = False,
 ) -> Call:
-    """A character from exactly one source; the server answers a task to wait for."""
+    """A character from exactly one source; the server answers a task to wait for. `attest`
+    vouches that the subject is no real person (keys allowed to attest only)."""
     if sum(source is not None for source in (url, file, from_task)) != 1:
         raise ValueError("give exactly one of url, file and from_task")
     if file is not None:
         form = {"name": name or file.stem, "timestamps": timestamps, "username": username}
+        if attest:
+            form[ATTEST] = "true"
         return Call(
             "POST",
             "/v1/videos/characters",
@@ -142,8 +148,8 @@ def create_character_call(
             headers={"Prefer": "respond-async"},
         )
     body = {"url": url, "from_task": from_task, "timestamps": timestamps, "name": name}
-    body = {key: value for key, value in {**body, "username": username}.items() if value}
-    return Call("POST", "/v1/videos/generations", json=body)
+    body |= {"username": username, ATTEST: attest}
+    return Call("POST", "/v1/videos/generations", json={k: v for k, v in body.items() if v})
 
 
 def character_call(ref: str) -> Call:

@@ -64,11 +64,16 @@ class Client:
         timestamps: str | None = None,
         name: str | None = None,
         username: str | None = None,
+        attest_original_character: bool = False,
         progress: JobProgress | None = None,
     ) -> dict[str, Any]:
         """Create a character from exactly one source and wait until it exists; a failed
-        creation raises its error. `progress` sees the task after every poll."""
-        call = shared.create_character_call(url, file, from_task, timestamps, name, username)
+        creation raises its error. `progress` sees the task after every poll, a task waiting
+        for an operator's review included. `attest_original_character` vouches that the
+        subject is no real person, which only keys allowed to attest may do."""
+        call = shared.create_character_call(
+            url, file, from_task, timestamps, name, username, attest_original_character
+        )
         response = self._send(call)
         answer = shared.body_of(response)
         if not shared.is_task(answer):
