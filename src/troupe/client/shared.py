@@ -147,8 +147,8 @@ def create_character_call(
             files={"video": file},
             headers={"Prefer": "respond-async"},
         )
-    body = {"url": url, "from_task": from_task, "timestamps": timestamps, "name": name}
-    body |= {"username": username, ATTEST: attest}
+    body: dict[str, Any] = {"url": url, "from_task": from_task, "timestamps": timestamps}
+    body |= {"name": name, "username": username, ATTEST: attest}
     return Call("POST", "/v1/videos/generations", json={k: v for k, v in body.items() if v})
 
 
