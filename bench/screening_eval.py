@@ -59,6 +59,8 @@ class Outcome:
             return self.outcome == "refused"
         if self.expected == "none":
             return self.outcome == "no subject"
+        if self.expected == "either":
+            return self.outcome in ("accepted", "no subject")
         return self.outcome == "accepted" or (
             self.outcome == "uncertain" and self.category == "cgi_human"
         )

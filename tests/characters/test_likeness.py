@@ -12,8 +12,8 @@ from troupe.characters.humans import HumanSighting, find_humans
 from troupe.characters.likeness import (
     DRAWN,
     NON_HUMAN,
-    PHOTO_FACE,
     PHOTOGRAPHED,
+    PHOTOGRAPHIC,
     RENDERED,
     Evidence,
     counts_against_subject,
@@ -44,11 +44,22 @@ def test_the_three_bands(drawing: float, anime: float, animal: float, verdict: s
 
 @pytest.mark.parametrize(
     ("photograph", "verdict"),
-    [(RENDERED, "character"), (RENDERED + 0.01, "uncertain"), (PHOTO_FACE, "person")],
+    [(RENDERED, "character"), (RENDERED + 0.01, "uncertain"), (PHOTOGRAPHIC, "person")],
 )
 def test_faces_that_look_rendered(photograph: float, verdict: str) -> None:
     # No drawing, anime or animal evidence: how photographed the faces look decides.
     assert Evidence(0.0, 0.0, 0.0, photograph).verdict() == verdict
+
+
+@pytest.mark.parametrize(
+    ("photograph", "verdict"),
+    [(0.0, "uncertain"), (PHOTOGRAPHIC - 0.01, "uncertain"), (PHOTOGRAPHIC, "person")],
+)
+def test_bodies_without_faces_never_accept(photograph: float, verdict: str) -> None:
+    # Real bodies seen from behind or far away can look rendered to CLIP: a body alone can make
+    # a window uncertain, for a person to decide, but never a character.
+    evidence = Evidence(0.0, 0.0, 0.0, photograph, of_faces=False)
+    assert evidence.verdict() == verdict
 
 
 def test_a_sighting_counts_on_the_subject_or_filling_the_frame() -> None:

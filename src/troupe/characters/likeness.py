@@ -11,7 +11,8 @@ their own jobs give positive evidence that the subject is not a real person:
 - an ImageNet classifier (the one scenery.py runs) on the figure: animals and toys, which the
   face detectors sometimes take for people;
 - CLIP's image embedding with a head fitted on registry photographs and renders (rendered.py)
-  on each face: rendered, painted and drawn faces, film and game CGI among them.
+  on each face: rendered, painted and drawn faces, film and game CGI among them; on bodies
+  where no face was seen, only to tell a photographed body from one nobody can place.
 The window is stylised when that evidence is strong, a real person when every kind of it is
 absent, and uncertain between: a person decides then (`TROUPE_LIKENESS_REVIEW`)."""
 
@@ -60,13 +61,16 @@ PHOTOGRAPHED = 0.15
 # CLIP's chance that a face is a photograph, the median over the window's faces (tools/rendered/
 # train.py, sources held out): real faces 0.57-0.95 on the real footage, never under 0.57;
 # rendered, painted and drawn faces 0.09-0.50, median 0.24; 2.5% of held-out real crops scored
-# under 0.3 one by one. At or under RENDERED the faces are a character's; under PHOTO_FACE they
-# are doubtful; from PHOTO_FACE on, they are no evidence either way. Bodies alone are left out:
-# a faceless real firefighter scored 0.21.
+# under 0.3 one by one. At or under RENDERED the faces are a character's; under PHOTOGRAPHIC
+# they are doubtful; from PHOTOGRAPHIC on, they are no evidence either way.
+# Where no face was seen, the bodies are scored instead, but can only make a window uncertain,
+# never accept it: per window, real bodies scored 0.20-0.85 (a faceless firefighter cut out of
+# a photograph 0.20-0.29, a black-and-white soldier 0.47-0.53), CGI people, a rag doll and
+# products held in a hand 0.09-0.37.
 RENDERED = 0.25
-PHOTO_FACE = 0.5
-# Faces shown to the CLIP model per window: each takes it 50-160 ms on one core.
-MAX_FACES_EMBEDDED = 3
+PHOTOGRAPHIC = 0.5
+# Sightings shown to the CLIP model per window: each takes it 50-160 ms on one core.
+MAX_EMBEDDED = 3
 # The anime face detector also fires on some real women's faces framed by long hair (a studio
 # close-up, up to 1.0): where it finds anime faces on at least half the faces, a window it would
 # otherwise call a person is uncertain instead, never accepted on this evidence alone.
@@ -110,21 +114,24 @@ class Evidence:
     drawing: float
     anime: float
     animal: float
-    # CLIP's chance that the faces are photographed (1 where no face was seen).
+    # CLIP's chance that the faces are photographed, or the bodies where no face was seen.
     photograph: float = 1.0
+    of_faces: bool = True
 
     def verdict(self) -> Verdict:
-        if self.drawing >= DRAWN or self.animal >= NON_HUMAN or self.photograph <= RENDERED:
+        rendered_faces = self.of_faces and self.photograph <= RENDERED
+        if self.drawing >= DRAWN or self.animal >= NON_HUMAN or rendered_faces:
             return "character"
         stylised = max(self.drawing, self.animal) > PHOTOGRAPHED or self.anime >= ANIME_SHARE
-        if not stylised and self.photograph >= PHOTO_FACE:
+        if not stylised and self.photograph >= PHOTOGRAPHIC:
             return "person"
         return "uncertain"
 
     def describe(self) -> str:
         return (
             f"drawing {self.drawing:.2f}, anime face {self.anime:.2f}, animal or toy "
-            f"{self.animal:.2f}, photographed face {self.photograph:.2f}"
+            f"{self.animal:.2f}, photographed {'face' if self.of_faces else 'body'} "
+            f"{self.photograph:.2f}"
         )
 
 
@@ -155,7 +162,8 @@ class Judgement:
             f"a {sighting.kind} at {sighting.time:.2f}s on the subject looks neither clearly "
             f"drawn or non-human nor clearly photographed ({self.evidence.describe()}; a drawing "
             f"from {DRAWN:.2f} or an animal or toy from {NON_HUMAN:.2f} is a character, "
-            f"{PHOTOGRAPHED:.2f} or less on both, with photographed faces, a real person)"
+            f"{PHOTOGRAPHED:.2f} or less on both, photographed from {PHOTOGRAPHIC:.2f}, a real "
+            "person; a body seen without a face is never enough to accept)"
         )
 
 
@@ -180,18 +188,17 @@ def judge_likeness(
         animal=float(np.median([w.animal for w in weighed])),
     )
     if evidence.verdict() != "character":
-        evidence = replace(evidence, photograph=_face_photograph(frames, weighed))
+        faces = [w.sighting for w in weighed if w.sighting.kind == "face"]
+        scored = faces or [w.sighting for w in weighed]
+        evidence = replace(evidence, photograph=_photograph(frames, scored), of_faces=bool(faces))
     return Judgement(evidence.verdict(), weighed, evidence)
 
 
-def _face_photograph(frames: list[Frame], weighed: list[Weighed]) -> float:
-    """CLIP's median chance that the window's faces are photographed (1 with no face)."""
-    faces = [w.sighting for w in weighed if w.sighting.kind == "face"]
-    if not faces:
-        return 1.0
+def _photograph(frames: list[Frame], sightings: list[HumanSighting]) -> float:
+    """CLIP's median chance that the sightings (all faces, or all bodies) are photographed."""
     crops = [
-        crop_around(_frame_at(frames, s.time), s.box, CROP_GROWTH["face"])
-        for s in _spread(faces, MAX_FACES_EMBEDDED)
+        crop_around(_frame_at(frames, s.time), s.box, CROP_GROWTH[s.kind])
+        for s in _spread(sightings, MAX_EMBEDDED)
     ]
     return float(np.median(photograph_probability(crops)))
 
