@@ -22,6 +22,9 @@ class Settings(BaseSettings):
 
     api_keys: CommaList = []
     allowed_hosts: CommaList = []
+    # Origins (`https://app.example`) of web pages of other sites allowed to call the API; a
+    # browser's write from any other site is refused.
+    cors_origins: CommaList = []
     require_audio: bool = True
 
     # Source limits (SPEC section 3 and the seeds).
@@ -102,6 +105,7 @@ class Settings(BaseSettings):
     @field_validator(
         "api_keys",
         "allowed_hosts",
+        "cors_origins",
         "model_backends",
         "model_aliases",
         "worker_kinds",

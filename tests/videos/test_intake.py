@@ -87,10 +87,17 @@ def test_bad_fields_name_their_param(body: dict[str, Any], param: str) -> None:
     assert caught.value.param == param
 
 
-def test_character_url_must_be_http() -> None:
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"character_url": "file:///etc/passwd"}, "character_url"),
+        ({"input_reference": {"image_url": "ftp://a/b.png"}}, "input_reference.image_url"),
+    ],
+)
+def test_source_urls_must_be_http(body: dict[str, Any], param: str) -> None:
     with pytest.raises(TroupeError) as caught:
-        read(character_url="file:///etc/passwd")
-    assert caught.value.code == "url_not_allowed"
+        read(**body)
+    assert (caught.value.code, caught.value.param) == ("url_not_allowed", param)
 
 
 def test_bad_character_timestamps() -> None:

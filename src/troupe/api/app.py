@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 from troupe import __version__
 from troupe.api.auth import KeyCache
@@ -16,6 +17,7 @@ from troupe.api.errors import install_error_handlers
 from troupe.api.idempotency import IdempotencyMiddleware
 from troupe.api.limits import RateLimiter, RateLimitMiddleware
 from troupe.api.metrics import Metrics, MetricsMiddleware
+from troupe.api.origins import SameOriginWritesMiddleware, origins_of
 from troupe.api.responses import SettledCache
 from troupe.api.routes import (
     characters,
@@ -36,6 +38,15 @@ log = logging.getLogger(__name__)
 
 # Multipart framing and form fields ride on top of the file itself.
 BODY_OVERHEAD_BYTES = 64 * 1024
+# Answer headers that clients act on, readable by the pages of TROUPE_CORS_ORIGINS too.
+EXPOSED_HEADERS = [
+    "openai-poll-after-ms",
+    "retry-after",
+    "idempotent-replayed",
+    "x-ratelimit-limit-requests",
+    "x-ratelimit-remaining-requests",
+    "x-ratelimit-reset-requests",
+]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -76,6 +87,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, settings.max_upload_bytes + BODY_OVERHEAD_BYTES)
     if settings.rate_limit_per_minute:
         app.add_middleware(RateLimitMiddleware, RateLimiter(settings.rate_limit_per_minute))
+    app.add_middleware(SameOriginWritesMiddleware, settings.cors_origins, settings.public_url)
+    if settings.cors_origins:
+        # The listed sites' pages may also read the answers, and send JSON (which a browser
+        # asks about first, in a preflight OPTIONS request answered here).
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins_of(settings.cors_origins),
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=EXPOSED_HEADERS,
+        )
     # Outermost, so every answer counts, refusals by the limits above included.
     app.add_middleware(MetricsMiddleware, metrics)
     app.state.metrics = metrics

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from troupe.api.forms import NO_BOUNDARY, lacks_boundary
+from troupe.api.forms import NO_BOUNDARY, lacks_boundary, unsupported_media_type
 from troupe.errors import TroupeError
 
 log = logging.getLogger(__name__)
@@ -30,9 +30,14 @@ async def _troupe_error(_request: Request, error: Exception) -> JSONResponse:
     return error_response(error)
 
 
-async def _validation_error(_request: Request, error: Exception) -> JSONResponse:
+async def _validation_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     first = error.errors()[0] if error.errors() else {}
+    if isinstance(first.get("input"), bytes):
+        # FastAPI parses a body as JSON only when its Content-Type says JSON, and hands the
+        # model the raw bytes otherwise: the type, not the JSON, is what is wrong.
+        content_type = request.headers.get("content-type")
+        return error_response(unsupported_media_type(content_type, "JSON (application/json)"))
     location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
     param = ".".join(location) or None
     message = first.get("msg", "invalid request")
@@ -97,7 +102,12 @@ async def _unstorable_value(request: Request, error: Exception) -> JSONResponse:
 
 async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
-    return error_response(TroupeError("internal_error", "the server failed; it has been logged"))
+    # Starlette raises the error again once this answer is sent, and uvicorn then closes the
+    # connection: a keep-alive client told so opens a new one instead of losing its next request.
+    return error_response(
+        TroupeError("internal_error", "the server failed; it has been logged"),
+        {"Connection": "close"},
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:

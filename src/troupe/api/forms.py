@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import Request
 from starlette.datastructures import UploadFile
 
+from troupe.api.text import refuse_lone_surrogates
 from troupe.errors import TroupeError
 
 _SEGMENT = re.compile(r"\[([^\[\]]*)\]")
@@ -37,9 +38,39 @@ async def read_body(request: Request) -> dict[str, Any]:
     if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         form = await request.form()
         items = [(key, await _text_part(key, value)) for key, value in form.multi_items()]
-        return unflatten(items)
+        body = unflatten(items)
+    else:
+        body = await _json_body(request, content_type)
+    refuse_lone_surrogates(body)
+    return body
+
+
+def is_json(content_type: str) -> bool:
+    """`application/json` or `application/*+json`, with any parameters (a charset, say)."""
+    media_type = content_type.partition(";")[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+def unsupported_media_type(content_type: str | None, accepted: str) -> TroupeError:
+    """415 for a body whose declared type this route does not read."""
+    declared = f"Content-Type {content_type!r}" if content_type else "no Content-Type"
+    return TroupeError(
+        "unsupported_media_type",
+        f"the body came with {declared}; this route reads {accepted}",
+    )
+
+
+async def _json_body(request: Request, content_type: str) -> dict[str, Any]:
+    raw = await request.body()
+    # Were it read whatever its type, a page on another site could post JSON as text/plain,
+    # which a browser sends without asking this server first (no CORS preflight). An empty
+    # body carries nothing to misread.
+    if raw and not is_json(content_type):
+        raise unsupported_media_type(content_type, "JSON (application/json) or multipart/form-data")
     try:
-        body = json.loads(await request.body() or b"{}")
+        body = json.loads(raw or b"{}")
     except ValueError as error:
         raise TroupeError("invalid_request", f"the body is not valid JSON: {error}") from error
     except RecursionError as error:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from troupe.api.text import refuse_lone_surrogates
 from troupe.characters.timestamps import Window
 from troupe.errors import ERROR_CODES
 from troupe.store.tables import Character, Review, Task, Video
@@ -19,7 +20,20 @@ ATTEST_DESCRIPTION = (
 # --- requests ---------------------------------------------------------------------------
 
 
-class CharacterCreateBody(BaseModel):
+class RequestBody(BaseModel):
+    """A body FastAPI reads as JSON: text that cannot be stored is refused before any field is
+    read (the hand-read bodies get the same check in `api.forms.read_body`)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable_text(cls, data: Any) -> Any:
+        # A TroupeError passes through pydantic untouched, so the answer names the field
+        # (`name`, `video.id`); a ValueError would be reported against the whole body.
+        refuse_lone_surrogates(data)
+        return data
+
+
+class CharacterCreateBody(RequestBody):
     """JSON body of the seeds' creation routes; a field not listed here is refused."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
@@ -40,7 +54,7 @@ class CharacterCreateBody(BaseModel):
     attest_original_character: bool | None = Field(None, description=ATTEST_DESCRIPTION)
 
 
-class VideoCreateBody(BaseModel):
+class VideoCreateBody(RequestBody):
     """`POST /v1/videos`, as JSON or multipart (nested fields as `characters[][id]`)."""
 
     model_config = ConfigDict(extra="allow")
@@ -70,7 +84,7 @@ class VideoCreateBody(BaseModel):
     )
 
 
-class VideoRemixBody(BaseModel):
+class VideoRemixBody(RequestBody):
     """`POST /v1/videos/{id}/remix`: the source's cast, model and size with a new prompt."""
 
     model_config = ConfigDict(extra="allow")
@@ -307,7 +321,7 @@ class ReviewList(BaseModel):
     has_more: bool
 
 
-class ReviewDecision(BaseModel):
+class ReviewDecision(RequestBody):
     """An operator's approval or rejection; `why` is kept with it and shown to the owner."""
 
     model_config = ConfigDict(extra="forbid")
@@ -315,7 +329,7 @@ class ReviewDecision(BaseModel):
     why: str | None = Field(None, max_length=2000, examples=["a drawn mascot"])
 
 
-class CharacterUpdate(BaseModel):
+class CharacterUpdate(RequestBody):
     """The one thing about a character that may change: who may use it."""
 
     model_config = ConfigDict(extra="forbid")

@@ -124,6 +124,22 @@ def check_addresses(host: str, addresses: list[str], allowed_hosts: frozenset[st
             )
 
 
+def check_url_before_lookup(url: str, allowed_hosts: frozenset[str]) -> None:
+    """What `fetch_to_file` would refuse that is known without a DNS lookup, so a request can
+    be refused when it is made: the URL's form, and a host written as an IP address (in any
+    spelling the resolver reads, such as `127.1`) that is not public. A host name is left to
+    the fetch, which resolves and checks it on every hop."""
+    target = check_url(url)
+    try:
+        # AI_NUMERICHOST parses an address as the fetch's resolver would, and never asks DNS.
+        infos = socket.getaddrinfo(
+            target.host, target.port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST
+        )
+    except socket.gaierror:
+        return  # a name
+    check_addresses(target.host, [str(info[4][0]) for info in infos], allowed_hosts)
+
+
 def is_public_address(ip: str) -> bool:
     return non_public_reason(ip) is None
 

@@ -219,7 +219,7 @@ def _inline_character(body: dict[str, Any]) -> InlineCharacter | None:
         # Seed 004 passes the id of a finished task as `character_url`.
         source: dict[str, Any] = {"type": "task", "task_id": url.strip(), "param": "character_url"}
     elif url:
-        source = {"type": "url", "url": check_source_url(url)}
+        source = {"type": "url", "url": _source_url(url, "character_url")}
     elif isinstance(task_id, str):
         source = {"type": "task", "task_id": task_id}
     else:
@@ -235,13 +235,23 @@ def _inline_character(body: dict[str, Any]) -> InlineCharacter | None:
     )
 
 
+def _source_url(url: object, param: str) -> str:
+    """A character source's URL rules, the refusal naming this request's field."""
+    try:
+        return check_source_url(url)
+    except TroupeError as error:
+        raise TroupeError(error.code, error.message, param=param) from error
+
+
 def _with_input_reference(request: VideoRequest, raw: object) -> VideoRequest:
     if raw is None or raw == "":
         return request
     if isinstance(raw, UploadFile):
         return replace(request, reference_upload=raw)
     if isinstance(raw, dict) and isinstance(raw.get("image_url"), str):
-        return replace(request, reference_url=check_source_url(raw["image_url"]))
+        return replace(
+            request, reference_url=_source_url(raw["image_url"], "input_reference.image_url")
+        )
     if isinstance(raw, dict) and "file_id" in raw:
         raise _invalid(
             "troupe has no Files API, so input_reference.file_id cannot be resolved; "

@@ -26,6 +26,7 @@ from troupe.api.schemas import (
     video_object,
 )
 from troupe.api.services import Services, base_url, services_of, waiting_note
+from troupe.api.text import refuse_lone_surrogates
 from troupe.api.uploads import save_upload
 from troupe.characters.doubts import attestation_not_allowed
 from troupe.characters.intake import CreationRequest, read_json_request, read_upload_request
@@ -35,13 +36,15 @@ from troupe.errors import TroupeError
 from troupe.ids import new_id
 from troupe.jobs.parking import parked_notes
 from troupe.jobs.tasks import wait_for_task
+from troupe.media.fetch import check_url_before_lookup
 from troupe.store import repo
 from troupe.store.tables import Character, Task, Video
 
 router = APIRouter()
 Owner = Annotated[str, Depends(authenticated_owner)]
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody} for status in (400, 401, 402, 404, 409, 413, 422, 429, 502)
+    status: {"model": ErrorBody}
+    for status in (400, 401, 402, 403, 404, 409, 413, 415, 422, 429, 502)
 }
 
 
@@ -139,10 +142,22 @@ def check_attestation(request: Request, attested: bool) -> None:
         raise attestation_not_allowed()
 
 
+def check_url_now(request: Request, url: str, param: str) -> None:
+    """Refuse at once a URL that the job's fetch would refuse before looking its host up (its
+    scheme, a private address written out); a host name waits for the job, which resolves it."""
+    allowed_hosts = services_of(request).access.fetch_limits.allowed_hosts
+    try:
+        check_url_before_lookup(url, allowed_hosts)
+    except TroupeError as error:
+        raise TroupeError(error.code, error.message, param=param) from error
+
+
 def submit(
     request: Request, owner: str, creation: CreationRequest, task_id: str | None = None
 ) -> Task:
     check_attestation(request, creation.attested)
+    if creation.source["type"] == "url":
+        check_url_now(request, creation.source["url"], "url")
     services = services_of(request)
     return submit_character_task(
         services.db, services.worker, services.admission, owner, creation, task_id
@@ -217,6 +232,16 @@ def upload_character(
         ),
     ] = None,
 ) -> CharacterObject | Response:
+    # A form's charset (`unicode_escape`, say) can carry text that cannot be stored, as JSON can.
+    refuse_lone_surrogates(
+        {
+            "name": name,
+            "timestamps": timestamps,
+            "username": username,
+            "video": video.filename,
+            "attest_original_character": attest_original_character,
+        }
+    )
     creation = read_upload_request(
         name, timestamps, username, video.filename, attest_original_character
     )

@@ -27,7 +27,7 @@ from troupe.store import repo, reviews
 router = APIRouter()
 Operator = Annotated[str, Depends(operator_name)]
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody} for status in (400, 401, 404, 429)
+    status: {"model": ErrorBody} for status in (400, 401, 403, 404, 415, 429)
 }
 
 

@@ -22,7 +22,13 @@ from troupe.api.responses import (
     settled_cache_of,
     tagged,
 )
-from troupe.api.routes.characters import ERRORS, Owner, check_attestation, poll_headers
+from troupe.api.routes.characters import (
+    ERRORS,
+    Owner,
+    check_attestation,
+    check_url_now,
+    poll_headers,
+)
 from troupe.api.schemas import (
     VideoCreateBody,
     VideoDeleted,
@@ -142,6 +148,10 @@ def _create_video(
     services: Services, owner: str, wanted: VideoRequest, request: Request
 ) -> Response:
     check_attestation(request, wanted.inline is not None and wanted.inline.attested)
+    if wanted.reference_url is not None:
+        check_url_now(request, wanted.reference_url, "input_reference.image_url")
+    if wanted.inline is not None and wanted.inline.source["type"] == "url":
+        check_url_now(request, wanted.inline.source["url"], "character_url")
     video_id = new_id("video")
     reference_key = None
     if wanted.reference_upload is not None:
