@@ -70,6 +70,9 @@ def plan_role(settings: Settings) -> Role:
 # With other processes on the same blobs, an upload younger than this may belong to a request
 # still running there (a windows scan holds one for as long as decoding may take).
 ORPHAN_UPLOAD_MIN_AGE_SECONDS = 3600.0
+# A scratch folder locks itself a moment after it is made; one changed more recently than this
+# may be another process's, not yet locked.
+SCRATCH_MIN_AGE_SECONDS = 60.0
 
 
 def build_services(settings: Settings, observe_jobs: JobObserver | None = None) -> Services:
@@ -177,6 +180,7 @@ def start_process(services: Services) -> DataDirLock:
     lock = DataDirLock(services.settings)
     recover_jobs(services, lock.alone)
     sweep_uploads(services, lock.alone)
+    sweep_scratch(services, lock.alone)
     lock.start_sharing()
     return lock
 
@@ -209,3 +213,16 @@ def sweep_uploads(services: Services, alone_on_data_dir: bool) -> None:
         sweep_orphan_uploads(services.db, services.blobs, min_age)
     except OSError:
         log.exception("sweeping orphan uploads failed")
+
+
+def sweep_scratch(services: Services, alone_on_data_dir: bool) -> None:
+    """Scratch folders (partial downloads and renders) of a stopped process go: those that no
+    live process holds; alone on the data dir, even one made a moment ago."""
+    min_age = 0.0 if alone_on_data_dir else SCRATCH_MIN_AGE_SECONDS
+    try:
+        removed = services.blobs.sweep_scratch(min_age)
+    except OSError:
+        log.exception("sweeping scratch folders failed")
+        return
+    if removed:
+        log.info("removed %d scratch folder(s) left by a stopped process", removed)

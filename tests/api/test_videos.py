@@ -323,9 +323,12 @@ def test_failed_inline_character_fails_the_video(client: httpx.Client, media: Me
 
 def test_delete_removes_the_video(client: httpx.Client, mascot: dict[str, Any]) -> None:
     video = render(client, prompt="@vid_mascot waves", seconds="4")
+    assert client.get(f"/v1/tasks/{video['id']}").json()["status"] == "completed"
     deleted = client.delete(f"/v1/videos/{video['id']}")
     assert deleted.json() == {"id": video["id"], "object": "video.deleted", "deleted": True}
     assert client.get(f"/v1/videos/{video['id']}").status_code == 404
+    task = client.get(f"/v1/tasks/{video['id']}")  # a video's task is gone with it
+    assert (task.status_code, task.json()["error"]["code"]) == (404, "task_not_found")
     gone = client.get(f"/v1/videos/{video['id']}/content")
     assert gone.json()["error"]["code"] == "video_not_found"
 

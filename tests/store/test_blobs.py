@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import itertools
 import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -105,3 +108,43 @@ def test_a_signed_url_reads_the_object_and_its_ranges_without_credentials(
         assert client.get(url).content == b"0123456789"
         part = client.get(url, headers={"Range": "bytes=2-5"})
     assert (part.status_code, part.content) == (206, b"2345")
+
+
+# A process that works in a scratch folder: it says which, then waits to be killed.
+SCRATCH_WORKER = """
+import sys, time
+from pathlib import Path
+from troupe.store.blobs import BlobStore
+with BlobStore(Path(sys.argv[1])).scratch_dir() as folder:
+    (Path(folder) / "partial.mp4").write_bytes(b"half a render")
+    print(folder, flush=True)
+    time.sleep(600)
+"""
+
+
+def scratch_worker(root: Path) -> tuple[subprocess.Popen[str], Path]:
+    command = [sys.executable, "-c", SCRATCH_WORKER, str(root)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    return process, Path(process.stdout.readline().strip())
+
+
+def test_a_sweep_removes_the_scratch_of_gone_processes_only(tmp_path: Path) -> None:
+    blobs = BlobStore(tmp_path / "blobs")
+    killed, left = scratch_worker(blobs.root)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait(10)
+    live, held = scratch_worker(blobs.root)
+    try:
+        with blobs.scratch_dir() as own:
+            assert left.exists(), "SIGKILL skipped the clean-up"
+            assert blobs.sweep_scratch(min_age_seconds=60) == 0, "too young to be sure"
+            assert blobs.sweep_scratch(min_age_seconds=0) == 1
+            assert not left.exists()
+            assert (held / "partial.mp4").exists() and Path(own).is_dir()
+        assert not Path(own).exists()
+    finally:
+        live.kill()
+        live.wait(10)
+    assert blobs.sweep_scratch(min_age_seconds=0) == 1
+    assert list((blobs.root / ".scratch").iterdir()) == []

@@ -1,5 +1,5 @@
 """Letting a job into the queue: the owner's concurrent-job limit, then its price reserved,
-both in the transaction that writes the task."""
+both in the transaction that writes the task, under a lock on the owner."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from troupe.billing.ledger import Price, PriceList, reserve
 from troupe.errors import TroupeError
 from troupe.jobs.parking import PARKED
+from troupe.store.db import lock_owner
 from troupe.store.tables import Job, Task
 
 # A full queue drains at about a job a second or two; ask clients to come back after this.
@@ -23,6 +24,9 @@ class Admission:
     max_concurrent_jobs: int  # 0: no limit
 
     def admit(self, session: Session, owner: str, task_id: str, price: Price) -> None:
+        # Held to the commit that inserts the task: submissions racing for the last free place
+        # count one after another, not all before any of them writes.
+        lock_owner(session, owner)
         self.check_concurrency(session, owner)
         reserve(session, owner, task_id, price)
 

@@ -1,7 +1,8 @@
 """Run work on untrusted media in a child process under memory, CPU and wall-clock limits.
 
-A decoder that crashes, a decompression bomb or a decode that never ends then fails that one
-call with `unsupported_media`, and the server, its other jobs and its threads carry on.
+A decoder that crashes or refuses its input, a decompression bomb or a decode that never ends
+then fails that one call with `unsupported_media`, and the server, its other jobs and its
+threads carry on.
 """
 
 from __future__ import annotations
@@ -160,19 +161,31 @@ def _child_main(
     args: tuple[Any, ...],
     wants_progress: bool,
 ) -> None:
+    # Imported here: the process handing work to the sandbox never decodes (the fork server
+    # has it loaded, so this costs the child nothing).
+    import av
+
     _apply_limits(limits)
     keywords = {"progress": lambda percent: sender.send((_PROGRESS, percent))}
     try:
         result = function(*args, **(keywords if wants_progress else {}))
     except TroupeError as error:
-        # Sent as fields: pickle would rebuild the error from its message alone.
-        sender.send((_TROUPE_ERROR, (error.code, error.message, error.param, error.headers)))
+        _send_error(sender, error)
     except MemoryError:
         sender.send((_OUT_OF_MEMORY, None))
+    except av.FFmpegError as error:
+        # FFmpeg refusing what it demuxes or decodes is the file's fault, not a bug: a
+        # container that parses can still lie in its sample tables or decoder set-up.
+        _send_error(sender, _refusal(error.strerror or "FFmpeg could not decode it"))
     except Exception as error:
         sender.send((_FAILED, f"{type(error).__name__}: {error}\n{traceback.format_exc()}"))
     else:
         sender.send((_RESULT, result))
+
+
+def _send_error(sender: Connection, error: TroupeError) -> None:
+    # Sent as fields: pickle would rebuild the error from its message alone.
+    sender.send((_TROUPE_ERROR, (error.code, error.message, error.param, error.headers)))
 
 
 def _apply_limits(limits: DecodeLimits) -> None:

@@ -5,15 +5,21 @@ wrote or read (machines then share no disk)."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from troupe.store.objects import ObjectInfo, ObjectStore
 
 SCRATCH = ".scratch"
+# A file in each scratch folder that its process locks (flock) while it works there. The kernel
+# drops the lock when the process dies, even by SIGKILL, so a folder whose lock is free was left
+# by a process that is gone.
+SCRATCH_LOCK = ".in-use"
 # With an object store, this machine's copy of a blob unused for this long is dropped.
 COPIES_KEPT_SECONDS = 24 * 3600.0
 
@@ -113,11 +119,37 @@ class BlobStore:
         """A URL that reads `key` straight from the object store, or None without one."""
         return None if self.remote is None else self.remote.signed_url(key, seconds)
 
-    def scratch_dir(self) -> tempfile.TemporaryDirectory[str]:
-        """A private working folder on the same disk, removed when the context ends."""
+    @contextlib.contextmanager
+    def scratch_dir(self) -> Iterator[str]:
+        """A private working folder on the same disk, removed when the context ends, and locked
+        until then so that `sweep_scratch` leaves it."""
         scratch = self.root / SCRATCH
         scratch.mkdir(exist_ok=True)
-        return tempfile.TemporaryDirectory(dir=scratch)
+        folder = Path(tempfile.mkdtemp(dir=scratch))
+        with (folder / SCRATCH_LOCK).open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield str(folder)
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)  # still locked: no sweep races this
+
+    def sweep_scratch(self, min_age_seconds: float) -> int:
+        """Remove the scratch folders whose process is gone (a crash or SIGKILL skips their
+        clean-up); the count removed. One changed within `min_age_seconds` stays: its process
+        may be between creating it and locking it."""
+        scratch = self.root / SCRATCH
+        if not scratch.is_dir():
+            return 0
+        cutoff = time.time() - min_age_seconds
+        removed = 0
+        for folder in scratch.iterdir():
+            with contextlib.suppress(FileNotFoundError):
+                if not folder.is_dir() or folder.stat().st_mtime > cutoff:
+                    continue
+                if not _locked(folder / SCRATCH_LOCK):
+                    shutil.rmtree(folder, ignore_errors=True)
+                    removed += 1
+        return removed
 
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
@@ -144,3 +176,18 @@ class BlobStore:
                     path.unlink()
                     dropped += 1
         return dropped
+
+
+def _locked(lock_path: Path) -> bool:
+    """Whether a live process holds the lock file (an absent one is held by nobody)."""
+    try:
+        fd = os.open(lock_path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # and with it the lock, if this took it
+    return False

@@ -117,7 +117,12 @@ def create_task(
 
 
 def get_task(session: Session, owner: str, task_id: str) -> Task | None:
-    return session.scalar(select(Task).where(Task.id == task_id, Task.owner == owner))
+    """The owner's task; a video's task (which shares the video's id) is gone with the video,
+    as GET /v1/videos/{id} of a deleted video finds nothing."""
+    deleted_video = select(Video.id).where(Video.id == Task.id, Video.deleted_at.is_not(None))
+    return session.scalar(
+        select(Task).where(Task.id == task_id, Task.owner == owner, ~deleted_video.exists())
+    )
 
 
 def get_task_by_id(session: Session, task_id: str) -> Task | None:
@@ -295,11 +300,6 @@ def delete_character(session: Session, character: Character) -> None:
     character.deleted_at = now_seconds()
 
 
-def get_character_any(session: Session, character_id: str) -> Character | None:
-    """A character even after deletion: videos that used it keep rendering and remixing."""
-    return session.get(Character, character_id)
-
-
 def deleted_characters_with_files(session: Session, deleted_before: int) -> list[Character]:
     """Characters deleted before then whose files are still on disk."""
     query = select(Character).where(
@@ -311,12 +311,13 @@ def deleted_characters_with_files(session: Session, deleted_before: int) -> list
 
 
 def character_in_use(session: Session, character_id: str) -> bool:
-    """Whether a video may still read the character's files: one not deleted (a remix, edit or
-    extension of it renders with its cast again) or one whose job has not settled."""
+    """Whether a video may still read the character's files: one whose job has not settled. A
+    settled video never reads them again (a remix, edit or extension of it refuses a deleted
+    character)."""
     unsettled = select(Task.id).where(Task.status.in_(("queued", "in_progress")))
     query = select(Video.id).where(
         cast(Video.cast, Text).contains(f'"{character_id}"', autoescape=True),
-        or_(Video.deleted_at.is_(None), Video.id.in_(unsettled)),
+        Video.id.in_(unsettled),
     )
     return session.scalar(query.limit(1)) is not None
 

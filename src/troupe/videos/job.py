@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from troupe.characters import doubts
-from troupe.characters.create import CharacterFiles
-from troupe.characters.fingerprint import Fingerprint, load_fingerprint
+from troupe.characters.files import CharacterFiles
 from troupe.characters.job import character_files, record_character
 from troupe.characters.sources import SourceAccess
 from troupe.errors import TroupeError
@@ -34,6 +33,9 @@ from troupe.videos.pipeline import (
     video_blob_prefix,
 )
 from troupe.videos.retention import remove_video_files
+
+if TYPE_CHECKING:
+    from troupe.characters.fingerprint import Fingerprint
 
 # A character scoring under this in its own video gets a warning beside the score: troupe's own
 # renders of a well cut-out character score 0.95 and more (the demo), while videos that lost
@@ -64,6 +66,7 @@ class VideoExecutor:
         backend = self.backends.get(request["backend"])
         if backend is None:
             raise TroupeError("internal_error", f"back end {request['backend']!r} is not loaded")
+        cast = self._usable_cast(owner, request["cast"])  # before any work is spent
         inline: dict[str, Any] | None = request.get("inline")
         files = None
         likeness = None
@@ -71,7 +74,7 @@ class VideoExecutor:
             # Its extraction takes the first tenth of the job's progress.
             files = character_files(inline, self.access, lambda percent: progress(percent // 10))
             likeness = self._inline_likeness(inline, files)
-        members, fingerprints = self._load_cast(request["cast"], inline, files)
+        members, fingerprints = self._load_cast(cast, inline, files)
         with ExitStack() as stack:
             render_job = RenderJob(
                 request=RenderRequest(
@@ -131,13 +134,27 @@ class VideoExecutor:
 
         return report
 
+    def _usable_cast(self, owner: str, character_ids: list[str]) -> list[Character]:
+        """The cast's rows, each still usable by the owner: one deleted or made private while
+        the job waited fails it, as it would have been refused at submission."""
+        with self.db.transaction() as session:
+            rows = [repo.get_usable_character(session, owner, ref) for ref in character_ids]
+        usable = []
+        for character_id, row in zip(character_ids, rows, strict=True):
+            if row is None:
+                raise TroupeError(
+                    "unknown_character",
+                    f"character {character_id} was deleted or is no longer shared with you "
+                    "since this video was ordered",
+                )
+            usable.append(row)
+        return usable
+
     def _load_cast(
-        self, character_ids: list[str], inline: dict[str, Any] | None, files: CharacterFiles | None
+        self, rows: list[Character], inline: dict[str, Any] | None, files: CharacterFiles | None
     ) -> tuple[list[CastMember], dict[str, Fingerprint]]:
         """What the back end and the scorer need of each character, the inline one last."""
-        with self.db.transaction() as session:
-            rows = [repo.get_character_any(session, ref) for ref in character_ids]
-        entries = [(r.id, r.username, r.display_name, r.blobs) for r in rows if r is not None]
+        entries = [(row.id, row.username, row.display_name, row.blobs) for row in rows]
         if inline is not None and files is not None:
             username = inline.get("username") or ""
             entries.append(
@@ -158,6 +175,9 @@ class VideoExecutor:
         )
 
     def _fingerprint(self, blobs: dict[str, Any]) -> Fingerprint:
+        # Imported in the first job that renders, as the render's own modules are (OpenCV).
+        from troupe.characters.fingerprint import load_fingerprint
+
         return load_fingerprint(self.access.blobs.local(blobs["fingerprint"]).read_bytes())
 
     def _reference(self, request: dict[str, Any], stack: ExitStack) -> Path | None:

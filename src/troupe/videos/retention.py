@@ -46,9 +46,9 @@ def remove_deleted_characters_files(db: Database, blobs: BlobStore) -> int:
     """Remove the files of deleted characters that no video needs any more; the count done.
 
     Videos do not copy a character's files: a render reads its cut-outs, voice and fingerprint
-    where they are, and a remix, edit or extension of a video renders its cast again, even a
-    character deleted since. So the files stay while a video not deleted (or not yet settled)
-    has the character in its cast. The row forgets them first, as expiry does.
+    where they are. A deleted character is in no new render (a remix, edit or extension of a
+    video refuses it), so the files stay only while a video whose job has not settled has the
+    character in its cast. The row forgets them first, as expiry does.
     """
     deleted_before = now_seconds() - DELETED_CHARACTER_GRACE_SECONDS
     with db.transaction() as session:

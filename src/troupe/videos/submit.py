@@ -54,12 +54,23 @@ def unknown_character(ref: str, param: str, known: list[str]) -> TroupeError:
 
 
 def resolve_cast(session: Session, owner: str, order: VideoOrder) -> list[Character]:
-    """The characters in order: inherited, listed, then mentioned; each once."""
+    """The characters in order: inherited, listed, then mentioned; each once.
+
+    A remix, edit or extension is a new render, so its source's cast must be usable by the
+    caller now, as a listed or mentioned character must: one deleted or no longer shared
+    since the source was made is refused, not rendered again.
+    """
     cast: dict[str, Character] = {}
     for character_id in order.inherited_cast:
-        row = repo.get_character_any(session, character_id)
-        if row is not None:
-            cast.setdefault(row.id, row)
+        row = repo.get_usable_character(session, owner, character_id)
+        if row is None:
+            raise TroupeError(
+                "unknown_character",
+                f"the source video's character {character_id} was deleted or is no longer "
+                "shared with you",
+                param="video",
+            )
+        cast.setdefault(row.id, row)
     for refs, param in ((order.request.listed, "characters"), (order.request.mentioned, "prompt")):
         for ref in refs:
             row = repo.get_usable_character(session, owner, ref)
