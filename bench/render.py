@@ -25,7 +25,8 @@ from PIL import Image
 
 from tests.characters.test_consistency import bolt, cutouts, pip
 from troupe.media.encode import write_mp4
-from troupe.render.animatic.backend import FPS, AnimaticBackend, produce
+from troupe.render.animatic.backend import AnimaticBackend
+from troupe.render.animatic.production import FPS, produce
 from troupe.render.backend import CastMember, RenderRequest
 
 SIZES = ((1280, 720), (720, 1280))

@@ -35,6 +35,8 @@ class ServerProcess:
     env: dict[str, str] = field(default_factory=dict)
     api_key: str | None = "test-key-alpha"
     port: int = field(default_factory=free_port)
+    args: list[str] = field(default_factory=list)
+    program: list[str] = field(default_factory=lambda: [sys.executable, "-m", "troupe"])
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -52,8 +54,8 @@ class ServerProcess:
             "TROUPE_API_KEYS": "test-key-alpha,test-key-beta",
             **self.env,
         }
-        command = [sys.executable, "-m", "troupe", "serve", "--port", str(self.port)]
-        command += ["--data-dir", str(self.data_dir)]
+        command = [*self.program, "serve", "--port", str(self.port)]
+        command += ["--data-dir", str(self.data_dir), *self.args]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         self._wait_healthy(timeout)

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from troupe.characters import doubts
-from troupe.characters.create import CharacterFiles
-from troupe.characters.likeness import Doubt
+from troupe.characters.files import CharacterFiles, Doubt
 from troupe.characters.timestamps import Window
 from troupe.errors import TroupeError
 from troupe.store.blobs import BlobStore

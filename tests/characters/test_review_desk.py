@@ -11,10 +11,9 @@ import pytest
 from sqlalchemy import select, update
 
 from troupe.billing.ledger import Price, reserve
-from troupe.characters.create import CharacterFiles
 from troupe.characters.doubts import LikenessPolicy
+from troupe.characters.files import CharacterFiles, Doubt
 from troupe.characters.job import screened_outcome
-from troupe.characters.likeness import Doubt
 from troupe.characters.review import ReviewDesk
 from troupe.characters.timestamps import Window
 from troupe.errors import TroupeError

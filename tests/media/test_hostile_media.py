@@ -22,7 +22,8 @@ from tests.media.hostile import (
     write_frame_count_bomb,
     write_size_bomb,
 )
-from troupe.characters.create import SourceRules, check_source
+from troupe.characters.create import check_source
+from troupe.characters.sources import SourceRules
 from troupe.errors import TroupeError
 from troupe.media import probe as probe_module
 from troupe.media.probe import ALLOWED_FORMATS, MAX_FRAME_RATE, open_media, probe

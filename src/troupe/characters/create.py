@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +14,10 @@ from troupe.characters.extract import (
     extract_character,
     frame_scores,
 )
+from troupe.characters.files import CharacterFiles, Doubt
 from troupe.characters.humans import find_humans
-from troupe.characters.likeness import Doubt, Judgement, evidence_jpegs, judge_likeness
+from troupe.characters.likeness import Judgement, evidence_jpegs, judge_likeness
+from troupe.characters.sources import SourceRules
 from troupe.characters.timestamps import MAX_WINDOW_SECONDS, Window, check_within
 from troupe.characters.windows import WindowCandidate, rank_windows
 from troupe.errors import TroupeError
@@ -37,25 +39,6 @@ SUGGESTIONS = 2
 # Windows judged in full beyond those wanted, when the best by their sparse frames are refused.
 EXTRA_TRIES = 2
 MIN_SUGGESTION_SCORE = 0.05
-
-
-@dataclass(frozen=True)
-class SourceRules:
-    max_seconds: float
-    require_audio: bool
-    max_frame_pixels: int
-
-
-@dataclass(frozen=True)
-class CharacterFiles:
-    """What extraction produced: the window used, the quality report, and blob keys by role."""
-
-    window: Window
-    quality: dict[str, Any]
-    blobs: dict[str, Any] = field(default_factory=dict)
-    # Set when the screening could not decide: the caller's policy (refuse, an operator's
-    # review, the key's attestation) decides instead.
-    doubt: Doubt | None = None
 
 
 def analysis_fps(seconds: float) -> float:

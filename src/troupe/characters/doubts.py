@@ -9,8 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from troupe.characters.create import CharacterFiles
-from troupe.characters.likeness import Doubt
+from troupe.characters.files import CharacterFiles, Doubt
 from troupe.characters.timestamps import Window
 from troupe.errors import TroupeError
 from troupe.store.blobs import BlobStore

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from troupe.characters import doubts
-from troupe.characters.create import CharacterFiles, build_character_files
+from troupe.characters.files import CharacterFiles
 from troupe.characters.sources import SourceAccess, local_source
 from troupe.characters.timestamps import parse_timestamps
 from troupe.characters.usernames import derive_username
@@ -92,6 +92,10 @@ def character_files(
 ) -> CharacterFiles:
     """Extract the character that `request` (a character task's, or a video's inline one) asks
     for from its source into the blob store, decoding in a sandboxed child."""
+    # Imported here: extraction brings OpenCV and PyAV, which a process that never runs this
+    # job does not need (the sandbox's fork server, where extraction runs, has them loaded).
+    from troupe.characters.create import build_character_files
+
     raw_window = request.get("timestamps")
     window = parse_timestamps(raw_window) if raw_window is not None else None
     with ExitStack() as stack:

@@ -83,19 +83,6 @@ Verdict = Literal["character", "person", "uncertain"]
 
 
 @dataclass(frozen=True)
-class Doubt:
-    """Why the screening could not tell a stylised character from a real person: a sentence for
-    the caller and the operator, and the blob keys of JPEG frames with the doubtful region
-    boxed, for an operator's review."""
-
-    reason: str
-    evidence: list[str]
-
-    def to_dict(self) -> dict[str, object]:
-        return {"reason": self.reason, "evidence": list(self.evidence)}
-
-
-@dataclass(frozen=True)
 class Weighed:
     """One sighting that counts, with the evidence that it is not a real person: the chance it
     is a drawing (the higher of its own crop's and its figure's), whether an anime face lies on

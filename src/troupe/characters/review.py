@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from troupe.characters import doubts
-from troupe.characters.create import CharacterFiles
+from troupe.characters.files import CharacterFiles
 from troupe.characters.job import record_character
 from troupe.errors import TroupeError
 from troupe.ids import now_seconds

@@ -9,8 +9,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import onnx
-import onnxruntime as ort
 
 from troupe.characters.per_process import PerProcess
 from troupe.characters.wheels import weights_file
@@ -36,6 +34,8 @@ class SaliencyModel:
 
     def __init__(self, path: str | Path, *, threads: int = 0) -> None:
         """Load the ONNX file at `path`; `threads` 0 leaves onnxruntime one per physical core."""
+        import onnxruntime as ort
+
         self.path = Path(path)
         if not self.path.is_file():
             raise RuntimeError(
@@ -63,6 +63,8 @@ class SaliencyModel:
 @functools.cache
 def _free_size(path: Path) -> bytes:
     """The model with its inputs' and outputs' height and width left free."""
+    import onnx
+
     model = onnx.load(str(path))
     for value in [*model.graph.input, *model.graph.output]:
         dims = value.type.tensor_type.shape.dim

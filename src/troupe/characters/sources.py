@@ -7,12 +7,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from troupe.characters.create import SourceRules
 from troupe.errors import TroupeError
 from troupe.media.fetch import FetchLimits, fetch_to_file
 from troupe.media.sandbox import DecodeLimits
 from troupe.settings import Settings
 from troupe.store.blobs import BlobStore
+
+
+@dataclass(frozen=True)
+class SourceRules:
+    """What a source video must be: at most this long, with sound if required, and frames no
+    larger than this."""
+
+    max_seconds: float
+    require_audio: bool
+    max_frame_pixels: int
 
 
 @dataclass(frozen=True)

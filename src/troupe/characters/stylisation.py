@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 
 from troupe.characters.per_process import PerProcess
 from troupe.media.frames import check_rgb_image
@@ -37,6 +36,8 @@ class StylisationModel:
     def __init__(self, path: str | Path = MODEL_FILE, *, threads: int = 1) -> None:
         """Load the ONNX file at `path`. One thread by default: a batch of a few crops takes
         tens of milliseconds, and the worker runs other models beside it."""
+        import onnxruntime as ort
+
         self.path = Path(path)
         if not self.path.is_file():
             raise RuntimeError(f"{self.path} is missing: run tools/nsfwjs/convert.py")

@@ -11,6 +11,10 @@ import logging
 import cv2
 import numpy as np
 
+# The model modules import onnxruntime only to build a session, which each child does for
+# itself: imported here, every child starts with it.
+import onnxruntime  # noqa: F401
+
 from troupe.characters import humans, saliency
 
 log = logging.getLogger(__name__)

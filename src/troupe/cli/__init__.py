@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import click
 
+# Every `troupe` command imports this package, and so does each child process that uvicorn's
+# `--processes` and the sandbox start (multiprocessing re-runs the main script), before it can
+# answer: commands import the server, media and models inside themselves, when they run.
 from troupe.cli import backends, characters, demo, reviews, server, usage, videos, worker
 
 

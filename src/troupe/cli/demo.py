@@ -11,14 +11,11 @@ from typing import Any
 
 import click
 
-from troupe.cli.local_server import LocalServer, answers_as_troupe
 from troupe.cli.output import api_key_option, connect, job_bar
 from troupe.cli.server import settings_with_data_dir
 from troupe.cli.videos import SIZES
 from troupe.cli.views import character_lines, percent
 from troupe.client import Client
-from troupe.media.probe import probe
-from troupe.media.synthetic import ClipSpec, make_mascot_clip
 
 # (file name, prompt): two different places, so the consistency scores mean something. Both
 # are lit by day: the animatic tints its cast at night, which the score counts against it.
@@ -41,6 +38,8 @@ def step(label: str) -> Iterator[None]:
 def reach_server(server: str | None, port: int, data_dir: Path | None, stay: bool) -> Iterator[str]:
     """The base URL of a running troupe: the one asked for, one already on `port`, or one
     started here on embedded defaults (kept running afterwards with `stay`)."""
+    from troupe.cli.local_server import LocalServer, answers_as_troupe
+
     if server is not None:
         if not answers_as_troupe(server):
             raise click.ClickException(f"no troupe server answers at {server}")
@@ -69,6 +68,8 @@ def source_clip(file_: Path | None, url: str | None, out: Path) -> dict[str, Any
         return {"url": url}
     if file_ is not None:
         return {"file": file_}
+    from troupe.media.synthetic import ClipSpec, make_mascot_clip
+
     clip = out / "source.mp4"
     with step("making a 4 s source clip"):
         make_mascot_clip(clip, ClipSpec(seconds=4, width=1280, height=720))
@@ -97,6 +98,8 @@ def render_scenes(
 
 
 def save_video(client: Client, video: dict[str, Any], stem: Path) -> dict[str, Any]:
+    from troupe.media.probe import probe
+
     if video["status"] != "completed":
         error = video.get("error") or {}
         raise click.ClickException(

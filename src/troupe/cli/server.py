@@ -47,15 +47,18 @@ def serve(host: str, port: int, processes: int, data_dir: Path | None) -> None:
     """Start the API server and its page with the worker; the database is upgraded first."""
     import os
 
-    import uvicorn
-
-    from troupe.api.app import create_app
+    from troupe.cli.supervisor import serve_processes
     from troupe.store.db import upgrade_database
 
     settings = settings_with_data_dir(data_dir)
     check_role(settings)
     click.echo(f"troupe: data in {settings.data_dir.resolve()}, page at http://{host}:{port}/")
     if processes == 1:
+        import uvicorn
+
+        # Only here: with several processes, the app is each child's, not this supervisor's.
+        from troupe.api.app import create_app
+
         uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
         return
     # The children build their settings from the environment; upgrading here first keeps them
@@ -63,14 +66,7 @@ def serve(host: str, port: int, processes: int, data_dir: Path | None) -> None:
     os.environ["TROUPE_DATA_DIR"] = str(settings.data_dir.resolve())
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade_database(settings.resolved_database_url)
-    uvicorn.run(
-        "troupe.api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=processes,
-        log_level="info",
-    )
+    serve_processes(host, port, processes)
 
 
 @click.group()

@@ -13,7 +13,6 @@ import threading
 import time
 from dataclasses import dataclass
 
-import httpx
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
@@ -200,6 +199,10 @@ class WebhookSender:
         self.base_delay_seconds = base_delay_seconds
         self.max_delay_seconds = max_delay_seconds
         self.poll_seconds = poll_seconds
+        # Imported here, as in `_post`: only a server with a webhook URL sends, and every
+        # process that writes the outbox imports this module.
+        import httpx
+
         # No SSRF screening: the URL is the operator's own configuration, often a private host.
         self._client = httpx.Client(
             timeout=DELIVERY_TIMEOUT_SECONDS, headers={"user-agent": f"troupe/{__version__}"}
@@ -249,6 +252,8 @@ class WebhookSender:
 
     def _post(self, event: DueEvent) -> str | None:
         """None when the receiver took the event (any 2xx), else why not."""
+        import httpx
+
         body = event.body()
         # Signed afresh on each attempt: receivers refuse old timestamps, and dedupe on the id.
         headers = signed_headers(self.key, event.id, now_seconds(), body)

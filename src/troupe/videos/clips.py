@@ -5,17 +5,24 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from troupe.characters.sources import SourceAccess
 from troupe.media.sandbox import run_sandboxed
-from troupe.render.clip import ClipInfo, inspect_clip
 from troupe.videos.intake import SIZES
+
+if TYPE_CHECKING:
+    from troupe.render.clip import ClipInfo
 
 
 def vet_clip(path: Path, access: SourceAccess) -> ClipInfo:
     """The clip's length and upright size, under a character source's limits (containers,
     codecs, frame size, at most `max_source_seconds`); refused with unsupported_media or
     video_too_long otherwise."""
+    # Imported here: decoding brings PyAV and OpenCV, which a server that never receives a
+    # clip does not need.
+    from troupe.render.clip import inspect_clip
+
     rules = access.rules
     return run_sandboxed(
         access.decode_limits, inspect_clip, path, rules.max_seconds, rules.max_frame_pixels

@@ -6,15 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from troupe.characters.consistency import score_cast
-from troupe.characters.fingerprint import Fingerprint
 from troupe.media.sandbox import DecodeLimits, run_sandboxed
 from troupe.render.backend import Backend, RenderRequest
-from troupe.render.clip import prepare_clip
-from troupe.render.previews import write_spritesheet, write_thumbnail
-from troupe.render.stitch import stitch
 from troupe.store.blobs import BlobStore
+
+if TYPE_CHECKING:
+    from troupe.characters.fingerprint import Fingerprint
 
 # Frames sampled per video to score consistency: a few seconds of SIFT on two cores at most.
 SCORED_FRAMES = 8
@@ -62,6 +61,12 @@ def render_video(
     progress: Callable[[int], None],
 ) -> RenderedVideo:
     """Render, then keep the MP4, a WebP thumbnail and a JPEG spritesheet under `prefix`."""
+    # Imported in the first job that renders: decoding, scoring and the picture writers bring
+    # PyAV, OpenCV and Pillow, which a server does not load to answer requests.
+    from troupe.characters.consistency import score_cast
+    from troupe.render.previews import write_spritesheet, write_thumbnail
+    from troupe.render.stitch import stitch
+
     low, high = RENDER_SPAN
     with blobs.scratch_dir() as scratch_name:
         scratch = Path(scratch_name)
@@ -100,6 +105,8 @@ def _prepare(
     clip: UploadedClip, dest: Path, size: tuple[int, int], fps: int, seconds: float | None
 ) -> None:
     """The uploaded clip remade as our own MP4, decoded in a sandboxed child."""
+    from troupe.render.clip import prepare_clip  # see render_video
+
     run_sandboxed(
         clip.limits, prepare_clip, clip.path, dest, size, fps, seconds, clip.max_frame_pixels
     )

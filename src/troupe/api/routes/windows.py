@@ -15,7 +15,6 @@ from troupe.api.routes.characters import ERRORS
 from troupe.api.schemas import WindowCandidateObject, WindowList
 from troupe.api.services import Services, services_of
 from troupe.api.uploads import save_upload
-from troupe.characters.create import scan_windows
 from troupe.characters.intake import check_source_url
 from troupe.characters.job import upload_blob_key
 from troupe.characters.sources import SourceAccess, local_source
@@ -61,6 +60,10 @@ async def _read_source(
 
 
 def _scan(source: dict[str, Any], access: SourceAccess, count: int) -> WindowList:
+    # Imported here: the scan runs in the sandbox, but handing it over needs the function, and
+    # its module brings OpenCV and PyAV, which a server never asked to scan does not need.
+    from troupe.characters.create import scan_windows
+
     with ExitStack() as stack:
         path = local_source(source, access, stack)
         try:

@@ -1,0 +1,31 @@
+"""What extraction hands on for a character: its files, and the screening's doubt when it had
+one. Plain values, so the review desk and the API read them without loading a model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from troupe.characters.timestamps import Window
+
+
+@dataclass(frozen=True)
+class Doubt:
+    """Why the screening could not tell a stylised character from a real person: a sentence for
+    the caller and the operator, and the blob keys of JPEG frames with the doubtful region
+    boxed, for an operator's review."""
+
+    reason: str
+    evidence: list[str]
+
+
+@dataclass(frozen=True)
+class CharacterFiles:
+    """What extraction produced: the window used, the quality report, and blob keys by role."""
+
+    window: Window
+    quality: dict[str, Any]
+    blobs: dict[str, Any] = field(default_factory=dict)
+    # Set when the screening could not decide: the caller's policy (refuse, an operator's
+    # review, the key's attestation) decides instead.
+    doubt: Doubt | None = None

@@ -1,0 +1,137 @@
+"""An animatic's making: the prompt read, the scene drawn (or an edit's plate laid), the cast
+laid out and choreographed, the sound mixed, then the frames drawn and encoded."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from troupe.media.encode import VideoSettings, read_audio, write_mp4
+from troupe.render.animatic.compose import (
+    Actor,
+    Compositor,
+    aspect,
+    prepare_cutout,
+    read_cutout,
+    skateboard,
+)
+from troupe.render.animatic.motion import SKATEBOARD_HEIGHT, Choreography, choreograph
+from troupe.render.animatic.scene import Scene, build_scene
+from troupe.render.animatic.weather import plan_particles
+from troupe.render.audio import soundtrack
+from troupe.render.backend import CastMember, RenderProgress, RenderRequest
+from troupe.render.clip import Plate
+from troupe.render.prompt import parse_prompt
+
+FPS = 24
+CRF = 20
+MAX_CAST = 8
+_PROGRESS_STEP = 0.05
+
+
+@dataclass(frozen=True)
+class Production:
+    """Everything a render needs before its frames are drawn: the compositor that draws them,
+    the finished soundtrack, and the encoder's settings."""
+
+    compositor: Compositor
+    audio: np.ndarray
+    settings: VideoSettings
+    frame_count: int
+
+
+def render_animatic(request: RenderRequest, dest: Path, progress: RenderProgress) -> None:
+    """Render `request` to the MP4 `dest`; deterministic for a given request (seed included)."""
+    production = produce(request)
+    frames = _frames(production.compositor, production.frame_count, progress)
+    # write aside, then rename: readers never see a half-written video
+    partial = dest.with_name(dest.name + ".partial")
+    try:
+        write_mp4(partial, frames, production.audio, production.settings)
+        partial.replace(dest)
+    finally:
+        partial.unlink(missing_ok=True)
+        if production.compositor.plate is not None:
+            production.compositor.plate.close()
+    progress(1.0)
+
+
+def produce(request: RenderRequest) -> Production:
+    """Read the prompt, draw the scene, lay out and choreograph the cast, mix the sound."""
+    _check(request)
+    plan = parse_prompt(request.prompt, request.cast)
+    scene_rng, motion_rng, weather_rng, audio_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(request.seed).spawn(4)
+    )
+    size = (request.width, request.height)
+    cutouts = [read_cutout(_first_cutout(m)) for m in request.cast]
+    voices = [read_audio(m.voice) if m.voice else None for m in request.cast]
+    bed = read_audio(request.plate) if request.plate else None
+    audio, talk = soundtrack(plan.scene, request.seconds, voices, audio_rng, bed)
+    choreography = choreograph(
+        plan.actions,
+        [aspect(c) for c in cutouts],
+        # A plate is filmed footage: a camera move would slide the cast over it.
+        "static" if request.plate else plan.camera,
+        size,
+        request.seconds,
+        motion_rng,
+        talk=[(w,) if w else () for w in talk],
+    )
+    if request.plate:
+        # The footage is lit already; the cast keeps its own colours over it.
+        scene = Scene(layers=(), sprite_light=(1.0, 1.0, 1.0))
+    else:
+        scene = build_scene(plan.scene, size, scene_rng, request.input_reference)
+    actors = _actors(cutouts, choreography, scene.sprite_light)
+    particles = plan_particles(plan.scene, size, weather_rng)
+    plate = Plate(request.plate, size) if request.plate else None
+    return Production(
+        compositor=Compositor(scene, actors, choreography, particles, size, plate),
+        audio=audio,
+        settings=VideoSettings(request.width, request.height, fps=FPS, crf=CRF),
+        frame_count=request.seconds * FPS,
+    )
+
+
+def _check(request: RenderRequest) -> None:
+    if request.width % 2 or request.height % 2 or min(request.width, request.height) < 64:
+        raise ValueError("width and height must be even and at least 64")
+    if request.seconds <= 0:
+        raise ValueError("seconds must be positive")
+    if len(request.cast) > MAX_CAST:
+        raise ValueError(f"at most {MAX_CAST} characters fit in one animatic")
+
+
+def _first_cutout(member: CastMember) -> Path:
+    if not member.cutouts:
+        raise ValueError(f"character {member.id} has no cut-out")
+    return member.cutouts[0]
+
+
+def _actors(
+    cutouts: list[np.ndarray],
+    choreography: Choreography,
+    light: tuple[float, float, float],
+) -> list[Actor]:
+    actors = []
+    for rgba, motion in zip(cutouts, choreography.motions, strict=True):
+        height = motion.slot.height
+        cutout = prepare_cutout(rgba, height, light)
+        board = None
+        if motion.action == "skate":
+            board = skateboard(min(1.1 * aspect(rgba), 0.9) * height, SKATEBOARD_HEIGHT * height)
+        actors.append(Actor(cutout, board))
+    return actors
+
+
+def _frames(compositor: Compositor, count: int, progress: RenderProgress) -> Iterator[np.ndarray]:
+    step = max(1, round(count * _PROGRESS_STEP))
+    for i in range(count):
+        yield compositor.frame(i / FPS)
+        if (i + 1) % step == 0:
+            # the last few percent are the encoder's flush and the file's index
+            progress(0.95 * (i + 1) / count)
