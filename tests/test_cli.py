@@ -163,3 +163,41 @@ def test_open_mode_without_any_key(tmp_path: Path, media: MediaServer) -> None:
             assert client.get("/v1/characters").status_code == 200
     finally:
         process.stop()
+
+
+def test_keys_create_names_the_owner_of_what_open_mode_made(tmp_path: Path) -> None:
+    """What was made without keys belongs to `local`: a key of another owner is told it does not
+    see it, and how to make one that does."""
+    data_dir = tmp_path / "open"
+    process = ServerProcess(data_dir=data_dir, env={"TROUPE_API_KEYS": ""}, api_key=None)
+    process.start()
+    no_env_keys = {"TROUPE_API_KEYS": ""}
+    keys = ["keys", "create", "--data-dir", str(data_dir)]
+    try:
+        with process.client() as client:
+            made = client.post("/v1/videos", json={"prompt": "a red ball bounces", "seconds": "4"})
+            assert made.status_code == 200, made.text
+        first = troupe(*keys, env=no_env_keys)
+        assert first.returncode == 0, first.stderr
+        assert "The server's first key: from now on every request needs a key." in first.stdout
+        assert "note: 0 characters and 1 video made while the server had no key" in first.stderr
+        assert "troupe keys create --owner local" in first.stderr
+        local = troupe(*keys, "--owner", "local", "--json", env=no_env_keys)
+        assert local.returncode == 0 and "note:" not in local.stderr
+        with process.client(json.loads(local.stdout)["key"]) as client:
+            listed = client.get("/v1/videos").json()["data"]
+            assert [video["id"] for video in listed] == [made.json()["id"]]
+        # Once a key sees them, other keys are made without the notice.
+        later = troupe(*keys, "--owner", "team-a", env=no_env_keys)
+        assert later.returncode == 0 and "note:" not in later.stderr
+        assert "first key" not in later.stdout
+    finally:
+        process.stop()
+
+
+def test_keys_create_on_a_new_data_dir_has_nothing_to_say(tmp_path: Path) -> None:
+    made = troupe(
+        "keys", "create", "--data-dir", str(tmp_path / "new"), env={"TROUPE_API_KEYS": ""}
+    )
+    assert made.returncode == 0 and "note:" not in made.stderr
+    assert "first key" in made.stdout

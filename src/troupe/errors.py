@@ -74,3 +74,22 @@ class TroupeError(Exception):
 
     def __repr__(self) -> str:
         return f"TroupeError({self.code!r}, {self.message!r}, param={self.param!r})"
+
+
+# Past this many decimals two floats that still read alike are shown in full (repr).
+MAX_DECIMALS = 12
+
+
+def format_apart(
+    value: float, limit: float, decimals: int = 2, *, percent: bool = False
+) -> tuple[str, str]:
+    """`value` and the `limit` it failed, as text with `decimals` decimals, or with as many more
+    as it takes to tell them apart, so a message never reads "confidence 0.50, needs 0.50":
+    `format_apart(0.4996, 0.5)` is `("0.4996", "0.5000")`. `percent` writes both as percentages."""
+    kind = "%" if percent else "f"
+    for places in range(decimals, MAX_DECIMALS + 1):
+        shown = format(value, f".{places}{kind}"), format(limit, f".{places}{kind}")
+        if shown[0] != shown[1] or value == limit:
+            return shown
+    scale, unit = (100, "%") if percent else (1, "")
+    return f"{value * scale!r}{unit}", f"{limit * scale!r}{unit}"

@@ -6,7 +6,13 @@ import pytest
 
 from troupe.characters.intake import read_json_request, read_upload_request
 from troupe.characters.timestamps import Window, check_within, parse_timestamps
-from troupe.characters.usernames import check_username, derive_username, slugify
+from troupe.characters.usernames import (
+    check_username,
+    derive_username,
+    name_from_filename,
+    name_from_source,
+    slugify,
+)
 from troupe.errors import TroupeError
 
 
@@ -64,7 +70,13 @@ def test_check_within_duration() -> None:
 
 @pytest.mark.parametrize(
     ("name", "slug"),
-    [("Acme Mascot!", "acme_mascot"), ("Café Olé", "cafe_ole"), ("char_bob", "bob"), ("🙂", "")],
+    [
+        ("Acme Mascot!", "acme_mascot"),
+        ("Café Olé", "cafe_ole"),
+        ("char_bob", "bob"),
+        ("char_char_bob", "bob"),
+        ("🙂", ""),
+    ],
 )
 def test_slugify(name: str, slug: str) -> None:
     assert slugify(name) == slug
@@ -124,5 +136,54 @@ def test_read_json_request_refuses(body: dict, code: str, param: str) -> None:
 def test_read_upload_request() -> None:
     upload = read_upload_request("Mascot", "", None, "clip.mp4")
     assert upload.source == {"type": "upload", "filename": "clip.mp4"} and upload.timestamps is None
+    # The SDK always sends a name; without one the job names the character after the file.
+    assert read_upload_request(None, None, None, "clip.mp4").name is None
     with pytest.raises(TroupeError):
-        read_upload_request(None, None, None, "clip.mp4")
+        read_upload_request("  ", None, None, "clip.mp4")
+
+
+@pytest.mark.parametrize(
+    ("filename", "name"),
+    [
+        ("acme-mascot_v2.mp4", "acme mascot v2"),
+        ("Red Panda.MOV", "Red Panda"),
+        ("C:\\clips\\hero.webm", "hero"),
+        ("/tmp/uploads/hero.final.mkv", "hero final"),
+        ("マスコット.mp4", "マスコット"),
+        ("tab\there.mp4", "tab here"),
+        ("IMG_1234.MOV", "IMG 1234"),
+        ("x" * 200 + ".mp4", "x" * 80),
+        ("12345.mp4", None),
+        ("video.mp4", None),
+        ("blob", None),
+        ("", None),
+        (".mp4", None),
+    ],
+)
+def test_name_from_filename(filename: str, name: str | None) -> None:
+    assert name_from_filename(filename) == name
+
+
+@pytest.mark.parametrize(
+    ("source", "name"),
+    [
+        ({"type": "upload", "filename": "fox_cub.mp4"}, "fox cub"),
+        ({"type": "upload", "filename": None}, None),
+        (
+            {"type": "url", "url": "https://cdn.test/clips/Blue%20Fox-v2.mp4?sig=1#t=2"},
+            "Blue Fox v2",
+        ),
+        ({"type": "url", "url": "https://cdn.test/mascots/otter/"}, "otter"),
+        ({"type": "url", "url": "https://cdn.test/"}, None),
+        ({"type": "url", "url": "https://cdn.test/download?id=7"}, None),
+        ({"type": "task", "task_id": "video_1"}, None),
+    ],
+)
+def test_name_from_source(source: dict, name: str | None) -> None:
+    assert name_from_source(source) == name
+
+
+def test_a_name_from_a_file_makes_a_valid_username() -> None:
+    for filename in ("acme-mascot_v2.mp4", "char_char_x.mp4", "Ol.mp4", "マスコット.mp4"):
+        username = derive_username(name_from_filename(filename), lambda _: False)
+        assert check_username(username) == username

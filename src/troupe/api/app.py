@@ -21,6 +21,7 @@ from troupe.api.origins import SameOriginWritesMiddleware, origins_of
 from troupe.api.responses import SettledCache
 from troupe.api.routes import (
     characters,
+    docs,
     files,
     health,
     reviews,
@@ -81,6 +82,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Character-consistent video: the Sora 2 Character API, self-hosted.",
         lifespan=lifespan,
+        # FastAPI's pages load Swagger UI and ReDoc from a CDN; routes/docs.py serves them here.
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app)
     app.add_middleware(IdempotencyMiddleware, settings.max_upload_bytes + BODY_OVERHEAD_BYTES)
@@ -103,6 +107,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.state.key_cache = KeyCache()
     app.state.settled_cache = SettledCache()
-    for module in (windows, characters, videos, tasks, reviews, usage, files, health, web):
+    for module in (windows, characters, videos, tasks, reviews, usage, files, health, docs, web):
         app.include_router(module.router)
     return app

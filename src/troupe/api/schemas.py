@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from troupe.api.text import refuse_lone_surrogates
-from troupe.characters.timestamps import Window
+from troupe.characters.timestamps import Window, round_seconds
 from troupe.errors import ERROR_CODES
 from troupe.store.tables import Character, Review, Task, Video
 
@@ -48,7 +48,9 @@ class CharacterCreateBody(RequestBody):
         description='"start,end" in seconds, 1-3 s apart; omitted: the best window troupe finds',
         examples=["1,3"],
     )
-    name: str | None = Field(None, description="Display name, 1-80 characters")
+    name: str | None = Field(
+        None, description="Display name, 1-80 characters; default: from the URL's file name"
+    )
     username: str | None = Field(None, description="Wanted @username; derived from name if absent")
     async_: bool = Field(False, alias="async", description="Answer 202 with a task at once")
     attest_original_character: bool | None = Field(None, description=ATTEST_DESCRIPTION)
@@ -350,6 +352,19 @@ def character_file_url(base_url: str, character_id: str, filename: str) -> str:
     return f"{base_url}/v1/characters/{character_id}/{filename}"
 
 
+# The quality report's times in seconds: stored as measured (a frame's exact time), rounded
+# here, so characters made before rounding show alike.
+QUALITY_TIMES = ("best_frame_time",)
+
+
+def quality_report(quality: dict[str, Any]) -> dict[str, Any]:
+    """A character's quality report as answers show it: times to the millisecond."""
+    return {
+        key: round_seconds(value) if key in QUALITY_TIMES and isinstance(value, float) else value
+        for key, value in quality.items()
+    }
+
+
 def character_object(row: Character, base_url: str) -> CharacterObject:
     references = row.blobs.get("references", [])
     return CharacterObject(
@@ -368,7 +383,7 @@ def character_object(row: Character, base_url: str) -> CharacterObject:
             task_id=row.source.get("task_id"),
             timestamps=row.source["timestamps"],
         ),
-        quality=row.quality,
+        quality=quality_report(row.quality),
         references=[
             character_file_url(base_url, row.id, f"references/{index}.png")
             for index in range(len(references))

@@ -23,7 +23,7 @@ from troupe.characters.frame_quality import (
 )
 from troupe.characters.scenery import SceneryVerdict, judge_scenery
 from troupe.characters.subject import Sighting, SubjectMask, Track, track_subject
-from troupe.errors import TroupeError
+from troupe.errors import TroupeError, format_apart
 from troupe.media.frames import Frame, evenly_spaced
 
 WORK_SIDE = 640
@@ -230,23 +230,22 @@ def _best_or_raise(scored: list[_Scored], confidence: float, window: str) -> _Sc
         raise _exposure_error(scored, window)
     sharp = [s for s in exposed if s.sharpness >= MIN_SHARPNESS]
     if not sharp:
-        best = max(s.sharpness for s in exposed)
-        message = f"too blurred: sharpest frame scores {best:.2f} (needs {MIN_SHARPNESS:.2f})"
+        best, needed = format_apart(max(s.sharpness for s in exposed), MIN_SHARPNESS)
+        message = f"too blurred: sharpest frame scores {best} (needs {needed})"
         raise TroupeError("low_quality_segment", f"{message} {window}", param="timestamps")
     coverages = [s.subject.coverage for s in sharp if s.subject is not None]
     if not coverages:
         message = f"nothing stands out as a subject {window}"
         raise TroupeError("no_subject_found", message, param="timestamps")
     if max(coverages) < MIN_COVERAGE:
-        message = (
-            f"subject too small: covers {max(coverages):.2%} of the frame "
-            f"(needs {MIN_COVERAGE:.2%}) {window}"
-        )
+        covers, needed = format_apart(max(coverages), MIN_COVERAGE, percent=True)
+        message = f"subject too small: covers {covers} of the frame (needs {needed}) {window}"
         raise TroupeError("no_subject_found", message, param="timestamps")
     if confidence < MIN_CONFIDENCE:
+        sure, needed = format_apart(confidence, MIN_CONFIDENCE)
         message = (
-            f"no region stands out clearly as one subject (confidence {confidence:.2f}, needs "
-            f"{MIN_CONFIDENCE:.2f}): several things compete, or none is distinct {window}"
+            f"no region stands out clearly as one subject (confidence {sure}, needs {needed}): "
+            f"several things compete, or none is distinct {window}"
         )
         raise TroupeError("no_subject_found", message, param="timestamps")
     usable = [s for s in sharp if _cut_out_worthy(s)]

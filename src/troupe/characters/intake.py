@@ -157,15 +157,13 @@ def read_upload_request(
     filename: str | None,
     attest: object = None,
 ) -> CreationRequest:
-    """The official SDK's multipart form: `name` is required there, `timestamps` is troupe's."""
-    checked_name = check_name(name)
-    if checked_name is None:
-        raise _invalid("name is required (1-80 characters)", "name")
+    """The official SDK's multipart form (`timestamps` is troupe's). The SDK always sends
+    `name`; troupe lets it out, and then names the character after the uploaded file."""
     return CreationRequest(
         model=CHARACTER_MODELS[0],
         source={"type": "upload", "filename": filename},
         timestamps=_optional_timestamps(timestamps or None),
-        name=checked_name,
+        name=check_name(name),
         username=_optional_username(username),
         attested=read_attestation(attest),
     )

@@ -14,7 +14,7 @@ from troupe.characters import doubts
 from troupe.characters.files import CharacterFiles
 from troupe.characters.sources import SourceAccess, local_source
 from troupe.characters.timestamps import parse_timestamps
-from troupe.characters.usernames import derive_username
+from troupe.characters.usernames import derive_username, name_from_source
 from troupe.errors import TroupeError
 from troupe.jobs.parking import Parked
 from troupe.jobs.queue import ClaimedJob
@@ -124,16 +124,20 @@ def record_character(
     """Insert the character `request` asked for, made of `files`, and attach it to its task;
     `likeness` is kept with one let through despite a doubt (whose frames it keeps too)."""
     wanted: str | None = request.get("username")
+    # Unnamed, a character is called after its source's file ("fox.mp4": "fox", @fox).
+    name: str | None = request.get("name") or name_from_source(request["source"])
     for _ in range(USERNAME_ATTEMPTS):
         username = wanted or derive_username(
-            request.get("name"), lambda name: repo.username_in_use(session, name)
+            name, lambda taken: repo.username_in_use(session, taken)
         )
         if wanted and repo.username_in_use(session, wanted):
             break
         try:
             # A savepoint: another process may take the name between the check and the insert.
             with session.begin_nested():
-                row = _character_row(task_id, owner, request, files, username, likeness)
+                row = _character_row(
+                    task_id, owner, request, files, likeness, (username, name or username)
+                )
                 repo.insert_character(session, row)
         except IntegrityError as error:
             if "username" not in str(error.orig).lower():
@@ -151,8 +155,8 @@ def _character_row(
     owner: str,
     request: dict[str, Any],
     files: CharacterFiles,
-    username: str,
     likeness: dict[str, Any] | None,
+    names: tuple[str, str],  # (username, display name)
 ) -> Character:
     source = request["source"]
     created_ns = time.time_ns()
@@ -163,8 +167,8 @@ def _character_row(
     return Character(
         id=request["character_id"],
         owner=owner,
-        username=username,
-        display_name=request.get("name") or username,
+        username=names[0],
+        display_name=names[1],
         created_at=created_ns // 1_000_000_000,
         created_ns=created_ns,
         task_id=task_id,

@@ -33,6 +33,11 @@ def _format(value: float) -> str:
     return f"{value:.3f}".rstrip("0").rstrip(".")
 
 
+def round_seconds(seconds: float) -> float:
+    """A time as answers give it, to the millisecond: 3.6666666666666665 -> 3.667."""
+    return round(seconds, 3)
+
+
 def _invalid(message: str) -> TroupeError:
     return TroupeError("invalid_timestamps", message, param="timestamps")
 

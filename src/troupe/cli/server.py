@@ -94,7 +94,12 @@ def _balance_line(shown: dict[str, Any]) -> list[str]:
 
 
 @keys.command("create")
-@click.option("--owner", default=None, help="Owner the key acts for (default: a new owner).")
+@click.option(
+    "--owner",
+    default=None,
+    help="Owner the key acts for (default: a new owner). What was made while the server had no "
+    "key belongs to the owner `local`: make the first key with `--owner local` to keep it.",
+)
 @click.option(
     "--credit",
     type=float,
@@ -122,12 +127,17 @@ def keys_create(
     data_dir: Path | None,
     as_json: bool,
 ) -> None:
-    """Make a key and print it once; only its hash is kept."""
+    """Make a key and print it once; only its hash is kept.
+
+    The first key ends open mode, in which any bearer token acts for the owner `local`: a key
+    of another owner does not see what was made then, as a notice on stderr says.
+    """
     from troupe.billing.ledger import add_credit, to_dollars
     from troupe.ids import new_id
     from troupe.store import repo
 
     with open_database(data_dir).transaction() as session:
+        first = not repo.any_api_keys(session) and not settings_with_data_dir(data_dir).api_keys
         row, plain = repo.create_api_key(
             session, owner or new_id("owner"), operator=operator, may_attest=may_attest
         )
@@ -139,6 +149,7 @@ def keys_create(
         }
         if credit is not None:
             shown["balance"] = to_dollars(add_credit(session, row.owner, credit).balance_micros)
+        notice = open_mode_notice(session, row.owner)
     emit(
         shown,
         as_json,
@@ -149,7 +160,32 @@ def keys_create(
             f"rights   {', '.join(key['rights']) or 'none'}",
             *_balance_line(key),
             "The key is shown only now; troupe keeps its SHA-256.",
+            *(["The server's first key: from now on every request needs a key."] if first else []),
         ],
+    )
+    if notice:
+        click.echo(notice, err=True)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def open_mode_notice(session: Any, owner: str) -> str | None:
+    """What a new key of `owner` will not see: the characters and videos made in open mode,
+    which belong to the owner `local`, while no key of that owner exists to see them."""
+    from troupe.api.auth import OPEN_MODE_OWNER
+    from troupe.store import repo
+
+    if owner == OPEN_MODE_OWNER or repo.owner_has_live_key(session, OPEN_MODE_OWNER):
+        return None
+    characters, videos = repo.count_owned(session, OPEN_MODE_OWNER)
+    if not characters and not videos:
+        return None
+    return (
+        f"note: {_count(characters, 'character')} and {_count(videos, 'video')} made while the "
+        f"server had no key belong to the owner `{OPEN_MODE_OWNER}`, which this key does not "
+        f"see; a key made with `troupe keys create --owner {OPEN_MODE_OWNER}` sees them."
     )
 
 

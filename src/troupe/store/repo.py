@@ -72,6 +72,28 @@ def any_api_keys(session: Session) -> bool:
     return session.scalar(select(func.count()).select_from(ApiKey)) != 0
 
 
+def owner_has_live_key(session: Session, owner: str) -> bool:
+    found = session.scalar(
+        select(ApiKey.id).where(ApiKey.owner == owner, ApiKey.revoked_at.is_(None)).limit(1)
+    )
+    return found is not None
+
+
+def count_owned(session: Session, owner: str) -> tuple[int, int]:
+    """(characters, videos) that `owner` holds, deleted ones left out."""
+    characters = session.scalar(
+        select(func.count())
+        .select_from(Character)
+        .where(Character.owner == owner, Character.deleted_at.is_(None))
+    )
+    videos = session.scalar(
+        select(func.count())
+        .select_from(Video)
+        .where(Video.owner == owner, Video.deleted_at.is_(None))
+    )
+    return characters or 0, videos or 0
+
+
 # --- tasks ----------------------------------------------------------------------------
 
 

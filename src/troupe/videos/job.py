@@ -14,7 +14,7 @@ from troupe.characters import doubts
 from troupe.characters.files import CharacterFiles
 from troupe.characters.job import character_files, record_character
 from troupe.characters.sources import SourceAccess
-from troupe.errors import TroupeError
+from troupe.errors import TroupeError, format_apart
 from troupe.ids import now_seconds
 from troupe.jobs.queue import ClaimedJob
 from troupe.jobs.tasks import task_request
@@ -252,7 +252,8 @@ def consistency_warning(score: float | None) -> str | None:
     means the render lost it or drew something else, not a character that merely turned."""
     if score is None or score >= CONSISTENCY_FLOOR:
         return None
+    shown, floor = format_apart(score, CONSISTENCY_FLOOR)
     return (
-        f"consistency {score:.2f} is below {CONSISTENCY_FLOOR:.2f}: the character was hardly "
-        "found in the video and may not look like its references"
+        f"consistency {shown} is below {floor}: the character was hardly found in the video "
+        "and may not look like its references"
     )

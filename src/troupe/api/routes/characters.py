@@ -221,7 +221,10 @@ def upload_character(
     request: Request,
     owner: Owner,
     video: Annotated[UploadFile, File(description="The source video")],
-    name: Annotated[str, Form(description="Display name, 1-80 characters")],
+    name: Annotated[
+        str | None,
+        Form(description="Display name, 1-80 characters; default: from the file's name"),
+    ] = None,
     timestamps: Annotated[str | None, Form(description='"start,end"; default: best window')] = None,
     username: Annotated[str | None, Form()] = None,
     attest_original_character: Annotated[

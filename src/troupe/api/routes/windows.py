@@ -19,6 +19,7 @@ from troupe.characters.intake import check_source_url
 from troupe.characters.job import upload_blob_key
 from troupe.characters.sources import SourceAccess, local_source
 from troupe.characters.submit import check_source_task
+from troupe.characters.timestamps import round_seconds
 from troupe.errors import TroupeError
 from troupe.ids import new_id
 from troupe.media.sandbox import run_sandboxed
@@ -74,7 +75,7 @@ def _scan(source: dict[str, Any], access: SourceAccess, count: int) -> WindowLis
             if source["type"] == "upload":
                 access.blobs.delete(source["upload_key"])
     data = [WindowCandidateObject.model_validate(c.to_dict()) for c in candidates]
-    return WindowList(duration=duration, data=data)
+    return WindowList(duration=round_seconds(duration), data=data)
 
 
 @router.post(

@@ -1,0 +1,59 @@
+"""A character made without a name is called after its source's file, over real HTTP."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+from tests.support import MediaServer, ServerProcess
+
+
+def served_as(media: MediaServer, name: str) -> str:
+    """A copy of a generated clip under the file name `name`, on the media server."""
+    shutil.copyfile(media.root / "small.mp4", media.root / name)
+    return name
+
+
+def assert_named(character: dict, display_name: str, username: str) -> None:
+    assert character["display_name"] == character["name"] == display_name, character
+    # The plain username, or it with a short suffix should another character hold it.
+    assert re.fullmatch(rf"{username}(_[0-9a-f]{{4}})?", character["username"]), character
+
+
+def test_a_url_sources_file_name_names_the_character(
+    server: ServerProcess, media: MediaServer
+) -> None:
+    served_as(media, "Blue Fox-v2.mp4")
+    with server.client() as client:
+        made = client.post(
+            "/v1/characters", json={"url": media.url("Blue%20Fox-v2.mp4"), "timestamps": "0,2"}
+        )
+    assert made.status_code == 200, made.text
+    assert_named(made.json(), "Blue Fox v2", "blue_fox_v2")
+
+
+def test_an_uploads_file_name_names_the_character(
+    server: ServerProcess, media: MediaServer
+) -> None:
+    with server.client() as client, (media.root / "small.mp4").open("rb") as video:
+        made = client.post(
+            "/v1/videos/characters",
+            data={"timestamps": "0,2"},
+            files={"video": ("red_panda.mp4", video)},
+        )
+    assert made.status_code == 200, made.text
+    assert_named(made.json(), "red panda", "red_panda")
+
+
+def test_a_file_name_that_names_nothing_leaves_the_old_form(
+    server: ServerProcess, media: MediaServer
+) -> None:
+    served_as(media, "video.mp4")
+    with server.client() as client:
+        made = client.post(
+            "/v1/characters", json={"url": media.url("video.mp4"), "timestamps": "0,2"}
+        )
+    assert made.status_code == 200, made.text
+    character = made.json()
+    assert re.fullmatch(r"character(_[0-9a-f]{4})?", character["username"]), character
+    assert character["display_name"] == character["username"]

@@ -1,0 +1,28 @@
+"""The error family's helpers, as pure functions."""
+
+from __future__ import annotations
+
+import pytest
+
+from troupe.errors import format_apart
+
+
+@pytest.mark.parametrize(
+    ("value", "limit", "kwargs", "shown"),
+    [
+        (0.3, 0.5, {}, ("0.30", "0.50")),
+        (0.4996, 0.5, {}, ("0.4996", "0.5000")),
+        (0.49999999, 0.5, {}, ("0.49999999", "0.50000000")),
+        (0.0496, 0.05, {}, ("0.0496", "0.0500")),
+        (0.5, 0.5, {}, ("0.50", "0.50")),
+        (0.00498, 0.005, {"percent": True}, ("0.498%", "0.500%")),
+        (0.004, 0.005, {"percent": True}, ("0.40%", "0.50%")),
+        (14.96, 15.0, {"decimals": 0}, ("14.96", "15.00")),
+        # Past twelve decimals, in full.
+        (0.5 - 1e-16, 0.5, {}, ("0.4999999999999999", "0.5")),
+    ],
+)
+def test_format_apart_shows_the_difference(
+    value: float, limit: float, kwargs: dict, shown: tuple[str, str]
+) -> None:
+    assert format_apart(value, limit, **kwargs) == shown
