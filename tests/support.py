@@ -19,6 +19,8 @@ from typing import Any
 import httpx
 
 SLOW_SECONDS = 3.0
+# A `/held/` request answers when its test opens the gate, or after this long at the latest.
+HELD_MAX_SECONDS = 60.0
 
 
 def free_port() -> int:
@@ -150,8 +152,17 @@ def wait_for_workers(client: httpx.Client, live: int, timeout: float = 60) -> di
         time.sleep(0.1)
 
 
+class SourceServer(ThreadingHTTPServer):
+    """The file server, with a gate that holds `/held/` requests until a test opens it."""
+
+    gate: threading.Event
+
+
 class SourceHandler(SimpleHTTPRequestHandler):
-    """Static files, plus `/redirect?to=URL` and `/slow/NAME` (waits 3 s before answering)."""
+    """Static files, plus `/redirect?to=URL`, `/slow/NAME` (waits 3 s before answering) and
+    `/held/NAME` (waits until the server's gate opens)."""
+
+    server: SourceServer
 
     def do_GET(self) -> None:
         path, _, query = self.path.partition("?")
@@ -164,6 +175,9 @@ class SourceHandler(SimpleHTTPRequestHandler):
         if path.startswith("/slow/"):
             time.sleep(SLOW_SECONDS)
             self.path = path.removeprefix("/slow")
+        if path.startswith("/held/"):
+            self.server.gate.wait(HELD_MAX_SECONDS)
+            self.path = path.removeprefix("/held")
         super().do_GET()
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -175,7 +189,7 @@ class MediaServer:
     """Serves a folder over HTTP on 127.0.0.1, as a CDN would serve source videos."""
 
     root: Path
-    server: ThreadingHTTPServer
+    server: SourceServer
 
     @property
     def base_url(self) -> str:
@@ -184,10 +198,18 @@ class MediaServer:
     def url(self, name: str) -> str:
         return f"{self.base_url}/{name}"
 
+    def held_url(self, name: str) -> str:
+        """A URL whose answer waits until `open_gate` (a job that fetches it stays running)."""
+        return f"{self.base_url}/held/{name}"
+
+    def open_gate(self) -> None:
+        self.server.gate.set()
+
 
 def start_media_server(root: Path) -> MediaServer:
     handler = functools.partial(SourceHandler, directory=str(root))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = SourceServer(("127.0.0.1", 0), handler)
+    server.gate = threading.Event()
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return MediaServer(root=root, server=server)
 

@@ -18,7 +18,7 @@ from troupe.characters.review import ReviewDesk
 from troupe.characters.sources import SourceAccess
 from troupe.jobs import queue
 from troupe.jobs.admission import Admission
-from troupe.jobs.worker import Executor, JobObserver, Worker, WorkerConfig
+from troupe.jobs.worker import Executor, JobObserver, Lane, Worker, WorkerConfig
 from troupe.media.sandbox import start_sandbox
 from troupe.render.backend import Backend
 from troupe.render.registry import load_backends
@@ -67,6 +67,15 @@ def plan_role(settings: Settings) -> Role:
     return Role(kinds=kinds, backends=tuple(backends))
 
 
+def plan_lanes(settings: Settings, role: Role) -> tuple[Lane, ...]:
+    """A worker that runs characters and renders keeps `TROUPE_CHARACTER_WORKERS` threads for
+    characters alone, so that a character, seconds of work that a synchronous request may be
+    waiting for, never waits for renders, minutes each, to free a thread."""
+    if "character" in role.kinds and len(role.kinds) > 1 and settings.character_workers > 0:
+        return (Lane(("character",), settings.character_workers),)
+    return ()
+
+
 # With other processes on the same blobs, an upload younger than this may belong to a request
 # still running there (a windows scan holds one for as long as decoding may take).
 ORPHAN_UPLOAD_MIN_AGE_SECONDS = 3600.0
@@ -92,6 +101,7 @@ def build_services(settings: Settings, observe_jobs: JobObserver | None = None) 
         max_attempts=settings.job_max_attempts,
         webhook_events=bool(settings.webhook_url),
         backends=role.backends,
+        lanes=plan_lanes(settings, role),
     )
     return Services(
         settings=settings,

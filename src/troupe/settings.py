@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     workers: int = 2
     worker_kinds: CommaList = []
     worker_backends: CommaList = []
+    # Threads, besides `workers`, that take only character jobs in a process that runs both
+    # characters and renders: a character (seconds) never waits for renders (minutes) to end.
+    character_workers: Annotated[int, Field(ge=0)] = 1
     job_lease_seconds: float = 30.0
     job_max_attempts: int = 3
     # On SIGTERM running jobs get this long to finish; the rest go back to the queue.

@@ -73,9 +73,14 @@ def worker(
     signal.signal(signal.SIGINT, stop)
     identity = services.worker.identity
     services.worker.start()
+    lanes = "".join(
+        f" and {threads} for {', '.join(serves.kinds)} jobs alone"
+        for serves, threads in services.worker.lanes
+    )
     click.echo(
         f"troupe worker {identity.worker_id}: kinds {', '.join(identity.serves.kinds)}; "
-        f"back ends {', '.join(identity.serves.backends) or 'none'}; {settings.workers} threads"
+        f"back ends {', '.join(identity.serves.backends) or 'none'}; "
+        f"{settings.workers} threads{lanes}"
     )
     while not stopping.wait(FORGET_EVERY_SECONDS):
         forget_copies(services.blobs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -37,6 +38,15 @@ SettledHook = Callable[[str], object]
 
 
 @dataclass(frozen=True)
+class Lane:
+    """Threads beside a worker's own that take only some kinds of job: those jobs always find
+    a thread, however long the jobs on the worker's other threads run."""
+
+    kinds: tuple[str, ...]
+    threads: int
+
+
+@dataclass(frozen=True)
 class WorkerConfig:
     threads: int
     lease_seconds: float
@@ -46,6 +56,8 @@ class WorkerConfig:
     webhook_events: bool = False
     # The back ends this worker can run: it claims only jobs that need none or one of these.
     backends: tuple[str, ...] = ()
+    # Threads kept for some kinds alone, besides `threads` (only for a worker with threads).
+    lanes: tuple[Lane, ...] = ()
 
 
 class Worker:
@@ -66,12 +78,14 @@ class Worker:
         self.on_settled = on_settled
         host, pid = socket.gethostname(), os.getpid()
         self.worker_id = f"{host}:{pid}:{new_id('w')[-6:]}"
+        serves = presence.Serves(tuple(sorted(executors)), config.backends)
+        self.lanes = _lanes(serves, config) if config.threads > 0 else []
         self.identity = presence.Identity(
             worker_id=self.worker_id,
             host=host,
             pid=pid,
-            serves=presence.Serves(tuple(sorted(executors)), config.backends),
-            threads=config.threads,
+            serves=serves,
+            threads=config.threads + sum(threads for _, threads in self.lanes),
             started_at=time.time(),
         )
         self._wakeup = threading.Event()
@@ -94,7 +108,13 @@ class Worker:
         if self._listener is not None:
             self._listener.start()
         for index in range(self.config.threads):
-            self._spawn(self._run_loop, f"troupe-worker-{index}")
+            self._spawn(
+                functools.partial(self._run_loop, self.identity.serves), f"troupe-worker-{index}"
+            )
+        for serves, threads in self.lanes:
+            for index in range(threads):
+                name = f"troupe-worker-{'-'.join(serves.kinds)}-{index}"
+                self._spawn(functools.partial(self._run_loop, serves), name)
         self._spawn(self._heartbeat_loop, "troupe-heartbeat")
 
     def stop(self, grace_seconds: float) -> None:
@@ -132,7 +152,7 @@ class Worker:
 
     # --- loops ----------------------------------------------------------------------------
 
-    def _run_loop(self) -> None:
+    def _run_loop(self, serves: presence.Serves) -> None:
         while not self._stopping.is_set():
             try:
                 job = queue.claim_next(
@@ -140,7 +160,7 @@ class Worker:
                     self.worker_id,
                     self.config.lease_seconds,
                     self.config.max_attempts,
-                    serves=self.identity.serves,
+                    serves=serves,
                     webhook_events=self.config.webhook_events,
                     given_up=self._after_settled,
                 )
@@ -260,3 +280,14 @@ class Worker:
     def _report_progress(self, job: ClaimedJob, percent: int) -> None:
         with self.db.transaction() as session:
             repo.set_task_progress(session, job.task_id, max(0, min(99, percent)))
+
+
+def _lanes(serves: presence.Serves, config: WorkerConfig) -> list[tuple[presence.Serves, int]]:
+    """What each lane's threads take: its kinds that this worker runs (a lane of none of them
+    has no threads)."""
+    lanes = []
+    for lane in config.lanes:
+        kinds = tuple(kind for kind in serves.kinds if kind in lane.kinds)
+        if kinds and lane.threads > 0:
+            lanes.append((presence.Serves(kinds, serves.backends), lane.threads))
+    return lanes
