@@ -169,7 +169,8 @@ def test_complete_workflow_and_its_manager_class(server: ServerProcess, media: M
 def test_cost_optimisation_showcase(server: ServerProcess) -> None:
     """ "Generate a character showcase video", 15 s, then take three characters from it. A
     prompt alone brings no character into an animatic, so each window answers why none was
-    taken, as a 422 the example's `raise_for_status` raises."""
+    taken, as a 422 the example's `raise_for_status` raises: never a piece of the painted
+    city (the render seed comes from the video's random id, so each run paints another)."""
     base_url = f"{server.base_url}/v1/sora"
     headers = json_headers(server)
     payload = {
@@ -192,9 +193,6 @@ def test_cost_optimisation_showcase(server: ServerProcess) -> None:
                 "timestamps": timestamps,
             },
         )
-        if response.status_code == 200:
-            assert_character(response.json())
-            assert response.json()["source"]["timestamps"] == timestamps
-        else:
-            assert response.status_code == 422, response.text
-            assert response.json()["error"]["code"] in ("no_subject_found", "low_quality_segment")
+        assert response.status_code == 422, (timestamps, response.text)
+        error = response.json()["error"]
+        assert error["code"] in ("no_subject_found", "low_quality_segment"), error
