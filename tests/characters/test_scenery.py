@@ -15,8 +15,8 @@ import skimage.data
 
 from troupe.characters.extract import extract_character
 from troupe.characters.frame_quality import resize_long_side
+from troupe.characters.imagenet import MODEL_PACKAGE, imagenet_classifier
 from troupe.characters.scenery import (
-    MODEL_PACKAGE,
     PLACE_CLASSES,
     SCENERY_SCORE,
     SceneryVerdict,
@@ -27,7 +27,6 @@ from troupe.characters.scenery import (
     _side_to_side,
     _straight_share,
     judge_scenery,
-    place_classifier,
     verdict,
 )
 from troupe.characters.subject import Track, track_subject
@@ -274,7 +273,7 @@ def test_close_calls_are_unsure() -> None:
 @needs_weights
 def test_the_classifier_knows_a_cat_and_does_not_call_it_a_place() -> None:
     cat = skimage.data.chelsea()
-    probabilities = place_classifier().probabilities(cat)
+    probabilities = imagenet_classifier().probabilities(cat)
     assert probabilities.shape == (1000,)
     assert abs(float(probabilities.sum()) - 1.0) < 1e-4
     assert int(np.argmax(probabilities)) in range(281, 286)  # tabby .. Egyptian cat

@@ -26,8 +26,8 @@ import numpy as np
 
 from troupe.characters.anime_faces import find_anime_faces
 from troupe.characters.humans import Box, HumanSighting, confirmed
+from troupe.characters.imagenet import imagenet_classifier
 from troupe.characters.rendered import photograph_probability
-from troupe.characters.scenery import place_classifier
 from troupe.characters.stylisation import DRAWING, HENTAI, drawing_scores
 from troupe.errors import TroupeError
 from troupe.media.frames import Frame
@@ -233,7 +233,7 @@ def weigh(
     scores = drawing_scores(crops + figures)
     drawn = scores[:, DRAWING] + scores[:, HENTAI]  # drawn pictures not safe for work are drawn
     drawing = np.maximum(drawn[: len(crops)], drawn[len(crops) :])
-    classifier = place_classifier()
+    classifier = imagenet_classifier()
     weighed = []
     for sighting, crop, figure, p in zip(sightings, crops, figures, drawing, strict=True):
         classes = classifier.probabilities(figure)
