@@ -9,9 +9,11 @@ weights (nothing is downloaded) and times one native clip (480p, 81 frames by de
 per denoising step, steps/s, seconds per clip (text encoding, steps and VAE decode) and peak
 GPU memory. Random weights make noise, so no quality figure comes from it.
 
---model (or the default tiny model) renders through troupe's back end: two drawn characters
-(tests/characters) for --seconds of 1280x720 at 24 fps, the whole render timed, and each
-character's consistency in the result (meaningful only with real weights).
+--model (or the default tiny model) renders through troupe's back end at the server's default
+settings (the model's own size: the tiny model declares 80x48; 81 frames at 16 fps; 30 steps):
+two drawn characters (tests/characters) for --seconds of 1280x720 at 24 fps, the whole render
+timed, when its first denoising step began, and each character's consistency in the result
+(meaningful only with real weights).
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ from troupe.characters.consistency import score_video
 from troupe.characters.fingerprint import build_fingerprint, load_fingerprint
 from troupe.render.backend import CastMember, RenderRequest
 from troupe.render.wan_vace.backend import WanVaceBackend, WanVaceConfig
-from troupe.render.wan_vace.model import Placement, resolve_device
-from troupe.render.wan_vace.plan import NativeFormat, on_white, parse_resolution
+from troupe.render.wan_vace.model import Placement, native_format, resolve_device
+from troupe.render.wan_vace.plan import on_white
+from troupe.render.wan_vace.stages import CLIPS
 from troupe.render.wan_vace.tiny import byte_tokenizer, make_tiny
 
 PROMPT = "@bolt skates through a night market while @pip dances"
@@ -82,8 +85,7 @@ def drawn_cast(root: Path) -> tuple[tuple[CastMember, ...], dict[str, bytes]]:
 
 
 def through_backend(args: argparse.Namespace, model: Path) -> None:
-    width, height = parse_resolution(args.resolution)
-    native = NativeFormat(width, height, args.frames, args.fps)
+    native = native_format(model, args.resolution, args.frames, args.fps)
     placement = Placement(args.device, "auto", args.offload[0] if args.offload else "none")
     backend = WanVaceBackend(WanVaceConfig(model, placement, native, args.steps, 5.0, 1.0))
     with tempfile.TemporaryDirectory() as scratch:
@@ -91,9 +93,16 @@ def through_backend(args: argparse.Namespace, model: Path) -> None:
         cast, fingerprints = drawn_cast(root)
         request = RenderRequest(PROMPT, cast, args.seconds, 1280, 720, seed=1)
         _reset_peak(args.device)
+        reports: list[tuple[float, float]] = []
         began = time.perf_counter()
-        backend.render(request, root / "out.mp4", lambda share: None)
+        backend.render(
+            request,
+            root / "out.mp4",
+            lambda share: reports.append((time.perf_counter() - began, share)),
+        )
         took = time.perf_counter() - began
+        # Loading the model and encoding the prompt and the first clip's conditioning.
+        before_steps = next(at for at, share in reports if share > CLIPS[0])
         scores = {
             key: score_video(load_fingerprint(data), root / "out.mp4")
             for key, data in fingerprints.items()
@@ -102,6 +111,7 @@ def through_backend(args: argparse.Namespace, model: Path) -> None:
     print(f"  native {native.width}x{native.height}, {native.frames} frames at {native.fps} fps,")
     print(f"  {args.steps} steps; {args.seconds} s of 1280x720 at 24 fps")
     print(f"  render {took:.1f} s = {took / args.seconds:.2f} s per second of video")
+    print(f"  {len(reports)} progress reports; denoising began after {before_steps:.1f} s")
     print(f"  peak GPU memory {_peak_gib(args.device)}")
     print("  consistency " + ", ".join(f"{k}={v:.3f}" for k, v in scores.items()))
 
@@ -137,7 +147,8 @@ def full_size(args: argparse.Namespace, arch: str, offload: str) -> None:
         pipeline.enable_sequential_cpu_offload(device=device)
     pipeline.set_progress_bar_config(disable=True)
     built = time.perf_counter() - began
-    width, height = parse_resolution(args.resolution)
+    native = native_format(None, args.resolution, args.frames, args.fps)
+    width, height = native.width, native.height
     reference = Image.fromarray(on_white(cutouts(bolt)[0]))
     stamps: list[float] = []
 
@@ -190,19 +201,15 @@ def main() -> None:
     parser.add_argument("--model", type=Path, help="a diffusers-format Wan VACE folder")
     parser.add_argument("--offload", action="append", choices=["none", "model", "sequential"])
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--resolution", default=None, help="480p (default), 720p or WxH")
-    parser.add_argument("--frames", type=int, default=None)
+    # The server's defaults: `auto` is the size the model declares (the tiny model's 80x48),
+    # else 480p.
+    parser.add_argument("--resolution", default="auto", help="auto (default), 480p, 720p or WxH")
+    parser.add_argument("--frames", type=int, default=81)
     parser.add_argument("--fps", type=int, default=16)
-    parser.add_argument("--steps", type=int, default=None)
+    parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--seconds", type=int, default=4)
     args = parser.parse_args()
     tiny = not args.arch and args.model is None
-    # The tiny model's defaults keep a CPU run to seconds; the others are Wan's own.
-    args.resolution = args.resolution or ("64x48" if tiny else "480p")
-    args.frames = args.frames or (17 if tiny else 81)
-    args.steps = args.steps or (2 if tiny else 30)
-    if tiny:
-        args.fps = 8
     for arch in args.arch:
         for offload in args.offload or ["none"]:
             full_size(args, arch, offload)

@@ -74,7 +74,8 @@ class Settings(BaseSettings):
     wan_vace_device: str = "auto"  # auto: the GPU when torch sees one, else the CPU
     wan_vace_dtype: str = "auto"  # auto: bfloat16 on a GPU, float32 on the CPU
     wan_vace_offload: str = "none"  # none | model | sequential (less GPU memory, slower)
-    wan_vace_resolution: str = "480p"  # 480p | 720p | WxH (multiples of 16)
+    # auto: the size the model folder declares (troupe.json; the tiny model's), else 480p
+    wan_vace_resolution: str = "auto"  # auto | 480p | 720p | WxH (multiples of 16)
     wan_vace_frames: int = 81  # per call, 4k + 1
     wan_vace_fps: int = 16
     wan_vace_steps: int = 30

@@ -1,10 +1,12 @@
 """The wan-vace back end through the API, on the CPU with a tiny random-weight model: a model
-routed to it renders a character into an MP4 of the asked size and length with sound, its
-progress moves, deleting it mid-render stops it, and a failure is refunded. A server whose
-wan-vace set-up is wrong refuses to start and says why."""
+routed to it renders a character into an MP4 of the asked size and length with sound, at the
+default settings too, its progress moving in stages; deleting it mid-render stops it, and a
+failure is refunded. A server whose wan-vace set-up is wrong, or whose model cannot make the
+configured clips, refuses to start and says why in one line."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -21,24 +23,27 @@ from tests.api.test_trust import ALPHA, fund, ledger, usage
 from tests.conftest import StartServer
 from tests.support import MediaServer, ServerProcess, free_port
 from troupe.media.probe import probe
+from troupe.videos.pipeline import RENDER_SPAN
 
 pytest.importorskip("diffusers", reason="the wan extra (scripts/setup wan) is not installed")
 
 MODEL = "sora-2-pro"
 
 
-def wan_env(model_dir: Path) -> dict[str, str]:
+def default_env(model_dir: Path) -> dict[str, str]:
+    """A model routed to the back end and the tiny model: every wan-vace setting its default.
+    The tiny model declares the size it renders at (80x48); the clips are Wan2.1's (81 frames
+    at 16 fps), scaled to the request."""
     return {
         "TROUPE_MODEL_BACKENDS": f"sora-2=animatic,{MODEL}=wan-vace",
         "TROUPE_WAN_VACE_MODEL": str(model_dir),
-        # What one call of the tiny model makes: small and short, so CPU renders take seconds.
-        "TROUPE_WAN_VACE_RESOLUTION": "64x48",
-        "TROUPE_WAN_VACE_FRAMES": "17",
-        "TROUPE_WAN_VACE_FPS": "8",
-        "TROUPE_WAN_VACE_STEPS": "2",
-        "TROUPE_POLL_AFTER_MS": "100",
-        "TROUPE_RATE_LIMIT_PER_MINUTE": "0",
+        "TROUPE_RATE_LIMIT_PER_MINUTE": "0",  # the tests poll fast
     }
+
+
+def wan_env(model_dir: Path) -> dict[str, str]:
+    # Two denoising steps rather than 30: these tests are about what surrounds the model.
+    return {**default_env(model_dir), "TROUPE_WAN_VACE_STEPS": "2", "TROUPE_POLL_AFTER_MS": "100"}
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +93,32 @@ def listed_failure(client: httpx.Client, task_id: str, until: float = 120) -> di
                 return dict(task)
         time.sleep(0.2)
     raise AssertionError(f"task {task_id} did not fail in {until}s")
+
+
+def test_the_tiny_model_renders_at_the_default_settings_and_progress_moves_in_stages(
+    make_server: StartServer, media: MediaServer, tiny_wan: Path, tmp_path: Path
+) -> None:
+    server = make_server(default_env(tiny_wan))
+    with server.client() as client:
+        make_character(client, media, "wan_default")
+        queued = order_video(client, "@wan_default rides a bicycle through the market", 4)
+        video, seen = watch(client, queued["id"])
+        assert video["status"] == "completed", video
+        content = client.get(f"/v1/videos/{video['id']}/content")
+    path = tmp_path / "default.mp4"
+    path.write_bytes(content.content)
+    info = probe(path, 3840 * 2160)
+    assert (info.width, info.height, round(info.duration, 2)) == (1280, 720, 4.0)
+    assert seen == sorted(seen)
+    during = sorted({percent for percent in seen if 0 < percent < 100})
+    assert len(during) >= 3, seen
+    # The first render of a process loads the model (for seconds): the progress moved on
+    # before the first clip was begun.
+    from troupe.render.wan_vace.stages import CLIPS
+
+    low, high = RENDER_SPAN
+    first_clip = low + round(CLIPS[0] * (high - low))
+    assert any(low <= percent < first_clip for percent in during), seen
 
 
 def test_a_character_renders_through_wan_vace(
@@ -173,16 +204,35 @@ def test_a_model_that_cannot_load_fails_the_job_and_refunds_it(
     assert body["held"] == 0
 
 
+def refused_start(env: dict[str, str], data_dir: Path) -> str:
+    """What `troupe serve` says on stderr when it refuses to start."""
+    command = [sys.executable, "-m", "troupe", "serve", "--port", str(free_port())]
+    command += ["--data-dir", str(data_dir)]
+    done = subprocess.run(
+        command, env={**os.environ, **env}, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    return done.stderr
+
+
 def test_a_server_with_a_missing_model_refuses_to_start_and_says_why(tmp_path: Path) -> None:
     env = {
         "TROUPE_MODEL_BACKENDS": f"{MODEL}=wan-vace",
         "TROUPE_WAN_VACE_MODEL": str(tmp_path / "nowhere"),
     }
-    command = [sys.executable, "-m", "troupe", "serve", "--port", str(free_port())]
-    command += ["--data-dir", str(tmp_path / "data")]
-    done = subprocess.run(
-        command, env={**os.environ, **env}, capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 1
-    assert "wan-vace:" in done.stderr and "no model_index.json" in done.stderr
-    assert "Traceback" not in done.stderr
+    said = refused_start(env, tmp_path / "data")
+    assert "wan-vace:" in said and "no model_index.json" in said
+
+
+def test_a_server_whose_model_cannot_make_its_clips_refuses_to_start_in_one_line(
+    tiny_wan: Path, tmp_path: Path
+) -> None:
+    model = tmp_path / "model"
+    shutil.copytree(tiny_wan, model)
+    config = model / "transformer" / "config.json"
+    config.write_text(json.dumps({**json.loads(config.read_text()), "rope_max_seq_len": 32}))
+    env = {**default_env(model), "TROUPE_WAN_VACE_RESOLUTION": "480p"}
+    said = refused_start(env, tmp_path / "data")
+    [line] = [line for line in said.splitlines() if "wan-vace:" in line]
+    assert "832x480" in line and "TROUPE_WAN_VACE_RESOLUTION" in line, said

@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from troupe.render.backend import CastMember
-from troupe.render.wan_vace.model import ModelUnavailable, check_model_dir
+from troupe.render.wan_vace.model import (
+    ModelUnavailable,
+    check_capacity,
+    check_model_dir,
+    native_format,
+    read_declaration,
+)
 from troupe.render.wan_vace.plan import (
     NativeFormat,
     cover,
@@ -138,3 +144,23 @@ def test_a_missing_or_foreign_model_folder_is_refused_with_what_to_do(tmp_path: 
     (tmp_path / "model_index.json").write_text(json.dumps({"_class_name": "WanPipeline"}))
     with pytest.raises(ModelUnavailable, match="'WanPipeline' model, not a WanVACEPipeline"):
         check_model_dir(tmp_path)
+
+
+def test_the_size_a_folder_declares_and_what_its_configs_can_cover_are_read_without_torch(
+    tmp_path: Path,
+) -> None:
+    root = _model_dir(tmp_path / "wan")
+    assert native_format(root, "auto", 81, 16) == WAN_480P  # nothing declared: Wan2.1's 480p
+    (root / "troupe.json").write_text(json.dumps({"resolution": "80x48", "cpu_threads": 1}))
+    assert native_format(root, "auto", 81, 16) == NativeFormat(80, 48, 81, 16)
+    assert native_format(root, "720p", 81, 16) == NativeFormat(1280, 720, 81, 16)
+    assert read_declaration(root).cpu_threads == 1
+    (root / "troupe.json").write_text(json.dumps({"resolution": "big"}))
+    with pytest.raises(ModelUnavailable, match=r"troupe\.json: resolution must be"):
+        native_format(root, "auto", 81, 16)
+    # Configs that leave the rotary table out have Wan's 1024 positions: 720p fits.
+    check_capacity(root, NativeFormat(1280, 720, 81, 16), max_references=8)
+    (root / "transformer" / "config.json").write_text(json.dumps({"rope_max_seq_len": 32}))
+    check_capacity(root, NativeFormat(512, 288, 81, 16), max_references=8)
+    with pytest.raises(ModelUnavailable, match="needs 52; set TROUPE_WAN_VACE_RESOLUTION"):
+        check_capacity(root, WAN_480P, max_references=8)

@@ -16,12 +16,15 @@ class BackendConfigError(ValueError):
 def _wan_vace(settings: Settings) -> Backend:
     # Imported here: torch and diffusers come with the optional `wan` extra.
     from troupe.render.wan_vace.backend import WanVaceBackend, WanVaceConfig
-    from troupe.render.wan_vace.model import ModelUnavailable, Placement
-    from troupe.render.wan_vace.plan import NativeFormat, parse_resolution
+    from troupe.render.wan_vace.model import ModelUnavailable, Placement, native_format
 
     try:
-        width, height = parse_resolution(settings.wan_vace_resolution)
-        native = NativeFormat(width, height, settings.wan_vace_frames, settings.wan_vace_fps)
+        native = native_format(
+            settings.wan_vace_model,
+            settings.wan_vace_resolution,
+            settings.wan_vace_frames,
+            settings.wan_vace_fps,
+        )
         return WanVaceBackend(
             WanVaceConfig(
                 model_dir=settings.wan_vace_model,
@@ -32,6 +35,7 @@ def _wan_vace(settings: Settings) -> Backend:
                 steps=settings.wan_vace_steps,
                 guidance=settings.wan_vace_guidance,
                 conditioning_scale=settings.wan_vace_conditioning_scale,
+                max_references=settings.max_characters_per_video,
             )
         )
     except (ModelUnavailable, ValueError) as error:

@@ -6,14 +6,17 @@ with an `input_reference` image starts from it; an edit is conditioned on its pl
 are scaled and retimed to the request, and the sound is the same mix as the animatic's: the
 place's ambience (or the plate's sound) under the voices.
 
-One pipeline per process, loaded on first use; renders take turns on it."""
+One pipeline per process, loaded on first use; renders take turns on it. Progress moves with
+each stage (loading, the prompt, each clip's encoding, steps and decoding), and a failure says
+in which stage it happened (stages.py)."""
 
 from __future__ import annotations
 
 import collections
 import logging
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +34,7 @@ from troupe.render.prompt import parse_prompt
 from troupe.render.wan_vace.model import (
     ModelUnavailable,
     Placement,
+    check_capacity,
     check_libraries,
     check_model_dir,
     check_placement,
@@ -45,6 +49,7 @@ from troupe.render.wan_vace.plan import (
     plan_segments,
     source_index,
 )
+from troupe.render.wan_vace.stages import RenderStages
 
 log = logging.getLogger(__name__)
 
@@ -63,17 +68,21 @@ class WanVaceConfig:
     guidance: float
     conditioning_scale: float
     negative_prompt: str = ""
+    max_references: int = 8  # a cast member each: each is one more latent frame
 
 
 class WanVaceBackend:
-    """Checks its model folder and libraries when built, so a server that cannot render with it
-    refuses to start; loads the pipeline when the first render needs it."""
+    """Checks its model folder, that the model can make the configured clips, and its libraries
+    when built, so a server that cannot render with it refuses to start; loads the pipeline when
+    the first render needs it."""
 
     name = "wan-vace"
 
     def __init__(self, config: WanVaceConfig) -> None:
         check_libraries()
         check_model_dir(config.model_dir)
+        assert config.model_dir is not None
+        check_capacity(config.model_dir, config.native, config.max_references)
         check_placement(config.placement)
         if config.steps < 1:
             raise ModelUnavailable("TROUPE_WAN_VACE_STEPS must be at least 1")
@@ -81,47 +90,93 @@ class WanVaceBackend:
         self._pipeline: Any = None
         self._lock = threading.Lock()
 
+    @property
+    def pipeline(self) -> Any:
+        """The loaded pipeline, or None before the first render."""
+        return self._pipeline
+
     def render(self, request: RenderRequest, dest: Path, progress: RenderProgress) -> None:
         if request.width % 2 or request.height % 2:
             raise ValueError("width and height must be even")
         continues = request.continues is not None
         plan = plan_segments(self.config.native, request.seconds, FPS, continues)
+        stages = RenderStages(progress, plan.segments, self.config.steps)
+        try:
+            self._render(request, plan, dest, stages)
+        except Exception as error:
+            failure = stages.failure(error)
+            if failure is error:
+                raise
+            raise failure from error
+        progress(1.0)
+
+    def _render(
+        self, request: RenderRequest, plan: SegmentPlan, dest: Path, stages: RenderStages
+    ) -> None:
+        stages.enter("mixing the soundtrack")
         audio = _soundtrack(request)
         partial = dest.with_name(dest.name + ".partial")
         with self._lock:
-            pipeline = self._loaded()
-            clips = _Clips(pipeline, self.config, request, plan, progress)
+            pipeline = self._loaded(stages)
+            stages.prompt()
+            prompt = _encoded_prompt(
+                pipeline, name_mentions(request.prompt, request.cast), self.config
+            )
+            stages.enter("reading the reference pictures and the frames to continue from")
+            clips = _Clips(pipeline, self.config, request, plan, stages, prompt)
             try:
                 frames = _retimed(clips.frames(), request, self.config.native.fps)
                 settings = VideoSettings(request.width, request.height, fps=FPS, crf=CRF)
-                write_mp4(partial, frames, audio, settings)
+                write_mp4(partial, _then(frames, stages.finishing), audio, settings)
                 partial.replace(dest)
-            except Exception as error:
-                out_of_memory = _out_of_memory(error)
-                if out_of_memory is None:
-                    raise
-                raise out_of_memory from error
             finally:
                 partial.unlink(missing_ok=True)
                 clips.close()
-        progress(1.0)
 
-    def _loaded(self) -> Any:
+    def _loaded(self, stages: RenderStages) -> Any:
         if self._pipeline is None:
-            assert self.config.model_dir is not None
+            model_dir = self.config.model_dir
+            assert model_dir is not None
+            log.info("wan-vace: loading the model in %s", model_dir)
+            began = time.monotonic()
             try:
-                self._pipeline = load_pipeline(self.config.model_dir, self.config.placement)
+                self._pipeline = load_pipeline(model_dir, self.config.placement, stages.loading)
             except ModelUnavailable as error:
                 raise TroupeError("internal_error", f"the wan-vace back end: {error}") from error
             except Exception as error:
+                if error is stages.stopped:
+                    raise
                 # The folder's path and the library's words are for the operator's log only.
-                log.exception("loading the wan-vace model from %s failed", self.config.model_dir)
+                log.exception("wan-vace: %s from %s failed", stages.name, model_dir)
                 raise TroupeError(
                     "internal_error",
-                    "the wan-vace model could not be loaded on this server; its operator should "
-                    "check the model's files (the server log says what failed)",
+                    f"the wan-vace model could not be loaded on this server ({stages.name} "
+                    "failed); its operator should check the model's files (the server log says "
+                    "what failed)",
                 ) from error
+            log.info("wan-vace: the model is loaded (%.1f s)", time.monotonic() - began)
         return self._pipeline
+
+
+@dataclass(frozen=True)
+class _Prompt:
+    """The prompt and the negative prompt as the text encoder's output, made once a render."""
+
+    embeds: Any
+    negative_embeds: Any
+
+
+def _encoded_prompt(pipeline: Any, prompt: str, config: WanVaceConfig) -> _Prompt:
+    import torch
+
+    with torch.no_grad():
+        embeds, negative = pipeline.encode_prompt(
+            prompt=prompt,
+            negative_prompt=config.negative_prompt,
+            do_classifier_free_guidance=config.guidance > 1.0,
+            device=pipeline._execution_device,
+        )
+    return _Prompt(embeds, negative)
 
 
 class _Clips:
@@ -133,14 +188,15 @@ class _Clips:
         config: WanVaceConfig,
         request: RenderRequest,
         plan: SegmentPlan,
-        progress: RenderProgress,
+        stages: RenderStages,
+        prompt: _Prompt,
     ) -> None:
         self.pipeline = pipeline
         self.config = config
         self.plan = plan
-        self.progress = progress
+        self.stages = stages
         self.size = config.native.oriented(request.width, request.height)
-        self.prompt = name_mentions(request.prompt, request.cast)
+        self.prompt = prompt
         self.references = [_reference(member) for member in request.cast if member.cutouts]
         self.context: list[np.ndarray] = []
         if request.continues is not None:
@@ -157,6 +213,7 @@ class _Clips:
         made = 0
         for index, fresh in enumerate(self.plan.new_per_segment):
             clip = self._clip(index, made)
+            self.stages.clip(index, "writing")
             new = clip[len(clip) - fresh :] if self.context else clip
             new = new[: self.plan.timeline_frames - made]
             yield from new
@@ -168,32 +225,43 @@ class _Clips:
 
         fmt = self.config.native
         width, height = self.size
+        stages = self.stages
+        stages.clip(index, "encoding")
         video, mask = self._conditioning(made)
-        steps = self.config.steps
-        segments = self.plan.segments
+        denoising = False
+
+        def on_transformer(module: Any, args: Any) -> None:
+            # The transformer's first call ends the VAE's encoding of the conditioning.
+            nonlocal denoising
+            if not denoising:
+                denoising = True
+                stages.clip(index, "denoising")
 
         def on_step(pipe: Any, step: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
-            # The last few percent are the encoder's flush and the file's index.
-            self.progress(0.95 * (index + (step + 1) / steps) / segments)
+            stages.step(index, step)
             return {}
 
         generator = torch.Generator(device="cpu").manual_seed(self.seed + index)
-        output = self.pipeline(
-            prompt=self.prompt,
-            negative_prompt=self.config.negative_prompt,
-            video=video,
-            mask=mask,
-            reference_images=self.references or None,
-            conditioning_scale=self.config.conditioning_scale,
-            height=height,
-            width=width,
-            num_frames=fmt.frames,
-            num_inference_steps=steps,
-            guidance_scale=self.config.guidance,
-            generator=generator,
-            output_type="np",
-            callback_on_step_end=on_step,
-        )
+        hook = self.pipeline.transformer.register_forward_pre_hook(on_transformer)
+        try:
+            output = self.pipeline(
+                prompt_embeds=self.prompt.embeds,
+                negative_prompt_embeds=self.prompt.negative_embeds,
+                video=video,
+                mask=mask,
+                reference_images=self.references or None,
+                conditioning_scale=self.config.conditioning_scale,
+                height=height,
+                width=width,
+                num_frames=fmt.frames,
+                num_inference_steps=self.config.steps,
+                guidance_scale=self.config.guidance,
+                generator=generator,
+                output_type="np",
+                callback_on_step_end=on_step,
+            )
+        finally:
+            hook.remove()
         frames = np.asarray(output.frames[0])
         return np.clip(frames * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
@@ -255,6 +323,12 @@ def _retimed(
         yield cover(shown, request.width, request.height)
 
 
+def _then(frames: Iterator[np.ndarray], then: Callable[[], None]) -> Iterator[np.ndarray]:
+    """`frames`, then `then()` once the writer has taken the last of them."""
+    yield from frames
+    then()
+
+
 def _tail(video: Path, fmt: NativeFormat, size: tuple[int, int]) -> list[np.ndarray]:
     """The last `fmt.context_frames` frames of `video` on the model's time grid, at `size`."""
     count = fmt.context_frames
@@ -289,18 +363,3 @@ def _soundtrack(request: RenderRequest) -> np.ndarray:
     rng = np.random.default_rng(request.seed)
     audio, _ = soundtrack(scene, request.seconds, voices, rng, bed)
     return audio
-
-
-def _out_of_memory(error: Exception) -> TroupeError | None:
-    """A GPU out of memory as an error the caller can act on, with the memory given back."""
-    import torch
-
-    if not isinstance(error, torch.OutOfMemoryError):
-        return None
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
-    return TroupeError(
-        "internal_error",
-        "the GPU ran out of memory rendering this video; nothing was charged. An operator "
-        "can lower TROUPE_WAN_VACE_RESOLUTION or set TROUPE_WAN_VACE_OFFLOAD=model",
-    )

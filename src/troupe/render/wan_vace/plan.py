@@ -59,7 +59,7 @@ def parse_resolution(text: str) -> tuple[int, int]:
         return RESOLUTIONS[text]
     match = re.fullmatch(r"(\d+)x(\d+)", text)
     if not match:
-        raise ValueError(f"resolution must be 480p, 720p or WxH, got {text!r}")
+        raise ValueError(f"resolution must be auto, 480p, 720p or WxH, got {text!r}")
     width, height = int(match[1]), int(match[2])
     return max(width, height), min(width, height)
 
