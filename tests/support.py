@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -251,3 +252,18 @@ def assert_range_refused(response: httpx.Response, size: int) -> None:
     error = response.json()["error"]
     assert set(error) == {"message", "type", "param", "code"}
     assert error["code"] == "range_not_satisfiable"
+
+
+def in_a_forked_child(check: Callable[[], list[bool]]) -> list[bool]:
+    """What `check` answers when run in a child forked from this process, as the sandbox's fork
+    server forks its children: for models that must build their own session after a fork."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(write, bytes(check()))
+        os._exit(0)
+    os.close(write)
+    answer = os.read(read, 64)
+    os.waitpid(pid, 0)
+    os.close(read)
+    return [bool(b) for b in answer]

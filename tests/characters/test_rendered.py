@@ -5,7 +5,6 @@ crop at a time, and its preprocessing is CLIP's centre crop."""
 
 from __future__ import annotations
 
-import os
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import numpy as np
 import pytest
 from skimage import data
 
+from tests.support import in_a_forked_child
 from troupe.characters import rendered
 from troupe.characters.humans import face_scores
 from troupe.characters.likeness import CROP_GROWTH, crop_around
@@ -175,15 +175,10 @@ def test_a_forked_child_builds_its_own_session() -> None:
     assert rendered.rendered_model() is parent
     crop = cartoon_face()
     expected = photograph_probability([crop])
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
+
+    def check() -> list[bool]:
         own = rendered.rendered_model() is not parent
-        same = bool(np.allclose(photograph_probability([crop]), expected, atol=1e-6))
-        os.write(write, bytes([own, same]))
-        os._exit(0)
-    os.close(write)
-    answer = os.read(read, 2)
-    os.waitpid(pid, 0)
-    assert answer == bytes([True, True])
+        return [own, bool(np.allclose(photograph_probability([crop]), expected, atol=1e-6))]
+
+    assert in_a_forked_child(check) == [True, True]
     assert rendered.rendered_model() is parent

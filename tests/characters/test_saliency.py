@@ -3,7 +3,6 @@ subject lights up, the background stays dark, and a picture with no subject stay
 
 from __future__ import annotations
 
-import os
 import threading
 from importlib.metadata import PackageNotFoundError
 from pathlib import Path
@@ -12,6 +11,7 @@ import numpy as np
 import pytest
 from skimage import data
 
+from tests.support import in_a_forked_child
 from troupe.characters import saliency, wheels
 from troupe.characters.saliency import SaliencyModel, model_file, predict_saliency
 
@@ -117,15 +117,10 @@ def test_a_forked_child_builds_its_own_session() -> None:
     session of its own (onnxruntime's threads do not survive a fork) with the same answers."""
     parent = saliency.saliency_model()
     expected = predict_saliency(data.coffee())
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
+
+    def check() -> list[bool]:
         own = saliency.saliency_model() is not parent
-        same = bool(np.allclose(predict_saliency(data.coffee()), expected, atol=1e-4))
-        os.write(write, bytes([own, same]))
-        os._exit(0)
-    os.close(write)
-    answer = os.read(read, 2)
-    os.waitpid(pid, 0)
-    assert answer == bytes([True, True])
+        return [own, bool(np.allclose(predict_saliency(data.coffee()), expected, atol=1e-4))]
+
+    assert in_a_forked_child(check) == [True, True]
     assert saliency.saliency_model() is parent

@@ -4,7 +4,6 @@ drawings, and the preprocessing is nsfwjs's."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import cv2
@@ -12,6 +11,7 @@ import numpy as np
 import pytest
 from skimage import data
 
+from tests.support import in_a_forked_child
 from troupe.characters import stylisation
 from troupe.characters.stylisation import (
     DRAWING,
@@ -153,15 +153,10 @@ def test_a_forked_child_builds_its_own_session() -> None:
     parent = stylisation.stylisation_model()
     assert stylisation.stylisation_model() is parent
     expected = drawing_scores([data.coffee()])
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
+
+    def check() -> list[bool]:
         own = stylisation.stylisation_model() is not parent
-        same = bool(np.allclose(drawing_scores([data.coffee()]), expected, atol=1e-5))
-        os.write(write, bytes([own, same]))
-        os._exit(0)
-    os.close(write)
-    answer = os.read(read, 2)
-    os.waitpid(pid, 0)
-    assert answer == bytes([True, True])
+        return [own, bool(np.allclose(drawing_scores([data.coffee()]), expected, atol=1e-5))]
+
+    assert in_a_forked_child(check) == [True, True]
     assert stylisation.stylisation_model() is parent

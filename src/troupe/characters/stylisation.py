@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from troupe.characters.per_process import PerProcess
+from troupe.characters.per_process import PerProcess, cpu_session
 from troupe.media.frames import check_rgb_image
 
 # nsfwjs 4.4.0 (npm, MIT; weights from GantMan/nsfw_model, MIT), converted by
@@ -36,20 +36,12 @@ class StylisationModel:
     def __init__(self, path: str | Path = MODEL_FILE, *, threads: int = 1) -> None:
         """Load the ONNX file at `path`. One thread by default: a batch of a few crops takes
         tens of milliseconds, and the worker runs other models beside it."""
-        import onnxruntime as ort
-
         self.path = Path(path)
         if not self.path.is_file():
             raise RuntimeError(f"{self.path} is missing: run tools/nsfwjs/convert.py")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
         # The weights are stored as uint8 codes with a table of their values: the default graph
         # optimisation folds them into float32 constants once, here.
-        self._session = ort.InferenceSession(
-            str(self.path), options, providers=["CPUExecutionProvider"]
-        )
+        self._session = cpu_session(str(self.path), threads)
         self._input = self._session.get_inputs()[0].name
 
     def scores(self, images: list[np.ndarray]) -> np.ndarray:
