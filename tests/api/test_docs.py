@@ -44,3 +44,28 @@ def test_only_the_pages_files_are_served(server: ServerProcess) -> None:
     with server.client(api_key="") as client:
         assert client.get("/docs/assets/core.py").status_code == 404
         assert client.get("/docs/assets/..%2Fcore.py").status_code == 404
+
+
+def references_in(node: object) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return found + [ref for value in node.values() for ref in references_in(value)]
+    if isinstance(node, list):
+        return [ref for value in node for ref in references_in(value)]
+    return []
+
+
+def test_the_documents_error_answers_resolve(server: ServerProcess) -> None:
+    """Error answers are documented by reference (built lazily); every reference must resolve."""
+    with server.client(api_key="") as client:
+        document = client.get("/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    prefix = "#/components/schemas/"
+    assert {ref.removeprefix(prefix) for ref in references_in(document)} <= set(schemas)
+    refused = document["paths"]["/v1/videos"]["post"]["responses"]["400"]
+    assert refused["description"] == "Bad Request"
+    assert refused["content"]["application/json"]["schema"]["$ref"] == prefix + "ErrorBody"
+    assert schemas["ErrorBody"]["properties"]["error"]["$ref"] == prefix + "ErrorDetail"
+    assert set(schemas["ErrorDetail"]["required"]) == {"message", "type", "param", "code"}
+    accepted = document["paths"]["/v1/videos/characters"]["post"]["responses"]["202"]
+    assert accepted["content"]["application/json"]["schema"]["$ref"] == prefix + "TaskObject"

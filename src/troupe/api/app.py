@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
@@ -30,6 +31,7 @@ from troupe.api.routes import (
     videos,
     windows,
 )
+from troupe.api.schemas import referenced_schemas
 from troupe.jobs.webhooks import WebhookSender
 from troupe.runtime import build_services, start_process
 from troupe.settings import Settings
@@ -109,4 +111,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settled_cache = SettledCache()
     for module in (windows, characters, videos, tasks, reviews, usage, files, health, docs, web):
         app.include_router(module.router)
+    document_answers(app)
     return app
+
+
+def document_answers(app: FastAPI) -> None:
+    """Add the schemas that routes' answers refer to (schemas.answers_by_reference) to the OpenAPI
+    document, when it is first built."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schemas = build().setdefault("components", {}).setdefault("schemas", {})
+            schemas.update(referenced_schemas())
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]

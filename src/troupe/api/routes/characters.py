@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
@@ -18,10 +18,11 @@ from troupe.api.schemas import (
     CharacterList,
     CharacterObject,
     CharacterUpdate,
-    ErrorBody,
     TaskObject,
     VideoObject,
+    answers_by_reference,
     character_object,
+    error_answers,
     task_object,
     video_object,
 )
@@ -42,10 +43,8 @@ from troupe.store.tables import Character, Task, Video
 
 router = APIRouter()
 Owner = Annotated[str, Depends(authenticated_owner)]
-ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody}
-    for status in (400, 401, 402, 403, 404, 409, 413, 415, 422, 429, 502)
-}
+ERRORS = error_answers(400, 401, 402, 403, 404, 409, 413, 415, 422, 429, 502)
+ACCEPTED_OR_ERRORS = {**answers_by_reference({202: TaskObject}), **ERRORS}
 
 
 def poll_headers(services: Services) -> dict[str, str]:
@@ -167,19 +166,19 @@ def submit(
 @router.post(
     "/v1/characters",
     response_model=CharacterObject,
-    responses={202: {"model": TaskObject}, **ERRORS},
+    responses=ACCEPTED_OR_ERRORS,
     summary="Create a character from a video URL or a completed video job",
 )
 @router.post(
     "/sora/v1/characters",
     response_model=CharacterObject,
-    responses={202: {"model": TaskObject}, **ERRORS},
+    responses=ACCEPTED_OR_ERRORS,
     include_in_schema=False,
 )
 @router.post(
     "/v1/sora/characters",
     response_model=CharacterObject,
-    responses={202: {"model": TaskObject}, **ERRORS},
+    responses=ACCEPTED_OR_ERRORS,
     include_in_schema=False,
 )
 def create_character(
@@ -214,7 +213,7 @@ def create_character_task(request: Request, body: CharacterCreateBody, owner: Ow
 @router.post(
     "/v1/videos/characters",
     response_model=CharacterObject,
-    responses={202: {"model": TaskObject}, **ERRORS},
+    responses=ACCEPTED_OR_ERRORS,
     summary="Create a character from an uploaded video (official SDK)",
 )
 def upload_character(

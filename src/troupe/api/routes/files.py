@@ -8,14 +8,12 @@ a key only once its owner made it public, so its permalink works in any browser.
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
 
 from troupe.api.auth import public_character
 from troupe.api.ranges import blob_response
 from troupe.api.responses import settled_answer
-from troupe.api.schemas import CharacterObject, ErrorBody, character_object
+from troupe.api.schemas import CharacterObject, character_object, error_answers
 from troupe.api.services import base_url, services_of
 from troupe.errors import TroupeError
 from troupe.store import repo
@@ -23,7 +21,7 @@ from troupe.store import repo
 router = APIRouter()
 
 MEDIA_TYPES = {"profile": "image/jpeg", "voice": "audio/mp4", "references": "image/png"}
-ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": ErrorBody} for status in (404, 429)}
+ERRORS = error_answers(404, 429)
 
 
 def character_file(

@@ -4,7 +4,7 @@ or reject. To anyone but an operator these routes answer as routes that do not e
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -13,10 +13,10 @@ from troupe.api.auth import operator_name
 from troupe.api.ranges import blob_response
 from troupe.api.responses import json_answer
 from troupe.api.schemas import (
-    ErrorBody,
     ReviewDecision,
     ReviewList,
     ReviewObject,
+    error_answers,
     review_object,
 )
 from troupe.api.services import base_url, services_of
@@ -26,9 +26,7 @@ from troupe.store import repo, reviews
 
 router = APIRouter()
 Operator = Annotated[str, Depends(operator_name)]
-ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody} for status in (400, 401, 403, 404, 415, 429)
-}
+ERRORS = error_answers(400, 401, 403, 404, 415, 429)
 
 
 def _shown(request: Request, task_id: str) -> ReviewObject:

@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
-from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 
@@ -173,6 +172,9 @@ def _create_video(
 
 def _check_image(services: Services, key: str) -> None:
     """A readable image of sane size; its header alone is read, so a pixel bomb costs nothing."""
+    # Pillow loads with the first image reference, not with the app (issue 21: start-up).
+    from PIL import Image, UnidentifiedImageError
+
     limit = services.settings.max_frame_pixels
     try:
         with Image.open(services.blobs.path(key)) as image:
