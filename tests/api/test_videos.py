@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -395,3 +396,34 @@ def test_videos_expire_after_retention(make_server: StartServer, media: MediaSer
         assert reuse.json()["error"]["code"] == "video_not_found"
     video_dir = server.data_dir / "blobs" / "videos" / video["id"]
     assert not video_dir.exists() or not any(video_dir.iterdir())
+
+
+def test_a_burst_of_submissions_answers_each_video_as_it_reads_back(
+    make_server: StartServer,
+) -> None:
+    """Sixteen clients at once, on a server that runs no job: every one is admitted (this
+    process's writers queue for SQLite's one write lock), and each answer is the video as
+    written, what reading it back gives (where a poll also says what the job waits for)."""
+    server = make_server(
+        {
+            "TROUPE_WORKERS": "0",
+            "TROUPE_RATE_LIMIT_PER_MINUTE": "0",
+            "TROUPE_MAX_CONCURRENT_JOBS": "0",
+        }
+    )
+
+    def submit(index: int) -> httpx.Response:
+        with server.client() as client:
+            return client.post("/v1/videos", json={"prompt": f"a lighthouse, take {index}"})
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(submit, range(32)))
+    assert [answer.status_code for answer in answers] == [200] * 32
+    with server.client() as client:
+        for answer in answers:
+            video = answer.json()
+            assert video["status"] == "queued"
+            polled = client.get(f"/v1/videos/{video['id']}").json()
+            assert polled.pop("waiting_for").startswith("a worker for video jobs")
+            assert video.pop("waiting_for") is None
+            assert polled == video

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,6 +21,10 @@ MIGRATION_LOCK_KEY = 0x74726F757065
 # The first of the two keys of an owner's advisory lock ("ownr"); the second is a hash of the
 # owner. Two-key locks never collide with the one-key migration lock.
 OWNER_LOCK_SPACE = 0x6F776E72
+# How long a transaction waits for this process's other writers before it writes anyway (and
+# SQLite's own busy_timeout takes over): as long as that timeout.
+WRITER_WAIT_SECONDS = 30.0
+WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 
 def make_engine(url: str) -> Engine:
@@ -77,6 +82,38 @@ def upgrade_database(url: str) -> None:
         engine.dispose()
 
 
+class WriterQueue:
+    """SQLite has one writer at a time. Its busy handler makes a second writer sleep and retry,
+    in naps that grow to 100 ms, so under a burst of writes from this process's threads a few
+    waited most of a second (issue 23: p99 0.9 s for POST /v1/videos). Here a transaction takes
+    a lock before its first write and keeps it until it has committed or rolled back: this
+    process's writers queue in turn, and SQLite's busy handler is left to other processes.
+
+    Only transactions opened by `Database.transaction` take part, one lock per thread at most:
+    a transaction nested in one that writes does not wait for it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    @contextmanager
+    def scope(self) -> Iterator[None]:
+        scopes: list[bool] = self._local.__dict__.setdefault("scopes", [])
+        scopes.append(False)
+        try:
+            yield
+        finally:
+            if scopes.pop():
+                self._lock.release()
+
+    def before_statement(self, statement: str) -> None:
+        scopes: list[bool] | None = getattr(self._local, "scopes", None)
+        if not scopes or any(scopes) or not statement.lstrip().upper().startswith(WRITES):
+            return
+        scopes[-1] = self._lock.acquire(timeout=WRITER_WAIT_SECONDS)
+
+
 class Database:
     """The engine plus a session factory; `transaction()` is the unit of work."""
 
@@ -84,11 +121,22 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._writers = WriterQueue() if self.engine.dialect.name == "sqlite" else None
+        if self._writers is not None:
+            event.listen(self.engine, "before_cursor_execute", self._before_statement)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        with self._sessions.begin() as session:
+        if self._writers is None:
+            with self._sessions.begin() as session:
+                yield session
+            return
+        with self._writers.scope(), self._sessions.begin() as session:
             yield session
+
+    def _before_statement(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        assert self._writers is not None
+        self._writers.before_statement(statement)
 
     @property
     def is_postgresql(self) -> bool:

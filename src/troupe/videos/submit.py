@@ -17,7 +17,7 @@ from troupe.jobs.admission import Admission
 from troupe.jobs.worker import Worker
 from troupe.store import repo
 from troupe.store.db import Database
-from troupe.store.tables import Character, Video
+from troupe.store.tables import Character, Task, Video
 from troupe.videos.clips import whole_seconds
 from troupe.videos.intake import InlineCharacter, VideoRequest
 
@@ -82,7 +82,8 @@ def resolve_cast(session: Session, owner: str, order: VideoOrder) -> list[Charac
 
 def submit_video(
     db: Database, worker: Worker, admission: Admission, owner: str, order: VideoOrder, video_id: str
-) -> Video:
+) -> tuple[Video, Task]:
+    """The video and its task as written: what a client is answered, with no second read."""
     order = _with_inline_source(db, owner, order)
     inline = order.request.inline
     with db.transaction() as session:
@@ -97,7 +98,7 @@ def submit_video(
             order.request.model, order.request.seconds, inline_character=inline is not None
         )
         admission.admit(session, owner, video_id, price)
-        repo.create_task(
+        task = repo.create_task(
             session,
             task_id=video_id,
             owner=owner,
@@ -108,7 +109,7 @@ def submit_video(
         )
         video = repo.insert_video(session, _video_row(order, owner, cast, video_id))
     worker.notify_new_job()
-    return video
+    return video, task
 
 
 def _with_inline_source(db: Database, owner: str, order: VideoOrder) -> VideoOrder:

@@ -111,14 +111,14 @@ def require_completed(task: Task, param: str) -> None:
 
 def order_video(services: Services, owner: str, order: VideoOrder, video_id: str) -> Response:
     try:
-        video = submit_video(
+        video, task = submit_video(
             services.db, services.worker, services.admission, owner, order, video_id
         )
     except TroupeError:
         if order.reference_key:
             services.blobs.delete(order.reference_key)  # no job will ever read it
         raise
-    return video_response(services, *find_video(services, owner, video.id))
+    return video_response(services, video, task)
 
 
 @router.post(
@@ -366,13 +366,13 @@ def _derive_from_clip(
     )
     try:
         order = _clip_order(services, wanted, origin, key)
-        video = submit_video(
+        video, task = submit_video(
             services.db, services.worker, services.admission, owner, order, video_id
         )
     except BaseException:
         services.blobs.delete(key)  # no job will ever read it
         raise
-    return video_response(services, *find_video(services, owner, video.id))
+    return video_response(services, video, task)
 
 
 def _clip_request(services: Services, body: dict[str, Any], origin: str) -> VideoRequest:
