@@ -7,7 +7,11 @@ Prints, as medians with their ratio to the raw decode measured in the same run:
   URL source on a local file server (fetch, then probe, extraction, audio clip and files in a
   sandboxed child process, then the database);
 - the salient-object model's own time per frame (pre- and post-processing included) on the
-  frames of the window that extraction gives it.
+  frames of the window that extraction gives it;
+- where the time goes: the whole in-process build of a character's files (what the sandboxed
+  child runs), stage by stage, timed by wrapping each stage's function (medians; the screening
+  detectors run on a second core beside extraction, so they are not part of the sum), and
+  what end to end adds around it (fetch, the sandbox's fork, the database, HTTP).
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ import statistics
 import tempfile
 import threading
 import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -26,17 +33,43 @@ import httpx
 import uvicorn
 
 from troupe.api.app import create_app
-from troupe.characters.create import ANALYSIS_MAX_SIDE, analysis_fps, screened_extraction
+from troupe.characters import create, extract, saliency
+from troupe.characters.create import (
+    ANALYSIS_MAX_SIDE,
+    analysis_fps,
+    build_character_files,
+    screened_extraction,
+)
 from troupe.characters.extract import MAX_ANALYSED_FRAMES, WORK_SIDE
 from troupe.characters.frame_quality import resize_long_side
 from troupe.characters.saliency import predict_saliency
+from troupe.characters.sources import SourceRules
 from troupe.characters.subject import model_frames
 from troupe.media.probe import open_media, probe
 from troupe.media.synthetic import ClipSpec, make_mascot_clip
 from troupe.media.window import decode_window
 from troupe.settings import Settings
+from troupe.store.blobs import BlobStore
 
 WINDOW = (1.0, 4.0)
+# (module, function, stage): each call's wall time counts to its stage. The model runs inside
+# tracking, so tracking is shown without it; the detectors run on a second core.
+STAGES = [
+    (create, "check_source", "probe"),
+    (create, "decode_window", "decode at analysis size"),
+    (saliency, "predict_saliency", "salient-object model"),
+    (extract, "track_subject", "tracking (besides the model)"),
+    (extract, "_scenery", "scenery check"),
+    (extract, "_cut_outs", "cut-outs + reference PNGs"),
+    (extract, "build_fingerprint", "fingerprint"),
+    (extract, "_profile_jpeg", "profile JPEG"),
+    (create, "judge_likeness", "likeness judgement"),
+    (create, "extract_audio_clip", "voice clip (AAC)"),
+    (BlobStore, "put_bytes", "writing files"),
+    (BlobStore, "put_file", "writing files"),
+    (create, "find_humans", "screening detectors"),
+]
+BESIDE = "screening detectors"
 
 
 def raw_decode_seconds(path: Path, start: float, end: float) -> float:
@@ -70,6 +103,61 @@ def model_seconds_per_frame(path: Path, start: float, end: float) -> float:
     for image in images:
         predict_saliency(image)
     return (time.perf_counter() - began) / len(images)
+
+
+@contextmanager
+def stage_clock() -> Iterator[dict[str, float]]:
+    """Wrap every STAGES function so that its calls add their seconds to its stage."""
+    spent: dict[str, float] = defaultdict(float)
+    saved = [(owner, name, getattr(owner, name)) for owner, name, _ in STAGES]
+
+    def timed(function: Callable[..., object], stage: str) -> Callable[..., object]:
+        def run(*args: object, **kwargs: object) -> object:
+            began = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[stage] += time.perf_counter() - began
+
+        return run
+
+    for (owner, name, original), (_, _, stage) in zip(saved, STAGES, strict=True):
+        setattr(owner, name, timed(original, stage))
+    try:
+        yield spent
+    finally:
+        for owner, name, original in saved:
+            setattr(owner, name, original)
+
+
+def staged_build(clip: Path, blobs: BlobStore) -> dict[str, float]:
+    """One in-process build of a character's files, with each stage's seconds and the total."""
+    rules = SourceRules(max_seconds=60, require_audio=False, max_frame_pixels=3840 * 2160)
+    with stage_clock() as spent:
+        began = time.perf_counter()
+        window = create.Window(*WINDOW)
+        build_character_files(clip, window, rules, blobs, "bench", lambda _: None)
+        total = time.perf_counter() - began
+    stages = dict(spent)
+    stages["tracking (besides the model)"] -= stages["salient-object model"]
+    return {**stages, "total": total}
+
+
+def print_stages(builds: list[dict[str, float]], end_to_end: float, decode: float) -> None:
+    total = statistics.median(b["total"] for b in builds)
+    print(f"\nwhere the time goes (medians of {len(builds)} in-process builds):")
+    print(f"{'stage':<34} {'ms':>8} {'share':>6}")
+    shown = 0.0
+    for stage in dict.fromkeys(stage for _, _, stage in STAGES):
+        median = statistics.median(b.get(stage, 0.0) for b in builds)
+        note = "  (second core, beside the rest)" if stage == BESIDE else ""
+        shown += 0.0 if stage == BESIDE else median
+        print(f"{stage:<34} {median * 1000:8.1f} {median / total:6.0%}{note}")
+    other = total - shown
+    print(f"{'other in the build':<34} {other * 1000:8.1f} {other / total:6.0%}")
+    print(f"{'build total':<34} {total * 1000:8.1f} {1:6.0%}  = {total / decode:.2f}x raw decode")
+    around = end_to_end - total
+    print(f"{'around it, end to end':<34} {around * 1000:8.1f}  (fetch, fork, database, HTTP)")
 
 
 def serve_files(root: Path) -> ThreadingHTTPServer:
@@ -110,13 +198,15 @@ def main() -> None:
         ) as client:
             client.post("/v1/characters", json=body).raise_for_status()  # warm-up
             create_times, decode_times, extract_times, model_times = [], [], [], []
-            for _ in range(args.repeats):
+            builds = []
+            for index in range(args.repeats):
                 began = time.perf_counter()
                 client.post("/v1/characters", json=body).raise_for_status()
                 create_times.append(time.perf_counter() - began)
                 decode_times.append(raw_decode_seconds(clip, *WINDOW))
                 extract_times.append(extraction_seconds(clip, *WINDOW))
                 model_times.append(model_seconds_per_frame(clip, *WINDOW))
+                builds.append(staged_build(clip, BlobStore(root / f"staged-{index}")))
         troupe.should_exit = True
         files.shutdown()
     decode = statistics.median(decode_times)
@@ -129,6 +219,14 @@ def main() -> None:
     frames = len(model_frames(MAX_ANALYSED_FRAMES))
     model = statistics.median(model_times)
     print(f"{'salient-object model':<32} {model * 1000:8.1f} ms a frame, {frames} frames a window")
+    model_share = model * frames / decode
+    floor = decode + model * frames
+    end_to_end = statistics.median(create_times)
+    print(
+        f"{'raw decode + the model':<32} {floor * 1000:8.1f} ms "
+        f"(model {model_share:.2f}x raw decode); end to end = {end_to_end / floor:.2f}x that"
+    )
+    print_stages(builds, end_to_end, decode)
 
 
 if __name__ == "__main__":
