@@ -46,6 +46,7 @@ from troupe.characters.saliency import predict_saliency
 from troupe.characters.sources import SourceRules
 from troupe.characters.subject import model_frames
 from troupe.media.probe import open_media, probe
+from troupe.media.sandbox import preload_also
 from troupe.media.synthetic import ClipSpec, make_mascot_clip
 from troupe.media.window import decode_window
 from troupe.settings import Settings
@@ -185,6 +186,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
+    # The sandbox's children run this script again on start: its imports are loaded once.
+    preload_also("troupe.api.app", "uvicorn", "httpx")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         clip = root / "source.mp4"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from troupe.characters import doubts
+from troupe.characters import attestation, doubts
 from troupe.characters.files import CharacterFiles, Doubt
 from troupe.characters.timestamps import Window
 from troupe.errors import TroupeError
@@ -37,14 +37,14 @@ def test_verdict(doubt: Doubt | None, attested: bool, policy: str, expected: str
     [(None, False), (False, False), ("", False), (True, True), ("true", True), ("False", False)],
 )
 def test_read_attestation(value: object, expected: bool) -> None:
-    assert doubts.read_attestation(value) is expected
+    assert attestation.read_attestation(value) is expected
 
 
 @pytest.mark.parametrize("value", ["yes", 1, "1", [True], {"x": 1}])
 def test_read_attestation_refuses_other_values(value: object) -> None:
     with pytest.raises(TroupeError) as caught:
-        doubts.read_attestation(value)
-    assert (caught.value.code, caught.value.param) == ("invalid_request", doubts.ATTEST_FIELD)
+        attestation.read_attestation(value)
+    assert (caught.value.code, caught.value.param) == ("invalid_request", attestation.ATTEST_FIELD)
 
 
 def test_the_default_refusal_says_uncertain_why_and_which_setting() -> None:

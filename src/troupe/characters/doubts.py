@@ -19,8 +19,6 @@ REVIEW_SETTING = "TROUPE_LIKENESS_REVIEW"
 REVIEW_POLICIES = ("refuse", "operator")
 # A parked task's `waiting_for`.
 WAITING_FOR = "review by an operator"
-# The request field by which a key with the right vouches for its subject.
-ATTEST_FIELD = "attest_original_character"
 # Where a character let through keeps the frames that raised the doubt (never served publicly).
 EVIDENCE_ROLE = "likeness_evidence"
 
@@ -42,28 +40,6 @@ def verdict(doubt: Doubt | None, *, attested: bool, policy: str) -> Verdict:
     if doubt is None or attested:
         return "accept"
     return "review" if policy == "operator" else "refuse"
-
-
-def read_attestation(value: object) -> bool:
-    """`attest_original_character`: a JSON boolean, or `true`/`false` in a form."""
-    if value is None or value is False or value == "":
-        return False
-    if value is True:
-        return True
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    raise TroupeError(
-        "invalid_request", f"{ATTEST_FIELD} must be true or false, got {value!r}", ATTEST_FIELD
-    )
-
-
-def attestation_not_allowed() -> TroupeError:
-    return TroupeError(
-        "invalid_request",
-        f"this API key may not attest; {ATTEST_FIELD} needs a key created with "
-        "`troupe keys create --may-attest`",
-        param=ATTEST_FIELD,
-    )
 
 
 def uncertain_refusal(doubt: Doubt) -> TroupeError:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from troupe.characters.doubts import ATTEST_FIELD, read_attestation
+from troupe.characters.attestation import ATTEST_FIELD, read_attestation
 from troupe.characters.timestamps import parse_timestamps
 from troupe.characters.usernames import check_username
 from troupe.errors import TroupeError

@@ -30,15 +30,13 @@ ProgressFn = Callable[[int], None]
 # of imports. Forking the server itself would be unsafe (it runs threads, whose locks a child
 # inherits in whatever state they were), and spawning afresh would pay the imports every time.
 # multiprocessing also re-runs the parent's main script in every child, so what that script
-# imports is loaded here too: troupe.cli for the `troupe` command, the app and uvicorn for a
-# script serving troupe itself (bench/character_create.py).
+# imports is loaded here too: troupe.cli for the `troupe` command. A script that imports more
+# (a bench serving troupe itself) names it with `preload_also`.
 PRELOAD = [
     "troupe.media.sandbox",
     "troupe.characters.create",
     "troupe.characters.warm",
     "troupe.cli",
-    "troupe.api.app",
-    "uvicorn",
 ]
 _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(PRELOAD)
@@ -67,6 +65,12 @@ class DecodeLimits:
 class ChildError(RuntimeError):
     """An unexpected exception in the child: a bug rather than hostile media, so it stays one
     (jobs report `internal_error`); the message carries the child's traceback."""
+
+
+def preload_also(*modules: str) -> None:
+    """Have the fork server import these too (before it starts): what the main script imports
+    beyond the `troupe` command, which every child would otherwise import again."""
+    _CONTEXT.set_forkserver_preload([*PRELOAD, *modules])
 
 
 def start_sandbox() -> None:

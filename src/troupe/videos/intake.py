@@ -8,7 +8,7 @@ from typing import Any
 
 from starlette.datastructures import UploadFile
 
-from troupe.characters.doubts import ATTEST_FIELD, read_attestation
+from troupe.characters.attestation import ATTEST_FIELD, read_attestation
 from troupe.characters.intake import check_fields, check_name, check_source_url
 from troupe.characters.mentions import find_mentions
 from troupe.characters.timestamps import parse_timestamps

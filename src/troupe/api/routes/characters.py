@@ -29,7 +29,7 @@ from troupe.api.schemas import (
 from troupe.api.services import Services, base_url, services_of, waiting_note
 from troupe.api.text import refuse_lone_surrogates
 from troupe.api.uploads import save_upload
-from troupe.characters.doubts import attestation_not_allowed
+from troupe.characters.attestation import attestation_not_allowed
 from troupe.characters.intake import CreationRequest, read_json_request, read_upload_request
 from troupe.characters.job import upload_blob_key
 from troupe.characters.submit import submit_character_task
