@@ -1,6 +1,6 @@
-"""Polls of finished objects over real HTTP: a completed video or task and a character answer
-with an `ETag`, and `304 Not Modified` (no body, the same headers) to `If-None-Match`; stored
-API keys keep working, and stop working once revoked."""
+"""Polls of finished objects over real HTTP: a completed video or task, a character and the
+lists of them answer with an `ETag`, and `304 Not Modified` (no body, the same headers) to
+`If-None-Match`; stored API keys keep working, and stop working once revoked."""
 
 from __future__ import annotations
 
@@ -42,6 +42,7 @@ def test_finished_objects_answer_304_to_their_etag(
         assert made.status_code == 200, made.text
         character = made.json()
         etag = assert_not_modified(client, f"/v1/characters/{character['id']}")
+        listed_etag = assert_not_modified(client, "/v1/characters")
         assert_not_modified(client, f"/v1/videos/characters/{character['id']}")
         task_etag = assert_not_modified(client, f"/v1/tasks/{character['task_id']}")
         polled = client.get(
@@ -54,6 +55,9 @@ def test_finished_objects_answer_304_to_their_etag(
         shared = client.get(f"/v1/characters/{character['id']}", headers={"If-None-Match": etag})
         assert shared.status_code == 200 and shared.headers["etag"] != etag
         assert_not_modified(client, f"/v1/public/characters/{character['id']}")
+        # Lists are tagged by their bytes too: a change in any row shows.
+        relisted = client.get("/v1/characters", headers={"If-None-Match": listed_etag})
+        assert relisted.status_code == 200 and relisted.headers["etag"] != listed_etag
 
         queued = client.post("/v1/videos", json={"prompt": "a beach at noon", "seconds": "4"})
         assert queued.status_code == 200 and "etag" not in queued.headers
@@ -62,11 +66,16 @@ def test_finished_objects_answer_304_to_their_etag(
         video_etag = assert_not_modified(client, f"/v1/videos/{video_id}")
         not_modified = client.get(f"/v1/videos/{video_id}", headers={"If-None-Match": video_etag})
         assert not_modified.headers["openai-poll-after-ms"] == "50"
+        videos_etag = assert_not_modified(client, "/v1/videos")
+        assert_not_modified(client, "/v1/tasks?kind=video")
+        assert_not_modified(client, "/v1/tasks?limit=1")
 
         # A deleted video is gone, whatever tag the client holds.
         assert client.delete(f"/v1/videos/{video_id}").status_code == 200
         gone = client.get(f"/v1/videos/{video_id}", headers={"If-None-Match": video_etag})
         assert gone.status_code == 404
+        emptied = client.get("/v1/videos", headers={"If-None-Match": videos_etag})
+        assert emptied.status_code == 200 and emptied.json()["data"] == []
 
 
 def test_stored_keys_are_honoured_and_revocation_takes_effect(make_server: StartServer) -> None:

@@ -278,13 +278,14 @@ def list_characters(
         page = repo.list_characters(session, owner, after=after, limit=limit, order=order, query=q)
     base = base_url(request)
     data = [character_object(row, base) for row in page.rows]
-    return json_answer(
+    return settled_answer(
+        request,
         CharacterList(
             data=data,
             first_id=data[0].id if data else None,
             last_id=data[-1].id if data else None,
             has_more=page.has_more,
-        )
+        ),
     )
 
 

@@ -201,7 +201,7 @@ def list_videos(
     after: str | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     order: Literal["asc", "desc"] = "desc",
-) -> VideoList:
+) -> Response:
     services = services_of(request)
     with services.db.transaction() as session:
         page = repo.list_videos(session, owner, after=after, limit=limit, order=order)
@@ -210,11 +210,14 @@ def list_videos(
         # completed would be listed `completed` without its files.
         repo.reload_videos(session, page.rows)
     data = [video_object(row, tasks[row.id]) for row in page.rows if row.id in tasks]
-    return VideoList(
-        data=data,
-        first_id=data[0].id if data else None,
-        last_id=data[-1].id if data else None,
-        has_more=page.has_more,
+    return settled_answer(
+        request,
+        VideoList(
+            data=data,
+            first_id=data[0].id if data else None,
+            last_id=data[-1].id if data else None,
+            has_more=page.has_more,
+        ),
     )
 
 
