@@ -56,6 +56,18 @@ def test_filters_and_pages(jobs: Any) -> None:
     assert failure["result"] is None
 
 
+def test_a_deleted_videos_task_leaves_the_list(jobs: Any) -> None:
+    """As GET /v1/tasks/{id} no longer finds it: the task is gone with its video."""
+    server = jobs[0]
+    with server.client() as client:
+        video = client.post("/v1/videos", json={"prompt": "a kite over the dunes"}).json()
+        assert video["id"] in [task["id"] for task in listed(server)["data"]]
+        assert client.delete(f"/v1/videos/{video['id']}").json()["deleted"] is True
+        assert client.get(f"/v1/tasks/{video['id']}").status_code == 404
+    for params in ({}, {"kind": "video"}, {"order": "asc", "limit": 100}):
+        assert video["id"] not in [task["id"] for task in listed(server, **params)["data"]]
+
+
 def test_other_owners_see_none_and_bad_filters_are_refused(jobs: Any) -> None:
     server = jobs[0]
     with server.client("test-key-beta") as client:

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, Text, cast, func, or_, select, update
+from sqlalchemy import Exists, Select, Text, cast, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from troupe.ids import new_id, now_seconds
@@ -141,10 +141,13 @@ def create_task(
 def get_task(session: Session, owner: str, task_id: str) -> Task | None:
     """The owner's task; a video's task (which shares the video's id) is gone with the video,
     as GET /v1/videos/{id} of a deleted video finds nothing."""
-    deleted_video = select(Video.id).where(Video.id == Task.id, Video.deleted_at.is_not(None))
     return session.scalar(
-        select(Task).where(Task.id == task_id, Task.owner == owner, ~deleted_video.exists())
+        select(Task).where(Task.id == task_id, Task.owner == owner, ~_of_a_deleted_video())
     )
+
+
+def _of_a_deleted_video() -> Exists:
+    return select(Video.id).where(Video.id == Task.id, Video.deleted_at.is_not(None)).exists()
 
 
 def get_task_by_id(session: Session, task_id: str) -> Task | None:
@@ -161,7 +164,8 @@ def list_tasks(
     kind: str | None,
     status: str | None,
 ) -> Page[Task]:
-    statement = select(Task).where(Task.owner == owner)
+    """The owner's tasks, but those of deleted videos (gone with them, as from `get_task`)."""
+    statement = select(Task).where(Task.owner == owner, ~_of_a_deleted_video())
     if kind is not None:
         statement = statement.where(Task.kind == kind)
     if status is not None:
