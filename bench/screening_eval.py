@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import argparse
+import functools
 import json
 import statistics
 import time
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from troupe.characters.create import ANALYSIS_MAX_SIDE, analysis_fps
 from troupe.characters.extract import extract_character
 from troupe.characters.humans import find_humans
-from troupe.characters.likeness import judge_likeness
+from troupe.characters.likeness import faces_on_subject, judge_likeness
 from troupe.characters.timestamps import Window
 from troupe.errors import TroupeError
 from troupe.media.probe import probe
@@ -82,7 +83,8 @@ def judge(clip: dict, path: Path, window: Window, verbose: bool) -> Outcome:
     failure: TroupeError | None = None
     masks = None
     try:
-        masks = extract_character(frames, info.width, info.height).subject_masks
+        figure = functools.partial(faces_on_subject, frames, sightings)
+        masks = extract_character(frames, info.width, info.height, figure).subject_masks
     except TroupeError as error:
         failure = error
     seconds["extraction"] = time.perf_counter() - began

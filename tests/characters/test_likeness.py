@@ -17,6 +17,7 @@ from troupe.characters.likeness import (
     RENDERED,
     Evidence,
     counts_against_subject,
+    faces_on_subject,
     judge_likeness,
 )
 from troupe.media.frames import Frame
@@ -77,6 +78,21 @@ def test_a_sighting_counts_on_the_subject_or_filling_the_frame() -> None:
     assert counts_against_subject(edge, image, masks)
     assert counts_against_subject(filling, image, masks)
     assert not counts_against_subject(on, image, [])
+
+
+def test_only_a_sure_face_on_the_subject_makes_it_a_figure() -> None:
+    frames = [Frame(0.0, np.zeros((H, W, 3), np.uint8))]
+    mask = np.zeros((H, W), bool)
+    mask[100:300, 50:200] = True
+    masks = [(0.0, mask)]
+    on = HumanSighting(0.0, "face", 0.9, (80, 120, 60, 60))
+    beside = HumanSighting(0.0, "face", 0.9, (450, 120, 60, 60))
+    body = HumanSighting(0.0, "body", 0.9, (60, 110, 120, 180))
+    tentative = HumanSighting(0.0, "face", 0.6, (80, 120, 60, 60), tentative=True)
+    assert faces_on_subject(frames, [beside, on], masks)
+    assert not faces_on_subject(frames, [beside], masks)
+    assert not faces_on_subject(frames, [body], masks)  # pedestrian detectors fire on posts
+    assert not faces_on_subject(frames, [tentative], masks)  # one unsure frame is not enough
 
 
 def scene_with_a_bystander() -> tuple[list[Frame], list[tuple[float, np.ndarray]]]:

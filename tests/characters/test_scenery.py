@@ -236,6 +236,28 @@ def test_no_window_of_the_showcase_without_a_cast_becomes_a_character(seed: int)
         assert refused.value.code in ("no_subject_found", "low_quality_segment"), start
 
 
+@needs_weights
+def test_a_face_on_what_looks_like_scenery_keeps_it_as_a_figure() -> None:
+    """The same scenery window is refused, unless a face lies on its subject: then it is kept,
+    warned of, and the likeness judgement decides what the figure is."""
+    production = produce(RenderRequest(SHOWCASE, (), 15, 640, 360, seed=24))
+    times = [2 + t for t in TIMES]
+    frames = [Frame(t, production.compositor.frame(t)[:, :, :3].copy()) for t in times]
+    asked: list[list[tuple[float, np.ndarray]]] = []
+
+    def no_face(masks: list[tuple[float, np.ndarray]]) -> bool:
+        asked.append(masks)
+        return False
+
+    with pytest.raises(TroupeError) as refused:
+        extract_character(frames, 640, 360, no_face)
+    assert refused.value.code == "no_subject_found" and "part of the scenery" in str(refused.value)
+    assert asked, "the scenery check should have asked for a figure"
+    assert all(0 <= time <= 15 and mask.any() for time, mask in asked[0])
+    kept = extract_character(frames, 640, 360, lambda masks: True)
+    assert "subject may be part of the scenery" in kept.report.warnings
+
+
 def _cues(**changes: float) -> dict[str, float]:
     still_box = {
         "width_span": 0.2,

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from troupe.characters.extract import (
     MAX_ANALYSED_FRAMES,
     Extraction,
@@ -16,7 +18,12 @@ from troupe.characters.extract import (
 )
 from troupe.characters.files import CharacterFiles, Doubt
 from troupe.characters.humans import find_humans
-from troupe.characters.likeness import Judgement, evidence_jpegs, judge_likeness
+from troupe.characters.likeness import (
+    Judgement,
+    evidence_jpegs,
+    faces_on_subject,
+    judge_likeness,
+)
 from troupe.characters.sources import SourceRules
 from troupe.characters.timestamps import MAX_WINDOW_SECONDS, Window, check_within
 from troupe.characters.windows import WindowCandidate, rank_windows
@@ -139,8 +146,12 @@ def screened_extraction(frames: list[Frame], info: MediaInfo) -> tuple[Extractio
     found, every person seen counts."""
     with ThreadPoolExecutor(max_workers=1) as pool:
         screening = pool.submit(find_humans, frames)
+
+        def figure(masks: list[tuple[float, np.ndarray]]) -> bool:
+            return faces_on_subject(frames, screening.result(), masks)
+
         try:
-            extraction = extract_character(frames, info.width, info.height)
+            extraction = extract_character(frames, info.width, info.height, figure)
         except TroupeError:
             judgement = judge_likeness(frames, screening.result(), None)
             if judgement.verdict == "person":

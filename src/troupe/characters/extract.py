@@ -4,8 +4,9 @@ an appearance fingerprint and a quality report; or a TroupeError saying why the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import cast
 
 import cv2
@@ -108,14 +109,29 @@ class _Scored:
         return self.sighting.subject if self.sighting else None
 
 
-def extract_character(frames: list[Frame], source_width: int, source_height: int) -> Extraction:
-    """Pick the best and most varied frames of the window and cut the subject out of them."""
+# Whether a figure (a face the detectors are sure of) lies on the subject, given its masks at
+# their frames' times: a figure, drawn or real, is never scenery.
+FigureCheck = Callable[[list[tuple[float, np.ndarray]]], bool]
+
+
+def extract_character(
+    frames: list[Frame],
+    source_width: int,
+    source_height: int,
+    figure: FigureCheck | None = None,
+) -> Extraction:
+    """Pick the best and most varied frames of the window and cut the subject out of them.
+    A subject that looks like scenery is refused unless `figure` finds a face on it; then it
+    is kept, with the warning that it may be scenery."""
     if not frames:
         raise TroupeError("low_quality_segment", "no frames could be decoded", param="timestamps")
     frames = sorted(frames, key=lambda f: f.time)
     scored, track = _score_frames(evenly_spaced(frames, MAX_ANALYSED_FRAMES))
     best = _best_or_raise(scored, track.confidence, _window_text(frames))
+    masks = [(s.frame.time, s.subject.mask) for s in scored if s.subject is not None]
     scenery = _scenery(scored, track, best)
+    if scenery.is_scenery and figure is not None and figure(masks):
+        scenery = replace(scenery, is_scenery=False, unsure=True)
     if scenery.is_scenery:
         message = f"{scenery.reason} {_window_text(frames)}"
         raise TroupeError("no_subject_found", message, param="timestamps")
@@ -129,7 +145,7 @@ def extract_character(frames: list[Frame], source_width: int, source_height: int
         report=_report(
             best, best_mask, track.confidence, source_width, source_height, scenery.unsure
         ),
-        subject_masks=[(s.frame.time, s.subject.mask) for s in scored if s.subject is not None],
+        subject_masks=masks,
     )
 
 

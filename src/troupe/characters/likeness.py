@@ -181,6 +181,19 @@ def judge_likeness(
     return Judgement(evidence.verdict(), weighed, evidence)
 
 
+def faces_on_subject(
+    frames: list[Frame],
+    sightings: list[HumanSighting],
+    subject_masks: list[tuple[float, np.ndarray]],
+) -> bool:
+    """Whether a face the detectors are sure of lies on the subject (or fills the frame): the
+    subject is then a figure, drawn or real, and never scenery; the judgement says which."""
+    return any(
+        s.kind == "face" and counts_against_subject(s, _frame_at(frames, s.time), subject_masks)
+        for s in confirmed(sightings)
+    )
+
+
 def _photograph(frames: list[Frame], sightings: list[HumanSighting]) -> float:
     """CLIP's median chance that the sightings (all faces, or all bodies) are photographed."""
     crops = [
