@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from http import HTTPStatus
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -353,6 +354,19 @@ class ReviewList(BaseModel):
     first_id: str | None
     last_id: str | None
     has_more: bool
+
+
+Page = TypeVar("Page", VideoList, TaskList, CharacterList, ReviewList)
+
+
+def page_of(kind: type[Page], data: Sequence[Any], has_more: bool) -> Page:
+    """One page of a list: its objects, and the ids at its ends that name the next pages."""
+    return kind(
+        data=list(data),
+        first_id=data[0].id if data else None,
+        last_id=data[-1].id if data else None,
+        has_more=has_more,
+    )
 
 
 class ReviewDecision(RequestBody):

@@ -109,7 +109,7 @@ class WriterQueue:
 
     def before_statement(self, statement: str) -> None:
         scopes: list[bool] | None = getattr(self._local, "scopes", None)
-        if not scopes or any(scopes) or not statement.lstrip().upper().startswith(WRITES):
+        if not scopes or any(scopes) or not statement.lstrip()[:7].upper().startswith(WRITES):
             return
         scopes[-1] = self._lock.acquire(timeout=WRITER_WAIT_SECONDS)
 

@@ -23,6 +23,7 @@ from troupe.api.schemas import (
     answers_by_reference,
     character_object,
     error_answers,
+    page_of,
     task_object,
     video_object,
 )
@@ -278,15 +279,7 @@ def list_characters(
         page = repo.list_characters(session, owner, after=after, limit=limit, order=order, query=q)
     base = base_url(request)
     data = [character_object(row, base) for row in page.rows]
-    return settled_answer(
-        request,
-        CharacterList(
-            data=data,
-            first_id=data[0].id if data else None,
-            last_id=data[-1].id if data else None,
-            has_more=page.has_more,
-        ),
-    )
+    return settled_answer(request, page_of(CharacterList, data, page.has_more))
 
 
 def find_character(request: Request, owner: str, ref: str) -> Response:

@@ -17,6 +17,7 @@ from troupe.api.schemas import (
     ReviewList,
     ReviewObject,
     error_answers,
+    page_of,
     review_object,
 )
 from troupe.api.services import base_url, services_of
@@ -61,14 +62,7 @@ def list_reviews(
         tasks = repo.tasks_by_id(session, [row.task_id for row in page.rows])
         base = base_url(request)
         data = [review_object(row, tasks[row.task_id], base) for row in page.rows]
-    return json_answer(
-        ReviewList(
-            data=data,
-            first_id=data[0].id if data else None,
-            last_id=data[-1].id if data else None,
-            has_more=page.has_more,
-        )
-    )
+    return json_answer(page_of(ReviewList, data, page.has_more))
 
 
 @router.get("/v1/reviews/{task_id}", response_model=ReviewObject, responses=ERRORS)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from troupe.api.responses import settled_answer
 from troupe.api.routes.characters import ERRORS, Owner, poll_task, task_objects
-from troupe.api.schemas import TaskList, TaskObject
+from troupe.api.schemas import TaskList, TaskObject, page_of
 from troupe.api.services import base_url, services_of
 from troupe.store import repo
 
@@ -36,12 +36,4 @@ def list_tasks(
             session, owner, after=after, limit=limit, order=order, kind=kind, status=status
         )
         data = task_objects(session, page.rows, base_url(request))
-    return settled_answer(
-        request,
-        TaskList(
-            data=data,
-            first_id=data[0].id if data else None,
-            last_id=data[-1].id if data else None,
-            has_more=page.has_more,
-        ),
-    )
+    return settled_answer(request, page_of(TaskList, data, page.has_more))

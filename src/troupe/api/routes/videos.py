@@ -36,6 +36,7 @@ from troupe.api.schemas import (
     VideoList,
     VideoObject,
     VideoRemixBody,
+    page_of,
     video_object,
 )
 from troupe.api.services import Services, base_url, services_of, waiting_note
@@ -210,15 +211,7 @@ def list_videos(
         # completed would be listed `completed` without its files.
         repo.reload_videos(session, page.rows)
     data = [video_object(row, tasks[row.id]) for row in page.rows if row.id in tasks]
-    return settled_answer(
-        request,
-        VideoList(
-            data=data,
-            first_id=data[0].id if data else None,
-            last_id=data[-1].id if data else None,
-            has_more=page.has_more,
-        ),
-    )
+    return settled_answer(request, page_of(VideoList, data, page.has_more))
 
 
 @router.get("/v1/videos/{video_id}", response_model=VideoObject, responses=ERRORS)
