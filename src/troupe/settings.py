@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-CommaList = Annotated[list[str], NoDecode]
+ENV_PREFIX = "TROUPE_"
+# Lists are written `a,b,c` in the environment.
+CommaList = list[str]
 
 
-class Settings(BaseSettings):
-    """Every knob of the server; the README's configuration table mirrors these fields."""
+class Settings(BaseModel):
+    """Every knob of the server; the README's configuration table mirrors these fields.
 
-    model_config = SettingsConfigDict(env_prefix="TROUPE_", extra="ignore")
+    A field `name` is read from `TROUPE_NAME` (any case); arguments win over the environment.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**{**environment_values(type(self).model_fields), **values})
 
     data_dir: Path = Path("./troupe-data")
     database_url: str = ""  # empty: SQLite file inside data_dir
@@ -151,3 +159,13 @@ class Settings(BaseSettings):
     @property
     def is_embedded_database(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")
+
+
+def environment_values(fields: dict[str, Any]) -> dict[str, str]:
+    """The `TROUPE_*` variables that name one of `fields`, by field name."""
+    values = {}
+    for variable, value in os.environ.items():
+        name = variable.lower().removeprefix(ENV_PREFIX.lower())
+        if variable.upper().startswith(ENV_PREFIX) and name in fields:
+            values[name] = value
+    return values

@@ -9,9 +9,11 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.schema import CreateIndex
 
 from troupe.store.db import alembic_config, upgrade_database
-from troupe.store.tables import Base
+from troupe.store.tables import LIVE_USERNAME_INDEX, Base, describe_for_postgresql
 
 
 def test_upgrade_matches_the_models(tmp_path: Path) -> None:
@@ -24,6 +26,15 @@ def test_upgrade_matches_the_models(tmp_path: Path) -> None:
         tables = set(inspect(connection).get_table_names())
     assert diff == []
     assert {"api_keys", "tasks", "jobs", "characters", "alembic_version"} <= tables
+
+
+def test_the_models_describe_the_live_username_index_for_postgresql_once_asked() -> None:
+    describe_for_postgresql()
+    describe_for_postgresql()  # every PostgreSQL engine asks again
+    table = Base.metadata.tables["characters"]
+    index = next(index for index in table.indexes if index.name == LIVE_USERNAME_INDEX)
+    ddl = str(CreateIndex(index).compile(dialect=postgresql.dialect()))
+    assert ddl.endswith("ON characters (username) WHERE deleted_at IS NULL")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

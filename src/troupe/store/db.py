@@ -32,6 +32,9 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _tune_sqlite)
         return engine
+    from troupe.store.tables import describe_for_postgresql  # the tables, only once needed
+
+    describe_for_postgresql()
     return create_engine(url, pool_pre_ping=True)
 
 
