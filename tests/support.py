@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import pickle
 import signal
 import socket
 import subprocess
@@ -15,13 +16,33 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+import pytest
+from filelock import FileLock
 
+T = TypeVar("T")
 SLOW_SECONDS = 3.0
 # A `/held/` request answers when its test opens the gate, or after this long at the latest.
 HELD_MAX_SECONDS = 60.0
+
+
+def run_dir(factory: pytest.TempPathFactory) -> Path:
+    """A folder that every xdist worker of this run shares (the run's own folder without xdist)."""
+    base = factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def computed_once(factory: pytest.TempPathFactory, name: str, compute: Callable[[], T]) -> T:
+    """`compute()` once per run, by the first xdist worker to ask; the others wait and read its
+    pickled result. For expensive fixtures whose tests the workers split between them."""
+    path = run_dir(factory) / f"{name}.pickle"
+    with FileLock(f"{path}.lock"):
+        if not path.is_file():
+            path.write_bytes(pickle.dumps(compute()))
+        value: T = pickle.loads(path.read_bytes())
+    return value
 
 
 def free_port() -> int:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
-from troupe.errors import format_apart
+from troupe.errors import TroupeError, format_apart
 
 
 @pytest.mark.parametrize(
@@ -26,3 +28,15 @@ def test_format_apart_shows_the_difference(
     value: float, limit: float, kwargs: dict, shown: tuple[str, str]
 ) -> None:
     assert format_apart(value, limit, **kwargs) == shown
+
+
+def test_an_error_survives_pickling_whole() -> None:
+    error = TroupeError("rate_limit_exceeded", "slow down", param="x", headers={"Retry-After": "3"})
+    copy = pickle.loads(pickle.dumps(error))
+    assert (copy.code, copy.message, copy.param, copy.headers, str(copy)) == (
+        "rate_limit_exceeded",
+        "slow down",
+        "x",
+        {"Retry-After": "3"},
+        "slow down",
+    )

@@ -54,6 +54,10 @@ class TroupeError(Exception):
         self.param = param
         self.headers = headers or {}  # sent with the answer, e.g. Retry-After
 
+    def __reduce__(self) -> tuple[type[TroupeError], tuple[str, str, str | None, dict[str, str]]]:
+        # Exceptions pickle their `args` alone, and this one's are not its constructor's.
+        return (type(self), (self.code, self.message, self.param, self.headers))
+
     @property
     def status(self) -> int:
         return ERROR_CODES[self.code][0]

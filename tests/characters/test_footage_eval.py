@@ -8,6 +8,7 @@ import statistics
 import pytest
 
 from tests.footage import FOOTAGE, Clip, build_footage, iou
+from tests.support import computed_once, run_dir
 from troupe.characters.extract import QualityReport, extract_character
 from troupe.errors import TroupeError
 from troupe.media.window import decode_window
@@ -19,11 +20,18 @@ MIN_MEAN_IOU = 0.6
 
 @pytest.fixture(scope="module")
 def footage(tmp_path_factory: pytest.TempPathFactory) -> list[Clip]:
-    return build_footage(tmp_path_factory.mktemp("footage"), NAMES)
+    folder = run_dir(tmp_path_factory) / "footage_eval"
+    return computed_once(tmp_path_factory, "footage_eval", lambda: build_footage(folder, NAMES))
 
 
 @pytest.fixture(scope="module")
-def outcomes(footage: list[Clip]) -> dict[str, QualityReport | TroupeError]:
+def outcomes(
+    tmp_path_factory: pytest.TempPathFactory, footage: list[Clip]
+) -> dict[str, QualityReport | TroupeError]:
+    return computed_once(tmp_path_factory, "footage_eval_outcomes", lambda: extract_all(footage))
+
+
+def extract_all(footage: list[Clip]) -> dict[str, QualityReport | TroupeError]:
     found: dict[str, QualityReport | TroupeError] = {}
     for clip in footage:
         frames = decode_window(clip.path, 0.0, clip.seconds, max_side=640)
