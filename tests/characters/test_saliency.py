@@ -141,3 +141,9 @@ def test_the_optimised_model_answers_as_the_original_does() -> None:
     name = plain.get_inputs()[0].name
     expected = plain.run(None, {name: pixels})[0]
     assert np.array_equal(optimised.run(None, {name: pixels})[0], expected)
+
+
+def test_idle_operator_threads_sleep_rather_than_spin() -> None:
+    session = cpu_session(onnx.load(str(model_file())).SerializeToString(), 2)
+    options = session.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"

@@ -51,6 +51,9 @@ def cpu_session(
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
+    # Idle operator threads sleep instead of spinning: a worker runs the screening detectors,
+    # other jobs and encoders beside the model, and on two cores the spinning took their time.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     if optimised:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
