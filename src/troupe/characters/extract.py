@@ -35,17 +35,9 @@ QUALITY_TIE_BREAK = 0.01
 MIN_SHARPNESS = 0.05
 SOFT_SHARPNESS = 0.25
 MIN_COVERAGE = 0.005
-# Below this nothing stands out of the clutter (a stormy road scored 0.02-0.09 on the real
-# footage): no subject. Between it and SURE_CONFIDENCE the subject is kept with a warning, and
-# the scenery and likeness checks judge it as any other. At 0.5 this refused characters sharing
-# the frame or flailing half out of it (an anime band 0.31-0.43, a penguin mascot 0.44-0.48, a
-# CGI runner 0.26), and kept out no scenery or person that those checks would have let in.
-MIN_CONFIDENCE = 0.2
-# Nor does one thing stand out when it holds less than this share of what the model finds salient,
-# on average over the frames it looked at: four alike blobs hold 0.24 each, the parts of an empty
-# painted street 0.29 and a stormy road 0.26, while a character sharing the frame with others held
-# 0.51-0.67 (an anime band, a penguin, a CGI runner).
-MIN_DOMINANCE = 0.4
+# Below this the segmentation model is not sure that one region, and nothing else, stands out:
+# no subject, rather than scenery or one of several things cut out as a character.
+MIN_CONFIDENCE = 0.5
 # Below this the subject is kept with a warning: the model may have cut out the wrong thing
 # (a background tree scored 0.54 on real footage; clear characters score 0.7 and more).
 SURE_CONFIDENCE = 0.65
@@ -135,7 +127,7 @@ def extract_character(
         raise TroupeError("low_quality_segment", "no frames could be decoded", param="timestamps")
     frames = sorted(frames, key=lambda f: f.time)
     scored, track = _score_frames(evenly_spaced(frames, MAX_ANALYSED_FRAMES))
-    best = _best_or_raise(scored, track, _window_text(frames))
+    best = _best_or_raise(scored, track.confidence, _window_text(frames))
     masks = [(s.frame.time, s.subject.mask) for s in scored if s.subject is not None]
     scenery = _scenery(scored, track, best)
     if scenery.is_scenery and figure is not None and figure(masks):
@@ -246,7 +238,7 @@ def _frame_score(exp: Exposure, sharp: float, sighting: Sighting | None) -> floa
     return sharp * exp.score * size * whole * steadiness(sighting.speed)
 
 
-def _best_or_raise(scored: list[_Scored], track: Track, window: str) -> _Scored:
+def _best_or_raise(scored: list[_Scored], confidence: float, window: str) -> _Scored:
     """The best of the frames the model looked at, or the reason no frame will do, checked
     from the most basic cause."""
     exposed = [s for s in scored if s.exposure.problem is None]
@@ -265,18 +257,11 @@ def _best_or_raise(scored: list[_Scored], track: Track, window: str) -> _Scored:
         covers, needed = format_apart(max(coverages), MIN_COVERAGE, percent=True)
         message = f"subject too small: covers {covers} of the frame (needs {needed}) {window}"
         raise TroupeError("no_subject_found", message, param="timestamps")
-    if track.confidence < MIN_CONFIDENCE:
-        sure, needed = format_apart(track.confidence, MIN_CONFIDENCE)
+    if confidence < MIN_CONFIDENCE:
+        sure, needed = format_apart(confidence, MIN_CONFIDENCE)
         message = (
             f"no region stands out clearly as one subject (confidence {sure}, needs {needed}): "
             f"several things compete, or none is distinct {window}"
-        )
-        raise TroupeError("no_subject_found", message, param="timestamps")
-    if track.dominance < MIN_DOMINANCE:
-        holds, needed = format_apart(track.dominance, MIN_DOMINANCE, percent=True)
-        message = (
-            f"no region stands out clearly as one subject (the likeliest holds {holds} of what "
-            f"stands out, needs {needed}): several alike things compete {window}"
         )
         raise TroupeError("no_subject_found", message, param="timestamps")
     usable = [s for s in sharp if _cut_out_worthy(s)]

@@ -85,22 +85,19 @@ class Track:
     map from its pixels at ANALYSIS_SIDE to the window's middle frame's), which frames the model
     looked at itself, and the track's confidence: the mean confidence of its sightings in those
     frames, times the square root of the share of them where it was seen at all (a subject
-    that enters half-way is still sure; a pattern seen now and then is not); and its
-    dominance: the mean share of each of those frames' salience that it holds, where seen (one
-    of several alike things holds a share each; a character among others, most of it)."""
+    that enters half-way is still sure; a pattern seen now and then is not)."""
 
     sightings: list[Sighting | None]
     cameras: list[np.ndarray]
     modelled: list[bool]
     confidence: float
-    dominance: float
 
 
 @dataclass(frozen=True)
 class _Blob:
     """A candidate region (component `index` of `labels`, at analysis size): its strength as a
     candidate, its area and centre in reference-frame pixels, its centre as a fraction of the
-    frame width, its mean colour, its confidence and its share of the frame's salience."""
+    frame width, its mean colour and its confidence."""
 
     labels: np.ndarray
     index: int
@@ -110,7 +107,6 @@ class _Blob:
     frame_centre: np.ndarray
     colour: np.ndarray  # mean CIE Lab
     confidence: float
-    share: float  # of the frame's salience
 
     @property
     def mask(self) -> np.ndarray:
@@ -120,7 +116,7 @@ class _Blob:
 def track_subject(images: list[np.ndarray], times: list[float]) -> Track:
     """The subject in every frame of a window (None where it is not seen), as one track."""
     if not images:
-        return Track([], [], [], 0.0, 0.0)
+        return Track([], [], [], 0.0)
     small = [resize_long_side(im, ANALYSIS_SIDE) for im in images]
     greys = [cv2.cvtColor(s, cv2.COLOR_RGB2GRAY) for s in small]
     cameras = align_frames(greys)
@@ -142,9 +138,9 @@ def track_subject(images: list[np.ndarray], times: list[float]) -> Track:
         subject = _detailed_subject(detailed[i], blob.mask) if i in detailed else None
         subject = subject or _to_subject(blob.mask, image.shape[:2])
         sightings.append(Sighting(subject, ratios[i], speeds[i], blob.confidence))
-    sampled = [path[i] for i in picked]
+    confidence = _track_confidence([path[i] for i in picked])
     modelled = [i in detailed for i in range(len(images))]
-    return Track(sightings, cameras, modelled, _track_confidence(sampled), _dominance(sampled))
+    return Track(sightings, cameras, modelled, confidence)
 
 
 def model_frames(count: int) -> list[int]:
@@ -157,11 +153,6 @@ def _track_confidence(sampled: list[_Blob | None]) -> float:
     if not seen:
         return 0.0
     return float(np.mean(seen) * np.sqrt(len(seen) / len(sampled)))
-
-
-def _dominance(sampled: list[_Blob | None]) -> float:
-    shares = [blob.share for blob in sampled if blob is not None]
-    return float(np.mean(shares)) if shares else 0.0
 
 
 def _carry(
@@ -254,7 +245,6 @@ def _regions(
                 frame_centre=centroids[i] / w,
                 colour=colours[i],
                 confidence=float(certainty**2 * share),
-                share=float(share),
             )
         )
     return sorted(found, key=lambda blob: -blob.strength)[:CANDIDATES]
