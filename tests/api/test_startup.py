@@ -4,6 +4,7 @@ array libraries that only jobs and some requests use, so it starts quickly on a 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -48,6 +49,17 @@ def test_what_importing_the_app_made_is_never_collected_again() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert int(result.stdout) > 50_000
+
+
+def test_commands_let_opencvs_idle_threads_sleep_unless_told_otherwise() -> None:
+    # Set before OpenCV loads, which test_the_command_loads_nothing_heavy makes sure of.
+    code = "import os, troupe.cli; print(os.environ['OPENCV_THREAD_POOL_ACTIVE_WAIT_WORKER'])"
+    told = {**os.environ, "OPENCV_THREAD_POOL_ACTIVE_WAIT_WORKER": "500"}
+    for env, expected in ((None, "0"), (told, "500")):
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env
+        )
+        assert result.stdout.strip() == expected, result.stderr
 
 
 def test_the_command_loads_nothing_heavy() -> None:
