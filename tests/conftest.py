@@ -41,38 +41,6 @@ NOT_VIDEOS = {
     "song.mp3": "mp3",
 }
 
-# The modules that took longest (`pytest --durations=0`, 2 cores), longest first. They run first:
-# xdist's workers each take half of the collection and steal from the end of each other's queue,
-# so long tests late in it left one core waiting at the end of the run. Other modules follow in
-# their usual order; a module's tests keep theirs.
-LONGEST_FIRST = [
-    "tests/api/test_reviews.py",
-    "tests/conformance/test_seed_001_003.py",
-    "tests/api/test_videos.py",
-    "tests/media/test_corrupt_mp4.py",
-    "tests/api/test_wan_vace.py",
-    "tests/api/test_roles.py",
-    "tests/characters/test_footage_eval.py",
-    "tests/test_cli.py",
-    "tests/api/test_errors.py",
-    "tests/api/test_trust.py",
-    "tests/test_client.py",
-    "tests/jobs/test_webhooks.py",
-    "tests/web/test_browser.py",
-    "tests/render/test_animatic.py",
-    "tests/api/test_fuzz.py",
-    "tests/test_demo.py",
-    "tests/api/test_uploads.py",
-    "tests/api/test_create.py",
-    "tests/test_async_client.py",
-    "tests/characters/test_extract.py",
-]
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    rank = {path: index for index, path in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
-
 
 @pytest.fixture(scope="session")
 def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
