@@ -163,9 +163,9 @@ class Settings(BaseModel):
 
 def environment_values(fields: dict[str, Any]) -> dict[str, str]:
     """The `TROUPE_*` variables that name one of `fields`, by field name."""
-    values = {}
-    for variable, value in os.environ.items():
-        name = variable.lower().removeprefix(ENV_PREFIX.lower())
-        if variable.upper().startswith(ENV_PREFIX) and name in fields:
-            values[name] = value
-    return values
+    named = (
+        (variable[len(ENV_PREFIX) :].lower(), value)
+        for variable, value in os.environ.items()
+        if variable.upper().startswith(ENV_PREFIX)
+    )
+    return {name: value for name, value in named if name in fields}

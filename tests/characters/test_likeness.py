@@ -63,13 +63,21 @@ def test_bodies_without_faces_never_accept(photograph: float, verdict: str) -> N
     assert evidence.verdict() == verdict
 
 
-def test_a_sighting_counts_on_the_subject_or_filling_the_frame() -> None:
-    image = np.zeros((H, W, 3), np.uint8)
+# A subject on the left of the frame, a face on it and one beside it.
+ON = HumanSighting(0.0, "face", 0.9, (80, 120, 60, 60))
+BESIDE = HumanSighting(0.0, "face", 0.9, (450, 120, 60, 60))
+
+
+def left_subject() -> list[tuple[float, np.ndarray]]:
     mask = np.zeros((H, W), bool)
     mask[100:300, 50:200] = True
-    masks = [(0.0, mask)]
-    on = HumanSighting(0.0, "face", 0.9, (80, 120, 60, 60))
-    beside = HumanSighting(0.0, "face", 0.9, (450, 120, 60, 60))
+    return [(0.0, mask)]
+
+
+def test_a_sighting_counts_on_the_subject_or_filling_the_frame() -> None:
+    image = np.zeros((H, W, 3), np.uint8)
+    masks = left_subject()
+    on, beside = ON, BESIDE
     # Just past the outline: the grown mask still holds most of it.
     edge = HumanSighting(0.0, "face", 0.9, (185, 150, 40, 40))
     filling = HumanSighting(0.0, "body", 0.9, (300, 0, 340, 360))
@@ -82,11 +90,8 @@ def test_a_sighting_counts_on_the_subject_or_filling_the_frame() -> None:
 
 def test_only_a_sure_face_on_the_subject_makes_it_a_figure() -> None:
     frames = [Frame(0.0, np.zeros((H, W, 3), np.uint8))]
-    mask = np.zeros((H, W), bool)
-    mask[100:300, 50:200] = True
-    masks = [(0.0, mask)]
-    on = HumanSighting(0.0, "face", 0.9, (80, 120, 60, 60))
-    beside = HumanSighting(0.0, "face", 0.9, (450, 120, 60, 60))
+    masks = left_subject()
+    on, beside = ON, BESIDE
     body = HumanSighting(0.0, "body", 0.9, (60, 110, 120, 180))
     tentative = HumanSighting(0.0, "face", 0.6, (80, 120, 60, 60), tentative=True)
     assert faces_on_subject(frames, [beside, on], masks)
