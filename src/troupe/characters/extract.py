@@ -22,6 +22,13 @@ from troupe.characters.frame_quality import (
     steadiness,
     subject_size_score,
 )
+from troupe.characters.pictures import (
+    Box,
+    rgba_cut_out,
+    soft_alpha,
+    square_around,
+    square_picture,
+)
 from troupe.characters.scenery import SceneryVerdict, judge_scenery
 from troupe.characters.subject import Sighting, SubjectMask, Track, track_subject
 from troupe.errors import TroupeError, format_apart
@@ -382,52 +389,41 @@ def _warnings(
     return [text for failed, text in checks if failed]
 
 
-def _full_alpha(s: _Scored, subject: SubjectMask) -> np.ndarray:
-    """Subject mask at the frame's own resolution as float alpha with a one-pixel soft edge."""
-    h, w = s.frame.image.shape[:2]
+def _alpha(s: _Scored, subject: SubjectMask) -> np.ndarray:
+    """The subject's matte at the frame's own resolution: soft from the model's map where the
+    model looked at this frame (every cut-out frame), else the mask's edge softened a pixel."""
+    image = s.frame.image
+    if subject.probability is not None:
+        return soft_alpha(image, subject.probability, subject.mask)
+    h, w = image.shape[:2]
     alpha = cv2.resize(subject.mask.astype(np.uint8) * 255, (w, h), interpolation=cv2.INTER_LINEAR)
     return cv2.GaussianBlur(alpha, (3, 3), 0).astype(np.float32) / 255.0
 
 
-def _full_box(s: _Scored, subject: SubjectMask) -> tuple[int, int, int, int]:
+def _full_box(s: _Scored, subject: SubjectMask) -> Box:
     scale = s.frame.image.shape[1] / s.image.shape[1]
     x, y, w, h = subject.box
     return round(x * scale), round(y * scale), max(1, round(w * scale)), max(1, round(h * scale))
 
 
 def _profile_jpeg(s: _Scored, subject: SubjectMask) -> bytes:
-    crop = _square_crop(s.frame.image, _full_box(s, subject), PROFILE_MARGIN)
+    """A square on the subject with a margin, inside the frame wherever the frame allows."""
+    image = s.frame.image
+    square = square_around((image.shape[1], image.shape[0]), _full_box(s, subject), PROFILE_MARGIN)
+    crop = square_picture(image, square)
     shrinking = crop.shape[0] > PROFILE_SIDE
     interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC
-    square = cv2.resize(crop, (PROFILE_SIDE, PROFILE_SIDE), interpolation=interpolation)
+    picture = cv2.resize(crop, (PROFILE_SIDE, PROFILE_SIDE), interpolation=interpolation)
     ok, data = cv2.imencode(
-        ".jpg", cv2.cvtColor(square, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
+        ".jpg", cv2.cvtColor(picture, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
     )
     assert ok
     return data.tobytes()
 
 
-def _square_crop(image: np.ndarray, box: tuple[int, int, int, int], margin: float) -> np.ndarray:
-    """Square centred on the box; parts beyond the frame are filled by edge replication."""
-    x, y, w, h = box
-    side = max(16, round(max(w, h) * margin))
-    x0, y0 = x + w // 2 - side // 2, y + h // 2 - side // 2
-    x1, y1 = x0 + side, y0 + side
-    fh, fw = image.shape[:2]
-    crop = image[max(0, y0) : min(fh, y1), max(0, x0) : min(fw, x1)]
-    pads = (max(0, -y0), max(0, y1 - fh), max(0, -x0), max(0, x1 - fw))
-    return cv2.copyMakeBorder(crop, *pads, cv2.BORDER_REPLICATE)
-
-
 def _rgba_cut_out(s: _Scored, subject: SubjectMask) -> np.ndarray:
-    """The subject at the frame's own resolution with a small margin, its mask as alpha."""
-    image, alpha = s.frame.image, _full_alpha(s, subject)
-    fh, fw = image.shape[:2]
-    x, y, w, h = _full_box(s, subject)
-    m = round(max(w, h) * REFERENCE_MARGIN) + 2
-    x0, y0, x1, y1 = max(0, x - m), max(0, y - m), min(fw, x + w + m), min(fh, y + h + m)
-    opacity = (alpha[y0:y1, x0:x1] * 255.0).round().astype(np.uint8)
-    return np.dstack([image[y0:y1, x0:x1], opacity])
+    """The subject at the frame's own resolution with a small margin, its matte as alpha."""
+    return rgba_cut_out(s.frame.image, _alpha(s, subject), _full_box(s, subject), REFERENCE_MARGIN)
 
 
 def _reference_pngs(rgba: np.ndarray) -> list[bytes]:

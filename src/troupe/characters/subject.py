@@ -7,7 +7,7 @@ and of nothing else, becomes the subject's confidence.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 
 import cv2
@@ -57,12 +57,14 @@ LAB_OFFSET = np.array([0.0, 128.0, 128.0], np.float32)
 
 @dataclass(frozen=True)
 class SubjectMask:
-    """The subject in one frame: box (x, y, w, h) and bool mask in that frame's pixels."""
+    """The subject in one frame: box (x, y, w, h) and bool mask in that frame's pixels, and
+    where the model looked at the frame itself, its probability map there (for a soft matte)."""
 
     box: tuple[int, int, int, int]
     mask: np.ndarray
     coverage: float
     touches_edge: bool
+    probability: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -270,7 +272,8 @@ def _detailed_subject(probability: np.ndarray, region: np.ndarray) -> SubjectMas
     joined = np.zeros(count, bool)
     joined[labels[core]] = True
     joined[0] = False
-    return _subject_from_mask(_fill_holes(joined[labels] & near))
+    subject = _subject_from_mask(fill_holes(joined[labels] & near))
+    return replace(subject, probability=probability)
 
 
 def _follow(candidates: list[list[_Blob]]) -> list[_Blob | None]:
@@ -346,7 +349,7 @@ def _speeds(track: list[_Blob | None], times: list[float]) -> list[float]:
     return [speeds.get(t, 0.0) for t in times]
 
 
-def _fill_holes(mask: np.ndarray) -> np.ndarray:
+def fill_holes(mask: np.ndarray) -> np.ndarray:
     """Close interior holes (eyes, logos) by flooding the background from outside the frame."""
     padded = np.pad(mask.astype(np.uint8), 1)
     flood = padded.copy()
