@@ -24,12 +24,14 @@ from troupe.characters.likeness import (
     faces_on_subject,
     judge_likeness,
 )
+from troupe.characters.own_motion import STRIP_FPS, cut_out_strip
 from troupe.characters.sources import SourceRules
 from troupe.characters.timestamps import MAX_WINDOW_SECONDS, Window, check_within
 from troupe.characters.windows import WindowCandidate, rank_windows
 from troupe.errors import TroupeError
 from troupe.media.frames import Frame
 from troupe.media.probe import MediaInfo, probe
+from troupe.media.strip import StripFrame, strip_bytes
 from troupe.media.window import decode_window, extract_audio_clip, sample_frames
 from troupe.store.blobs import BlobStore
 
@@ -180,6 +182,15 @@ def _judge_chosen(path: Path, info: MediaInfo, window: Window | None) -> Judged:
     return judge_window(path, info, Window(0.0, min(info.duration, MAX_WINDOW_SECONDS)))
 
 
+def own_motion(path: Path, judged: Judged) -> list[StripFrame]:
+    """The window's every frame at STRIP_FPS, cut out along the extraction's mattes."""
+    window = judged.window
+    frames = decode_window(
+        path, window.start, window.end, ANALYSIS_MAX_SIDE, STRIP_FPS, every_frame=True
+    )
+    return cut_out_strip(frames, judged.extraction.mattes)
+
+
 def build_character_files(
     path: Path,
     window: Window | None,
@@ -202,6 +213,9 @@ def build_character_files(
             for index, data in enumerate(extraction.references_png)
         ],
     }
+    strip = own_motion(path, judged)
+    if strip:
+        keys["motion"] = blobs.put_bytes(f"{prefix}/motion.zip", strip_bytes(strip))
     with blobs.scratch_dir() as scratch:
         clip = Path(scratch) / "voice.m4a"
         if extract_audio_clip(path, judged.window.start, judged.window.end, clip):

@@ -97,6 +97,9 @@ class Extraction:
     # Where the subject is in each analysed frame: (time, bool mask at the frame's analysis
     # size), for judging whether a person the screening saw is the character or beside it.
     subject_masks: list[tuple[float, np.ndarray]]
+    # The subject's soft matte (float 0..1 at the frames' size) in each frame the model looked
+    # at, by time: what its own motion is cut out from.
+    mattes: list[tuple[float, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,8 @@ def extract_character(
         message = f"{scenery.reason} {_window_text(frames)}"
         raise TroupeError("no_subject_found", message, param="timestamps")
     chosen = _diverse(scored, best)
-    cut_outs = _cut_outs(chosen)
+    mattes = _mattes(scored)
+    cut_outs = _cut_outs(chosen, mattes)
     best_mask = cast(SubjectMask, best.subject)
     return Extraction(
         profile_jpeg=_profile_jpeg(best, best_mask),
@@ -153,6 +157,7 @@ def extract_character(
             best, best_mask, track.confidence, source_width, source_height, scenery.unsure
         ),
         subject_masks=masks,
+        mattes=sorted(mattes.items()),
     )
 
 
@@ -188,13 +193,28 @@ def scan_chunks(frames: list[Frame]) -> list[list[Frame]]:
     return chunks
 
 
-def _cut_outs(chosen: list[_Scored]) -> list[tuple[np.ndarray, list[bytes]]]:
+def _mattes(scored: list[_Scored]) -> dict[float, np.ndarray]:
+    """The soft matte of every frame the model looked at and found the subject in, by time, two
+    frames at a time: OpenCV releases the GIL while it filters."""
+    modelled = [s for s in scored if s.modelled and s.subject is not None]
+
+    def matte(s: _Scored) -> np.ndarray:
+        return _alpha(s, cast(SubjectMask, s.subject))
+
+    with ThreadPoolExecutor(max_workers=CUT_OUT_THREADS) as pool:
+        return dict(zip([s.frame.time for s in modelled], pool.map(matte, modelled), strict=True))
+
+
+def _cut_outs(
+    chosen: list[_Scored], mattes: dict[float, np.ndarray]
+) -> list[tuple[np.ndarray, list[bytes]]]:
     """Each chosen frame's RGBA cut-out and reference PNGs, two frames at a time: OpenCV
-    releases the GIL while it resizes and encodes."""
+    releases the GIL while it encodes."""
 
     def cut_out(s: _Scored) -> tuple[np.ndarray, list[bytes]]:
-        # Every chosen frame scored above zero, so each has a subject.
-        rgba = _rgba_cut_out(s, cast(SubjectMask, s.subject))
+        # Every chosen frame was modelled and scored above zero, so each has a subject.
+        box = _full_box(s, cast(SubjectMask, s.subject))
+        rgba = rgba_cut_out(s.frame.image, mattes[s.frame.time], box, REFERENCE_MARGIN)
         return rgba, _reference_pngs(rgba)
 
     with ThreadPoolExecutor(max_workers=CUT_OUT_THREADS) as pool:
@@ -419,11 +439,6 @@ def _profile_jpeg(s: _Scored, subject: SubjectMask) -> bytes:
     )
     assert ok
     return data.tobytes()
-
-
-def _rgba_cut_out(s: _Scored, subject: SubjectMask) -> np.ndarray:
-    """The subject at the frame's own resolution with a small margin, its matte as alpha."""
-    return rgba_cut_out(s.frame.image, _alpha(s, subject), _full_box(s, subject), REFERENCE_MARGIN)
 
 
 def _reference_pngs(rgba: np.ndarray) -> list[bytes]:

@@ -13,19 +13,25 @@ from troupe.characters.subject import fill_holes
 
 Box = tuple[int, int, int, int]  # x, y, w, h in the image's pixels
 
-# The guided filter's window, as a share of the image's long side (4 px at 640): the model's
-# map is 256 px square, so its edges are uncertain by about that much.
-MATTE_RADIUS = 0.006
-# Below this local variance of the guide, the matte follows the model's map instead of the
+# The guided filter's window, as a share of the image's long side (2 px at 640): GrabCut has
+# placed the edge; the filter only softens it along the picture's own, and a wider window
+# fades thin limbs whose grey differs little from the background's.
+MATTE_RADIUS = 0.003
+# Below this local variance of the guide the matte is smoothed rather than kept to the
 # picture's edges (He et al.'s epsilon, for a guide in 0..1).
-MATTE_EPSILON = 1e-3
+MATTE_EPSILON = 1e-4
 # How far beyond the subject's mask the matte may reach, and how deep inside the model's sure
 # core the subject is solid whatever the map says there (eyes, logos and shadows it encloses).
 MATTE_REACH = 0.012
 MATTE_SOLID = 0.01
-# Probabilities from which a pixel is shown at all, and fully.
+# The model's probabilities from which a pixel may be the subject, and surely is.
 FAINT = 0.25
 SURE = 0.75
+# GrabCut may take pixels this many times the matte's reach beyond the model's mask (a limb the
+# model missed), in this many rounds of refitting its colour models.
+GRABCUT_REACH = 3
+GRABCUT_ROUNDS = 2
+GRABCUT_SIDE = 200
 # A hole in the model's sure core below this share of the core's area is part of the subject.
 SMALL_HOLE = 0.005
 # Outside the frame a square profile picture shows the frame itself, blurred this much (share of
@@ -34,25 +40,63 @@ BACKDROP_BLUR = 0.05
 
 
 def soft_alpha(image: np.ndarray, probability: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The subject's matte, float32 0..1 at the image's size: the model's probability near the
-    subject's mask (solid inside it), with its edges snapped to the picture's by a guided filter
-    (He, Sun, Tang, "Guided Image Filtering", 2010)."""
+    """The subject's matte, float32 0..1 at the image's size. The model's map says where the
+    subject surely is and where it may be; GrabCut (Rother, Kolmogorov, Blake, 2004) settles
+    the uncertain pixels by the subject's and the background's colours, which keeps limbs the
+    model half saw and drops background it half saw; a guided filter (He, Sun, Tang, 2010)
+    then softens the edge along the picture's own."""
     h, w = image.shape[:2]
     probability = _fit(probability.astype(np.float32), w, h, cv2.INTER_LINEAR)
-    inside = _fit(mask.astype(np.uint8), w, h, cv2.INTER_NEAREST)
+    inside = _fit(mask.astype(np.uint8), w, h, cv2.INTER_NEAREST).astype(bool)
     long_side = max(h, w)
-    near = _grown(inside, round(MATTE_REACH * long_side))
-    # Solid: the model's sure core with its small holes filled, not a fringe the mask took in.
-    core = inside & (probability > 0.5)
+    reach = round(MATTE_REACH * long_side)
+    near = _grown(inside, reach)
+    # Sure: the model's confident core with its small holes filled, not a fringe it took in.
+    core = inside & (probability > SURE)
     solid = _shrunk(_small_holes_filled(core), round(MATTE_SOLID * long_side))
-    # The model's middling belief (a patch of background it half saw) fades out; its sure
-    # pixels are opaque; between, opacity follows its probability.
-    belief = np.clip((probability - FAINT) / (SURE - FAINT), 0.0, 1.0)
-    prior = np.where(solid, 1.0, np.where(near, belief, 0.0)).astype(np.float32)
+    around = _grown(inside, GRABCUT_REACH * reach)
+    if not solid.any():
+        hard = near & (probability > 0.5)
+    else:
+        hard = _grabcut(image, _trimap(solid, near & (probability > FAINT), around))
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
     radius = max(2, round(MATTE_RADIUS * long_side))
-    matte = guided_filter(grey, prior, radius, MATTE_EPSILON)
-    return np.where(_grown(near, radius), np.clip(matte, 0.0, 1.0), 0.0).astype(np.float32)
+    matte = guided_filter(grey, hard.astype(np.float32), radius, MATTE_EPSILON)
+    return np.where(_grown(hard, radius), np.clip(matte, 0.0, 1.0), 0.0).astype(np.float32)
+
+
+def _trimap(sure: np.ndarray, likely: np.ndarray, around: np.ndarray) -> np.ndarray:
+    """GrabCut's labels: surely the subject, probably it, probably not (around it), surely not."""
+    labels = np.full(sure.shape, cv2.GC_BGD, np.uint8)
+    labels[around] = cv2.GC_PR_BGD
+    labels[likely] = cv2.GC_PR_FGD
+    labels[sure] = cv2.GC_FGD
+    return labels
+
+
+def _grabcut(image: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The subject's pixels as GrabCut settles them, run on the box around the undecided ones
+    (with a margin of background to learn its colours from), shrunk to GRABCUT_SIDE at most:
+    its cost grows with the pixels, and the guided filter restores the edge's detail after."""
+    undecided = labels != cv2.GC_BGD
+    x, y, w, h = cv2.boundingRect(undecided.view(np.uint8))
+    m = max(4, round(0.25 * max(w, h)))
+    fh, fw = labels.shape
+    x0, y0, x1, y1 = max(0, x - m), max(0, y - m), min(fw, x + w + m), min(fh, y + h + m)
+    scale = min(1.0, GRABCUT_SIDE / max(x1 - x0, y1 - y0))
+    size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
+    crop = cv2.resize(labels[y0:y1, x0:x1], size, interpolation=cv2.INTER_NEAREST)
+    picture = cv2.resize(image[y0:y1, x0:x1], size, interpolation=cv2.INTER_AREA)
+    background, foreground = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    unused_rect = (0, 0, 0, 0)  # the labels start it
+    rounds, start = GRABCUT_ROUNDS, cv2.GC_INIT_WITH_MASK
+    cv2.grabCut(picture, crop, unused_rect, background, foreground, rounds, start)
+    settled = ((crop == cv2.GC_FGD) | (crop == cv2.GC_PR_FGD)).astype(np.uint8)
+    subject = np.zeros(labels.shape, bool)
+    full = cv2.resize(settled, (x1 - x0, y1 - y0), interpolation=cv2.INTER_NEAREST)
+    subject[y0:y1, x0:x1] = full > 0
+    # where the model was sure, it stays the subject at full detail
+    return subject | (labels == cv2.GC_FGD)
 
 
 def guided_filter(guide: np.ndarray, source: np.ndarray, radius: int, epsilon: float) -> np.ndarray:
@@ -128,7 +172,7 @@ def _small_holes_filled(mask: np.ndarray) -> np.ndarray:
     """The mask with the holes it encloses filled where they are small (an eye, a logo): a large
     one is background seen between an arm and the body, and stays as the model saw it."""
     holes = fill_holes(mask) & ~mask
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(holes.astype(np.uint8))
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(holes.astype(np.uint8))
     small = stats[:, cv2.CC_STAT_AREA] < SMALL_HOLE * max(1, int(np.count_nonzero(mask)))
     small[0] = False
     return mask | small[labels]

@@ -21,20 +21,26 @@ AUDIO_RATE = 48000
 
 
 def decode_window(
-    path: Path, start: float, end: float, max_side: int | None = None, fps: float | None = None
+    path: Path,
+    start: float,
+    end: float,
+    max_side: int | None = None,
+    fps: float | None = None,
+    every_frame: bool = False,
 ) -> list[Frame]:
     """Frames with start <= time < end, in order, optionally shrunk to fit `max_side`.
 
     With `fps`, only frames on a grid of that rate are kept, from the frames that others
     reference: the rest (most B-frames) are not decoded at all, since sampling at a few frames a
     second never needs them, and only the kept ones pay for colour conversion and scaling.
+    `every_frame` decodes them too, for a grid as dense as motion needs.
     """
     frames: list[Frame] = []
     step = 1.0 / fps if fps else 0.0
     next_time = start
     with open_media(path) as container:
         video = _video_stream(container)
-        if fps:
+        if fps and not every_frame:
             video.codec_context.skip_frame = "NONREF"
         size = _scaled_size(video, max_side)
         # One reformatter for the window: a new scaler context per frame costs more than

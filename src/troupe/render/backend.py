@@ -20,6 +20,9 @@ class CastMember:
     display_name: str
     cutouts: tuple[Path, ...]  # RGBA PNGs of the subject (alpha = its mask), best first
     voice: Path | None  # AAC .m4a clip from the character's source, if it had sound
+    # Its window cut out frame by frame (`media.strip`), for its own motion; older characters
+    # have none.
+    motion: Path | None = None
 
 
 @dataclass(frozen=True)

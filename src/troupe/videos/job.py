@@ -170,8 +170,14 @@ class VideoExecutor:
         # References alternate subject-on-white and subject-with-alpha; back ends want the latter.
         cutouts = tuple(self.access.blobs.local(key) for key in blobs.get("references", [])[1::2])
         voice = self.access.blobs.local(blobs["voice"]) if "voice" in blobs else None
+        motion = self.access.blobs.local(blobs["motion"]) if "motion" in blobs else None
         return CastMember(
-            id=character_id, username=username, display_name=name, cutouts=cutouts, voice=voice
+            id=character_id,
+            username=username,
+            display_name=name,
+            cutouts=cutouts,
+            voice=voice,
+            motion=motion,
         )
 
     def _fingerprint(self, blobs: dict[str, Any]) -> Fingerprint:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -93,12 +94,24 @@ def _shadow_stamp() -> np.ndarray:
     return cv2.GaussianBlur(stamp, (0, 0), 4)
 
 
+class Moves(Protocol):
+    """A character's look changing over time (its own motion, a posed body): the cut-out to
+    draw at `t` seconds, prepared like `Actor.cutout`, its feet at its bottom centre."""
+
+    def at(self, t: float) -> Cutout: ...
+
+
 @dataclass(frozen=True)
 class Actor:
-    """A character on screen: its cut-out, and its board when it skates."""
+    """A character on screen: its cut-out (or its moves, drawn instead), and its board when it
+    skates."""
 
     cutout: Cutout
     board: Cutout | None = None
+    moves: Moves | None = None
+
+    def look(self, t: float) -> Cutout:
+        return self.moves.at(t) if self.moves is not None else self.cutout
 
 
 class Compositor:
@@ -140,7 +153,7 @@ class Compositor:
         for i in order:
             self._draw_shadow(frame, self.actors[i].cutout, poses[i], camera, centre)
         for i in order:
-            self._draw_actor(frame, self.actors[i], poses[i], camera, centre)
+            self._draw_actor(frame, self.actors[i], poses[i], camera, centre, t)
         if self.particles is not None:
             draw_particles(frame, self.particles, t, front=True)
         return frame
@@ -206,6 +219,7 @@ class Compositor:
         pose: Pose,
         camera: CameraPose,
         centre: tuple[float, float],
+        t: float,
     ) -> None:
         scale = camera.zoom * pose.scale / PREPARED_SCALE
         feet = self._screen(pose.x, pose.ground - pose.lift, camera, centre)
@@ -218,7 +232,8 @@ class Compositor:
             )
             place(frame, actor.board, board_feet, (scale, scale), pose.angle, 0.5)
         stretch = math.sqrt(pose.stretch)
-        place(frame, actor.cutout, feet, (scale / stretch, scale * stretch), pose.angle, pose.pivot)
+        cutout = actor.look(t)
+        place(frame, cutout, feet, (scale / stretch, scale * stretch), pose.angle, pose.pivot)
 
 
 @dataclass(frozen=True)

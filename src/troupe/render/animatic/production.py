@@ -10,9 +10,11 @@ from pathlib import Path
 import numpy as np
 
 from troupe.media.encode import VideoSettings, read_audio, write_mp4
+from troupe.render.animatic.acting import IN_PLACE, own_motion, posed_body
 from troupe.render.animatic.compose import (
     Actor,
     Compositor,
+    Moves,
     aspect,
     prepare_cutout,
     read_cutout,
@@ -86,7 +88,7 @@ def produce(request: RenderRequest) -> Production:
         scene = Scene(layers=(), sprite_light=(1.0, 1.0, 1.0))
     else:
         scene = build_scene(plan.scene, size, scene_rng, request.input_reference)
-    actors = _actors(cutouts, choreography, scene.sprite_light)
+    actors = _actors(cutouts, [m.motion for m in request.cast], choreography, scene.sprite_light)
     particles = plan_particles(plan.scene, size, weather_rng)
     plate = Plate(request.plate, size) if request.plate else None
     return Production(
@@ -114,17 +116,23 @@ def _first_cutout(member: CastMember) -> Path:
 
 def _actors(
     cutouts: list[np.ndarray],
+    strips: list[Path | None],
     choreography: Choreography,
     light: tuple[float, float, float],
 ) -> list[Actor]:
     actors = []
-    for rgba, motion in zip(cutouts, choreography.motions, strict=True):
+    for rgba, strip, motion in zip(cutouts, strips, choreography.motions, strict=True):
         height = motion.slot.height
         cutout = prepare_cutout(rgba, height, light)
         board = None
         if motion.action == "skate":
             board = skateboard(min(1.1 * aspect(rgba), 0.9) * height, SKATEBOARD_HEIGHT * height)
-        actors.append(Actor(cutout, board))
+        moves: Moves | None = None
+        if strip is not None and motion.action in IN_PLACE:
+            moves = own_motion(strip, height, light, motion.phase)
+        if moves is None:
+            moves = posed_body(cutout, motion)
+        actors.append(Actor(cutout, board, moves))
     return actors
 
 

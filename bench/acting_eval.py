@@ -1,0 +1,134 @@
+"""How characters act in the animatic: the demo's mascot and Big Buck Bunny, made by the real
+extraction, rendered at 1280x720 in the demo's two scenes and in a walk, a wave and standing.
+
+Run: .venv/bin/python bench/acting_eval.py [--out DIR] [--seconds S]
+For each video it prints how its character acts (rigid, posed body, own motion), the mean outline
+change between consecutive frames beyond a rigid move (`acting.outline_change`) and the share of
+frames that change by more than 2%, the consistency score against the character's own
+fingerprint and against the other character's, and render seconds per video second. It writes
+a contact sheet of 8 frames per video to DIR. The bunny clip comes from the real-footage set
+(bench/real_footage_eval.py fetches it into ~/.cache/troupe-real-footage); without it, only the
+mascot runs.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import argparse
+import itertools
+import tempfile
+import time
+
+import av
+import numpy as np
+from PIL import Image
+
+from troupe.characters.consistency import score_video
+from troupe.characters.create import judge_window, own_motion
+from troupe.characters.fingerprint import load_fingerprint
+from troupe.characters.timestamps import Window
+from troupe.cli.demo import SCENES
+from troupe.media.probe import probe
+from troupe.media.strip import strip_bytes
+from troupe.media.synthetic import ClipSpec, make_mascot_clip
+from troupe.render.animatic.acting import outline_change
+from troupe.render.animatic.production import FPS, produce, render_animatic
+from troupe.render.backend import CastMember, RenderRequest
+
+BUNNY = Path.home() / ".cache/troupe-real-footage/clips/cgi_bbb_bunny.mp4"
+PROMPTS = [prompt for _, prompt in SCENES] + [
+    "@{username} walking through a park at noon",
+    "@{username} waving hello in a sunny meadow",
+    "@{username} standing in a sunny meadow",
+]
+SHEET_FRAMES = 8
+CHANGED = 0.02
+
+
+def make_character(clip: Path, window: Window, name: str, root: Path) -> tuple[CastMember, bytes]:
+    """The character the real extraction makes of the window: its cast member and fingerprint."""
+    judged = judge_window(clip, probe(clip, 3840 * 2160), window)
+    extraction = judged.extraction
+    references = []
+    for index, data in enumerate(extraction.references_png[1::2]):
+        path = root / f"{name}_{index}.png"
+        path.write_bytes(data)
+        references.append(path)
+    strip = root / f"{name}_motion.zip"
+    strip.write_bytes(strip_bytes(own_motion(clip, judged)))
+    member = CastMember(f"char_{name}", name, name.title(), tuple(references), None, strip)
+    return member, extraction.fingerprint
+
+
+def outline_changes(request: RenderRequest) -> tuple[str, list[float]]:
+    """How the actor is drawn, and its outline change between each pair of consecutive frames."""
+    actor = produce(request).compositor.actors[0]
+    kind = type(actor.moves).__name__ if actor.moves is not None else "rigid"
+    masks = [actor.look(i / FPS).rgba[:, :, 3] > 127 for i in range(request.seconds * FPS)]
+    h = max(m.shape[0] for m in masks)
+    w = max(m.shape[1] for m in masks)
+    canvases = []
+    for mask in masks:
+        canvas = np.zeros((h, w), bool)
+        x = (w - mask.shape[1]) // 2
+        canvas[h - mask.shape[0] :, x : x + mask.shape[1]] = mask
+        canvases.append(canvas)
+    changes = [outline_change(a, b) for a, b in itertools.pairwise(canvases)]
+    return kind, changes
+
+
+def contact_sheet(video: Path, dest: Path) -> None:
+    with av.open(str(video)) as container:
+        frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+    picks = [frames[round(i)] for i in np.linspace(0, len(frames) - 1, SHEET_FRAMES)]
+    small = [Image.fromarray(f).resize((320, 180)) for f in picks]
+    sheet = Image.new("RGB", (320 * 4, 180 * 2))
+    for i, image in enumerate(small):
+        sheet.paste(image, ((i % 4) * 320, (i // 4) * 180))
+    sheet.save(dest)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=Path("acting-eval"))
+    parser.add_argument("--seconds", type=int, default=4)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        mascot_clip = root / "mascot.mp4"
+        make_mascot_clip(mascot_clip, ClipSpec(seconds=4, width=1280, height=720))
+        characters = {"mascot": make_character(mascot_clip, Window(1.0, 3.0), "mascot", root)}
+        if BUNNY.exists():
+            characters["bunny"] = make_character(BUNNY, Window(1.0, 3.0), "bunny", root)
+        print(
+            f"{'character':8} {'prompt':58} {'acts as':8} {'change':>7} {'>2%':>5} "
+            f"{'own':>5} {'other':>6} {'s/s':>5}"
+        )
+        for name, (member, fingerprint) in characters.items():
+            others = [fp for other, (_, fp) in characters.items() if other != name]
+            for index, template in enumerate(PROMPTS):
+                prompt = template.format(username=name)
+                request = RenderRequest(prompt, (member,), args.seconds, 1280, 720, seed=index)
+                kind, changes = outline_changes(request)
+                video = root / f"{name}_{index}.mp4"
+                began = time.perf_counter()
+                render_animatic(request, video, lambda _: None)
+                per_second = (time.perf_counter() - began) / args.seconds
+                own = score_video(load_fingerprint(fingerprint), video)
+                other = max((score_video(load_fingerprint(fp), video) for fp in others), default=0)
+                contact_sheet(video, args.out / f"{name}_{index}.png")
+                changed = float(np.mean([c > CHANGED for c in changes]))
+                print(
+                    f"{name:8} {prompt[:58]:58} {kind:8} {np.mean(changes):7.3f} {changed:5.0%} "
+                    f"{own:5.2f} {other:6.2f} {per_second:5.2f}"
+                )
+    print(f"contact sheets in {args.out}/")
+
+
+if __name__ == "__main__":
+    main()

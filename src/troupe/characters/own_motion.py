@@ -1,0 +1,139 @@
+"""A character's own motion: every frame of its window (at STRIP_FPS) cut out, so a back end can
+play the way it really moved. The model looks at a few frames only; optical flow between
+neighbouring frames carries the nearest of their mattes to each of the others."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from troupe.media.frames import Frame
+from troupe.media.strip import StripFrame
+
+STRIP_FPS = 12.0
+# Flow is computed at this long side: neighbouring frames move little, and it runs per frame.
+FLOW_SIDE = 320
+# Opacity (of 255) below which a pixel is not the subject's, for its crop and feet.
+TRACE = 8
+# Around each crop, as a share of the subject's long side, and 2 px more.
+MARGIN = 0.04
+# Mean grey difference (of 255) between the subject as carried and as the key frame showed it,
+# beyond which the flow has lost it.
+LOST_DIFFERENCE = 24.0
+# A carried matte smaller than this share of its key's area lost the subject (it left, or the
+# flow failed): that frame is left out of the strip.
+LOST_AREA = 0.3
+
+
+def cut_out_strip(frames: list[Frame], mattes: list[tuple[float, np.ndarray]]) -> list[StripFrame]:
+    """Each frame's cut-out, its matte carried from the key (time, float matte at the frames'
+    size) nearest in time along the chain of flows between neighbouring frames."""
+    if not frames or not mattes:
+        return []
+    frames = sorted(frames, key=lambda f: f.time)
+    carried = _carried_mattes(frames, mattes)
+    strip = []
+    for frame, entry in zip(frames, carried, strict=True):
+        cut = _cut_out(frame, *entry) if entry is not None else None
+        if cut is not None:
+            strip.append(cut)
+    return strip
+
+
+def _carried_mattes(
+    frames: list[Frame], mattes: list[tuple[float, np.ndarray]]
+) -> list[tuple[np.ndarray, float] | None]:
+    """Every frame's matte and the opaque area of the key it came from; None where the flow
+    could not follow the subject there (it left the frame, or something hid it)."""
+    times = np.array([f.time for f in frames])
+    keys = {int(np.argmin(np.abs(times - t))): matte for t, matte in mattes}
+    owner = [min(keys, key=lambda k: (abs(times[k] - times[i]), k)) for i in range(len(frames))]
+    greys = [_flow_grey(f.image) for f in frames]
+    flow = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    out: list[tuple[np.ndarray, float] | None] = [None] * len(frames)
+    for key, matte in keys.items():
+        area = float(np.count_nonzero(matte > TRACE / 255))
+        out[key] = (matte, area)
+        for step in (1, -1):
+            i, where = key + step, _identity(matte.shape)
+            while 0 <= i < len(frames) and owner[i] == key:
+                # Where each pixel of frame i was in the key frame: the flow to its neighbour
+                # nearer the key, then where that neighbour's pixel was. One resampling of the
+                # key's matte at the end, not one per step, keeps its edges sharp.
+                where = _moved_back(flow, greys[i], greys[i - step], where)
+                carried = cv2.remap(matte, *where, cv2.INTER_LINEAR, borderValue=0.0)
+                if _lost(greys[i], greys[key], where, carried):
+                    break
+                out[i] = (carried, area)
+                i += step
+    return out
+
+
+def _identity(shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    h, w = shape[:2]
+    grid_x, grid_y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return grid_x, grid_y
+
+
+def _flow_grey(image: np.ndarray) -> np.ndarray:
+    h, w = image.shape[:2]
+    scale = min(1.0, FLOW_SIDE / max(h, w))
+    small = cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+
+
+def _moved_back(
+    flow: cv2.DISOpticalFlow,
+    grey: np.ndarray,
+    neighbour: np.ndarray,
+    where: tuple[np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """`where` (the neighbour's pixels' places in the key frame) seen from this frame."""
+    back = flow.calc(grey, neighbour, np.zeros((*grey.shape, 2), np.float32))
+    h, w = where[0].shape
+    back = cv2.resize(back, (w, h), interpolation=cv2.INTER_LINEAR) * np.float32(w / grey.shape[1])
+    x, y = _identity((h, w))
+    x += back[..., 0]
+    y += back[..., 1]
+    border = cv2.BORDER_REPLICATE
+    return (
+        cv2.remap(where[0], x, y, cv2.INTER_LINEAR, borderMode=border),
+        cv2.remap(where[1], x, y, cv2.INTER_LINEAR, borderMode=border),
+    )
+
+
+def _lost(
+    grey: np.ndarray,
+    key_grey: np.ndarray,
+    where: tuple[np.ndarray, np.ndarray],
+    carried: np.ndarray,
+) -> bool:
+    """Whether the subject under the carried matte no longer looks like it did in the key
+    frame: the flow followed something else, or nothing."""
+    h, w = grey.shape
+    scale = np.float32(w / where[0].shape[1])
+    small = [cv2.resize(c, (w, h), interpolation=cv2.INTER_AREA) * scale for c in where]
+    seen = cv2.remap(key_grey, small[0], small[1], cv2.INTER_LINEAR)
+    weight = cv2.resize(carried, (w, h), interpolation=cv2.INTER_AREA)
+    if float(weight.sum()) < 1.0:
+        return True
+    difference = np.abs(seen.astype(np.float32) - grey.astype(np.float32))
+    return float((difference * weight).sum() / weight.sum()) > LOST_DIFFERENCE
+
+
+def _cut_out(frame: Frame, matte: np.ndarray, key_area: float) -> StripFrame | None:
+    opacity = (np.clip(matte, 0.0, 1.0) * 255.0).round().astype(np.uint8)
+    seen = opacity >= TRACE
+    if np.count_nonzero(seen) < LOST_AREA * key_area:
+        return None
+    x, y, w, h = cv2.boundingRect(seen.view(np.uint8))
+    fh, fw = opacity.shape
+    m = round(MARGIN * max(w, h)) + 2
+    x0, y0, x1, y1 = max(0, x - m), max(0, y - m), min(fw, x + w + m), min(fh, y + h + m)
+    alpha = opacity[y0:y1, x0:x1]
+    colour = frame.image[y0:y1, x0:x1].copy()
+    colour[alpha == 0] = 0
+    ys, xs = np.nonzero(alpha >= TRACE)
+    weights = alpha[ys, xs].astype(np.float64)
+    feet = (float(np.average(xs, weights=weights)), float(ys.max() + 1))
+    return StripFrame(frame.time, np.dstack([colour, alpha]), feet)

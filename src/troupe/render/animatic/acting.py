@@ -1,0 +1,128 @@
+"""How a character acts on screen beyond moving as one piece: its own motion from its source,
+looped, for actions that stay in place; a posed body (its limbs bent as rigidly as possible)
+for the others. Both are prepared once per video and give the cut-out to draw at each instant."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from troupe.media.strip import read_strip
+from troupe.render.animatic.compose import Cutout, prepare_cutout
+from troupe.render.animatic.loop import MotionLoop
+from troupe.render.animatic.motion import Motion, pose_at
+from troupe.render.animatic.paint import Gain
+from troupe.render.animatic.rig import CYCLES_PER_SECOND, Rig, build_rig, deform, draw, limb_pose
+
+# Actions that keep a character in one place doing what it does: its own motion fits them.
+IN_PLACE = frozenset({"idle", "sit"})
+# A strip this short is a still: no motion worth looping.
+MIN_STRIP_FRAMES = 4
+
+
+@dataclass(frozen=True)
+class Looped:
+    """The loop's frames prepared for the video, shown in the loop's time, `phase` seconds in."""
+
+    loop: MotionLoop
+    prepared: tuple[Cutout, ...]
+    phase: float
+
+    def at(self, t: float) -> Cutout:
+        return self.prepared[self.loop.index_at(t, self.phase)]
+
+
+def own_motion(strip: Path, height: float, light: Gain, phase: float) -> Looped | None:
+    """The character's own motion from its strip, looped without a seam and prepared for a
+    slot `height` tall; None when the strip holds too little motion to loop."""
+    frames = read_strip(strip)
+    if len(frames) < MIN_STRIP_FRAMES:
+        return None
+    fps = 1.0 / float(np.median(np.diff([f.time for f in frames])))
+    loop = MotionLoop.from_sequence([f.rgba for f in frames], [f.feet for f in frames], fps)
+    prepared = tuple(prepare_cutout(frame, height, light) for frame in loop.frames)
+    return Looped(loop, prepared, phase * loop.duration)
+
+
+@dataclass(frozen=True)
+class Posed:
+    """A prepared cut-out on a rig, posed for its motion's action at each instant."""
+
+    cutout: Cutout
+    rig: Rig
+    motion: Motion
+
+    def at(self, t: float) -> Cutout:
+        m = self.motion
+        phase = CYCLES_PER_SECOND.get(m.action, 0.0) * t + m.phase
+        targets = limb_pose(self.rig, m.action, phase, _heading(m, t))
+        image, offset = draw(self.cutout.rgba, self.rig, deform(self.rig, targets))
+        return Cutout(_feet_at_bottom_centre(image, offset, self.cutout.rgba.shape), m.slot.height)
+
+
+def posed_body(cutout: Cutout, motion: Motion) -> Posed | None:
+    """The cut-out on a rig for `motion`; None for a figure with no limbs to move (a box, a
+    ball), which keeps moving as one piece."""
+    rig = build_rig(cutout.rgba[:, :, 3])
+    return Posed(cutout, rig, motion) if rig is not None else None
+
+
+def _heading(motion: Motion, t: float) -> int:
+    """+1 while the character travels right (or stands), -1 while it travels left: a walk's
+    steps follow where it is going, which turns at each end of a back-and-forth."""
+    step = 1 / 48
+    moved = pose_at(motion, t + step).x - pose_at(motion, t - step).x
+    return -1 if moved < 0 else 1
+
+
+def _feet_at_bottom_centre(
+    image: np.ndarray, offset: tuple[float, float], rest_shape: tuple[int, ...]
+) -> np.ndarray:
+    """The drawn image padded (or cropped below the feet) so that the rest cut-out's feet, its
+    bottom centre, are again the image's bottom centre, as `compose.place` draws a cut-out."""
+    rest_h, rest_w = rest_shape[:2]
+    feet_x, feet_y = rest_w / 2 - offset[0], rest_h - offset[1]
+    h, w = image.shape[:2]
+    bottom = round(feet_y)
+    image = image[: max(1, min(h, bottom))]
+    below = max(0, bottom - h)
+    half = max(feet_x, w - feet_x)
+    left, right = round(half - feet_x), round(half - (w - feet_x))
+    return cv2.copyMakeBorder(image, 0, below, left, right, cv2.BORDER_CONSTANT, value=0)
+
+
+def outline_change(before: np.ndarray, after: np.ndarray) -> float:
+    """How much a figure's outline changed beyond moving, turning and scaling as one piece:
+    1 - IoU of two masks once the second is laid on the first by the similarity transform that
+    matches their centroids, areas and principal axes. 0 for a rigid move; the measure of acting
+    that `bench/acting_eval.py` and the tests report."""
+    a, b = (_moments(mask) for mask in (before, after))
+    if a is None or b is None:
+        return 1.0 if (a is None) != (b is None) else 0.0
+    scale = math.sqrt(a.area / b.area)
+    turn = a.angle - b.angle
+    matrix = cv2.getRotationMatrix2D(b.centre, math.degrees(-turn), scale)
+    matrix[:, 2] += np.subtract(a.centre, b.centre)
+    h, w = before.shape[:2]
+    laid = cv2.warpAffine(after.astype(np.uint8), matrix, (w, h), flags=cv2.INTER_NEAREST) > 0
+    first = before.astype(bool)
+    return 1.0 - float((first & laid).sum() / max(1, (first | laid).sum()))
+
+
+@dataclass(frozen=True)
+class _Shape:
+    area: float
+    centre: tuple[float, float]
+    angle: float  # of the principal axis, radians, y down
+
+
+def _moments(mask: np.ndarray) -> _Shape | None:
+    m = cv2.moments(mask.astype(np.uint8), binaryImage=True)
+    if m["m00"] <= 0:
+        return None
+    angle = 0.5 * math.atan2(2 * m["mu11"], m["mu20"] - m["mu02"])
+    return _Shape(m["m00"], (m["m10"] / m["m00"], m["m01"] / m["m00"]), angle)

@@ -1,0 +1,838 @@
+"""A posable body for a character cut-out: a triangle mesh of its figure, bent as rigidly as
+possible (Igarashi, Moscovich & Hughes, SIGGRAPH 2005) by a few handles that the actions move,
+and drawn with one inverse warp.
+
+Coordinates are pixels of the rest cut-out: x grows to the right, y downwards; angles are
+degrees counter-clockwise on screen, as in motion.py. "left" and "right" are the image's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from troupe.render.animatic.motion import hop
+
+# The body's core is the figure opened by a disc this share of its thickest half-width:
+# thinner parts are candidate limbs.
+_CORE_SHARE = 0.5
+# A candidate is a limb when it passes three tests, so that a figure is riggable because
+# something sticks out of its core, not because of its overall shape (the mascot, an egg with
+# stubs, fills 0.885 of its hull: as much as a box with a lid). Measured (bench notes in
+# the tests): the mascot's arm stubs and feet, the bunnies' arms, the rocks they stand by and
+# the corners a box's core is rounded at.
+# 1. Root to tip at least this share of the figure's height: shorter bumps are fur, a fold or
+# the segmenter's ragged edge (the mascot's stubs and feet are 0.10 to 0.11, its bumps 0.08).
+_MIN_LIMB_LENGTH = 0.08
+# 2. It sticks out of the core at least this share of the width it joins the core along: a
+# lump (a rock the segmenter took in, a belly, a rounded-off corner) is wider than it sticks
+# out, 0.3 at most; a limb, even a foot wider than it is tall, sticks out at least half as far
+# (the mascot's feet 0.56, its arm stubs 1.7, a gingerbread man's legs 4).
+_MIN_PROTRUSION = 0.4
+# 3. It leaves a notch beside it, outside the figure but inside the hull of the core and it,
+# of at least this share of its own area: the corners of a box, a triangle or a sticker that
+# the core's disc rounded off leave none (0.05 at most); a limb leaves one on each side (0.55
+# for a mascot's foot, 1 to 3 for arms).
+_MIN_NOTCH = 0.25
+# A limb rooted in the core's top share, within this share of the core's half-width of its
+# middle, crowns the head (an antenna, ears, a hat, a lid, a stalk): it follows the head.
+_CROWN_TOP = 0.1
+_CROWN_WIDTH = 0.25
+_LEG_ZONE = 0.8  # a limb whose tip is below this share of the height is a leg
+_TORSO_STIFFNESS = 10.0  # weight of the core's triangles against the limbs'
+_GRIP = 0.85  # a tip handle sits this share of the way from the limb's root to its tip
+# Beyond this turn (degrees) the bend where a limb joins the torso folds over itself.
+_MAX_SWING = 90.0
+_INWARD_SWING = 0.4  # share of its swing a limb takes when it turns towards the torso
+_REACH = 0.15  # a limb turned by _MAX_SWING reaches this share further
+# The torso sinks in a crouch (or rises in flight) at most this share of the shortest leg,
+# root to handle: a gingerbread man's long legs bend under the whole crouch, a mascot's
+# foot stubs would fold under it and the body would sink into the ground.
+_CROUCH = 0.3
+_LOOSE_PARTS = 0.02  # share of the figure allowed apart from its main piece (it is dropped)
+_TARGET_VERTICES = 280
+_MIN_VERTICES = 24  # a smaller mesh is too coarse to bend
+_MIN_SPACING = 4.0  # px between mesh points, at least
+_SLIVER = 0.2  # a triangle thinner than this share of the spacing is dropped
+_MARGIN = 2  # px the mesh reaches past the opaque figure, for its soft edge
+_PAD = _MARGIN + 1
+_OUTLINE_TOLERANCE = 1.0  # px the mesh's outline may cut across the figure's
+_MAP_SCALE = 4  # the inverse map is computed at this fraction of the size, then enlarged
+_EXTEND = 2  # low-resolution pixels a triangle's map reaches past its edge
+_FAR = -1.0e6  # a source coordinate that samples nothing, even blended with a near one
+
+# Each limb's handle (near its tip) and the joint it turns about; "head", "body" and "hips"
+# hold the torso. A rig has the handles of the limbs it found.
+LIMBS = {
+    "left_hand": "left_shoulder",
+    "right_hand": "right_shoulder",
+    "left_foot": "left_hip",
+    "right_foot": "right_hip",
+}
+
+# Cycles per second of each action's limb moves, so `limb_pose(rig, action, hz * t + offset)`
+# keeps time with motion.py: a walk cycle is two steps, a jump one hop, dance one beat per arm.
+CYCLES_PER_SECOND = {
+    "walk": 1.0,
+    "run": 1.6,
+    "jump": 1 / 1.2,
+    "bounce": 1 / 0.55,
+    "wave": 1.4,
+    "dance": 0.5,
+    "sit": 0.15,
+    "idle": 0.3,
+    "fly": 0.8,
+    "swim": 0.5,
+    "spin": 1 / 2.4,
+    "skate": 1 / 3.0,
+}
+
+HandleTargets = Mapping[str, tuple[float, float]] | np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class _Solver:
+    """The two least-squares systems of the method, solved once for one handle set: each
+    frame is then two matrix products (and a rotation fit per triangle between them)."""
+
+    free: np.ndarray  # (m,) vertices the handles do not pin
+    fixed: np.ndarray  # (k,) the handles' vertices, in the rig's handle order
+    similar: np.ndarray  # (2m, 2k) step 1: free coordinates from handle coordinates
+    from_edges: np.ndarray  # (m, 3t) step 2: free positions from the fitted edge vectors
+    from_handles: np.ndarray  # (m, k) step 2: and from the handle positions
+    rest_shapes: np.ndarray  # (t, 3, 2) each rest triangle about its centroid
+
+
+@dataclass(frozen=True, eq=False)
+class Rig:
+    """A cut-out's figure as a mesh with named handles, ready to deform and draw."""
+
+    vertices: np.ndarray  # (n, 2) rest positions, float64
+    triangles: np.ndarray  # (t, 3) vertex indices, positive area with y down; drawn in order
+    handles: dict[str, int]  # handle name -> vertex index; its order is the targets' order
+    joints: dict[str, np.ndarray]  # limb (its tip handle's name) -> the rest point it turns about
+    height: float  # of the figure, px: the actions' amplitudes are shares of it
+    solver: _Solver
+
+    def rest(self, name: str) -> np.ndarray:
+        """Where the handle `name` is at rest."""
+        return self.vertices[self.handles[name]]
+
+
+# --- building -----------------------------------------------------------------------------
+
+
+def build_rig(alpha: np.ndarray) -> Rig | None:
+    """The rig of a cut-out with this alpha (uint8, h x w), or None where the figure has no
+    limbs to move (a box, a ball, a mushroom on its stalk) or comes in several pieces: it then
+    keeps rigid motion."""
+    # a cut-out cropped to its subject touches its edges: give the figure room all round
+    solid = cv2.copyMakeBorder((alpha >= 128).astype(np.uint8), *(_PAD,) * 4, cv2.BORDER_CONSTANT)
+    region = _figure_region(solid)
+    if region is None:
+        return None
+    top, bottom = _rows(solid)
+    height = float(bottom - top + 1)
+    core = _core(solid)
+    roles = _limb_roles(_limbs(solid, core, height), core, top + _LEG_ZONE * height)
+    if not _poseable(roles):
+        return None
+    mesh = _mesh(region)
+    if mesh is None or len(mesh[0]) < _MIN_VERTICES:
+        return None
+    return _assemble(*mesh, core, roles, height)
+
+
+def _poseable(roles: Mapping[str, _Limb]) -> bool:
+    """A hand, or a pair of feet, is something to pose. One arm is enough (the other may be
+    hidden, or lie over a rock the segmenter took in); a lone foot is not: it is as likely the
+    stalk of a mushroom, a lamp's stand or a wine glass's stem, and one foot cannot step."""
+    return "left_hand" in roles or "right_hand" in roles or len(roles) == 2
+
+
+def _figure_region(solid: np.ndarray) -> np.ndarray | None:
+    """The figure's main piece, grown by the margin its soft edge needs; None for a figure in
+    several pieces."""
+    area = cv2.countNonZero(solid)
+    if area == 0:
+        return None
+    region = _main_piece(cv2.dilate(solid, np.ones((2 * _MARGIN + 1,) * 2, np.uint8)))
+    if cv2.countNonZero(solid & (1 - region)) > _LOOSE_PARTS * area:
+        return None
+    return region
+
+
+def _assemble(
+    vertices: np.ndarray,
+    triangles: np.ndarray,
+    core: np.ndarray,
+    roles: dict[str, _Limb],
+    height: float,
+) -> Rig:
+    """The rig from its mesh and body parts (found in the padded mask), in cut-out pixels."""
+    points = {**_torso_points(core), **_limb_points(roles)}
+    handles = dict(zip(points, _snap(list(points.values()), vertices), strict=True))
+    triangles = _layered(vertices, triangles, vertices[handles["body"]])
+    weights = _stiffness(vertices, triangles, core)
+    vertices = vertices - _PAD
+    solver = _solve(vertices, triangles, weights, np.array(list(handles.values())))
+    joints = {name: limb.root - _PAD for name, limb in roles.items()}
+    return Rig(vertices, triangles, handles, joints, height, solver)
+
+
+def _main_piece(mask: np.ndarray) -> np.ndarray:
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    biggest = 1 + int(np.argmax(stats[1:count, cv2.CC_STAT_AREA]))
+    return (labels == biggest).astype(np.uint8)
+
+
+def _rows(mask: np.ndarray) -> tuple[int, int]:
+    ys = np.flatnonzero(mask.any(axis=1))
+    return int(ys[0]), int(ys[-1])
+
+
+def _core(solid: np.ndarray) -> np.ndarray:
+    """The figure without its thin parts: what a disc of half its thickest half-width sweeps."""
+    thickest = float(cv2.distanceTransform(solid, cv2.DIST_L2, 5).max())
+    radius = max(1, round(_CORE_SHARE * thickest))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    return cv2.morphologyEx(solid, cv2.MORPH_OPEN, disc, borderType=cv2.BORDER_CONSTANT)
+
+
+@dataclass(frozen=True, eq=False)
+class _Limb:
+    root: np.ndarray  # the middle of where it joins the core: it turns about this
+    tip: np.ndarray  # its point furthest from the root
+
+    @property
+    def length(self) -> float:
+        return float(np.linalg.norm(self.tip - self.root))
+
+
+def _limbs(solid: np.ndarray, core: np.ndarray, height: float) -> list[_Limb]:
+    """The thin parts joined to the core, in one place, that stick out of it: long enough,
+    further than they are wide where they join it, and leaving a notch beside them."""
+    count, labels = cv2.connectedComponents(solid - core, connectivity=8)
+    touching = cv2.dilate(core, np.ones((3, 3), np.uint8)).astype(bool)
+    away = cv2.distanceTransform(1 - core, cv2.DIST_L2, 5)
+    core_hull = _hull(core)
+    limbs = []
+    for label in range(1, count):
+        part = labels == label
+        joint = part & touching
+        if not joint.any() or not _joined_once(joint):
+            continue
+        contact = np.argwhere(joint)[:, ::-1].astype(np.float64)
+        pixels = np.argwhere(part)[:, ::-1].astype(np.float64)
+        root = contact.mean(axis=0)
+        limb = _Limb(root, pixels[np.argmax(((pixels - root) ** 2).sum(axis=1))])
+        if limb.length < _MIN_LIMB_LENGTH * height:
+            continue
+        width = float(np.linalg.norm(contact.max(axis=0) - contact.min(axis=0)))
+        if float(away[part].max()) < _MIN_PROTRUSION * width:
+            continue
+        if _notch(core, core_hull, part) >= _MIN_NOTCH * len(pixels):
+            limbs.append(limb)
+    return limbs
+
+
+def _joined_once(joint: np.ndarray) -> bool:
+    """Whether a part meets the core in one place: one joined in two (a mug's handle, a hand
+    on a hip) would tear if it swung."""
+    grown = cv2.dilate(joint.astype(np.uint8), np.ones((5, 5), np.uint8))
+    return cv2.connectedComponents(grown)[0] <= 2
+
+
+def _hull(mask: np.ndarray) -> np.ndarray:
+    filled = np.zeros_like(mask, np.uint8)
+    cv2.fillConvexPoly(filled, cv2.convexHull(cv2.findNonZero(mask.astype(np.uint8))), 1)
+    return filled.astype(bool)
+
+
+def _notch(core: np.ndarray, core_hull: np.ndarray, part: np.ndarray) -> int:
+    """Pixels that the part adds to the core's hull, beyond its own: none for a corner the
+    core's disc rounded off a convex figure."""
+    joined = core.astype(bool) | part
+    return int(np.count_nonzero(_hull(joined) & ~core_hull & ~joined))
+
+
+def _limb_roles(limbs: list[_Limb], core: np.ndarray, leg_zone: float) -> dict[str, _Limb]:
+    """Feet: the two lowest limbs reaching below `leg_zone`; hands: the longest limb above it
+    on each side of the core, but for those crowning its head. Any other limb (a tail, an ear,
+    an antenna, an animal's hind legs) follows the body."""
+    pixels = np.argwhere(core)
+    centre = float(pixels[:, 1].mean())
+    top, bottom = pixels[:, 0].min(), pixels[:, 0].max()
+    half_width = 0.5 * float(pixels[:, 1].max() - pixels[:, 1].min())
+
+    def crowning(limb: _Limb) -> bool:
+        x, y = limb.root
+        on_top = y <= top + _CROWN_TOP * (bottom - top)
+        return on_top and abs(x - centre) <= _CROWN_WIDTH * half_width
+
+    low = [b for b in limbs if b.tip[1] >= leg_zone]
+    legs = sorted(low, key=lambda b: -b.tip[1])[:2]
+    roles = {}
+    if len(legs) == 2:
+        roles["left_foot"], roles["right_foot"] = sorted(legs, key=lambda b: b.tip[0])
+    elif legs:
+        roles["left_foot" if legs[0].tip[0] < centre else "right_foot"] = legs[0]
+    high = [b for b in limbs if b not in low and not crowning(b)]
+    for side, sign in (("left", -1), ("right", 1)):
+        arms = [b for b in high if sign * (b.tip[0] - centre) > 0]
+        if arms:
+            roles[f"{side}_hand"] = max(arms, key=lambda b: b.length)
+    return roles
+
+
+def _torso_points(core: np.ndarray) -> dict[str, np.ndarray]:
+    """The body at the core's centroid, the head in its top tenth (clear of any hand raised
+    above it), the hips in its bottom tenth."""
+    pixels = np.argwhere(core)[:, ::-1].astype(np.float64)
+    top, bottom = pixels[:, 1].min(), pixels[:, 1].max()
+    head = pixels[pixels[:, 1] <= top + 0.1 * (bottom - top)].mean(axis=0)
+    hips = pixels[pixels[:, 1] >= bottom - 0.1 * (bottom - top)].mean(axis=0)
+    return {"head": head, "body": pixels.mean(axis=0), "hips": hips}
+
+
+def _limb_points(roles: dict[str, _Limb]) -> dict[str, np.ndarray]:
+    return {name: limb.root + _GRIP * (limb.tip - limb.root) for name, limb in roles.items()}
+
+
+def _snap(points: list[np.ndarray], vertices: np.ndarray) -> list[int]:
+    """The nearest vertex to each point, each vertex taken once."""
+    taken: list[int] = []
+    for point in points:
+        order = np.argsort(((vertices - point) ** 2).sum(axis=1))
+        taken.append(int(next(i for i in order if i not in taken)))
+    return taken
+
+
+def _layered(vertices: np.ndarray, triangles: np.ndarray, body: np.ndarray) -> np.ndarray:
+    """Triangles from the body outwards, so that a limb crossing the torso is drawn over it."""
+    centroids = vertices[triangles].mean(axis=1)
+    return triangles[np.argsort(((centroids - body) ** 2).sum(axis=1), kind="stable")]
+
+
+# --- the mesh -----------------------------------------------------------------------------
+
+
+def _mesh(region: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Points along the region's outlines and on a grid inside, Delaunay-triangulated: the
+    triangles whose centroid is inside, in one connected piece."""
+    contours, _ = cv2.findContours(region, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+    spacing = _spacing(cv2.countNonZero(region), sum(cv2.arcLength(c, True) for c in contours))
+    outlines = [_outline_points(c, spacing) for c in contours]
+    points = np.unique(np.vstack([*outlines, _grid_points(region, spacing)]), axis=0)
+    triangles = _delaunay(points.astype(np.float32), region, _SLIVER * spacing)
+    if len(triangles) < 2:
+        return None
+    return _connected(points, triangles)
+
+
+def _spacing(area: float, perimeter: float) -> float:
+    """Point spacing s that gives about the target count: area / s² inside, perimeter / s
+    along the outline."""
+    n = _TARGET_VERTICES
+    root = math.sqrt(perimeter**2 + 4 * n * area)
+    return max(_MIN_SPACING, (perimeter + root) / (2 * n))
+
+
+def _outline_points(contour: np.ndarray, spacing: float) -> np.ndarray:
+    """The outline simplified (its corners kept), long sides split at `spacing`."""
+    corners = cv2.approxPolyDP(contour, _OUTLINE_TOLERANCE, closed=True)[:, 0].astype(np.float64)
+    ends = np.roll(corners, -1, axis=0)
+    points = []
+    for start, end in zip(corners, ends, strict=True):
+        pieces = max(1, math.ceil(np.linalg.norm(end - start) / spacing))
+        share = np.arange(pieces)[:, None] / pieces
+        points.append(start + share * (end - start))
+    return np.vstack(points)
+
+
+def _grid_points(region: np.ndarray, spacing: float) -> np.ndarray:
+    """A grid inside the region, kept half a spacing from its edge (no slivers there)."""
+    depth = cv2.distanceTransform(region, cv2.DIST_L2, 5)
+    h, w = region.shape
+    ys, xs = np.mgrid[spacing / 2 : h : spacing, spacing / 2 : w : spacing]
+    rows, cols = ys.astype(int).ravel(), xs.astype(int).ravel()
+    inside = depth[rows, cols] >= spacing / 2
+    return np.column_stack([cols[inside], rows[inside]]).astype(np.float64)
+
+
+def _delaunay(points: np.ndarray, region: np.ndarray, thinnest: float) -> np.ndarray:
+    """Delaunay triangles (vertex indices, positive signed area with y down) whose centroid
+    lies inside the region, but for slivers thinner than `thinnest` px along the outline
+    (three outline points almost in line): they carry no picture and flip at any bend."""
+    h, w = region.shape
+    subdiv = cv2.Subdiv2D((-1, -1, w + 2, h + 2))
+    subdiv.insert([(float(x), float(y)) for x, y in points])
+    index = {(float(x), float(y)): i for i, (x, y) in enumerate(points)}
+    triangles = []
+    for corners in np.asarray(subdiv.getTriangleList()).reshape(-1, 3, 2):
+        keys = [(float(x), float(y)) for x, y in corners]
+        if all(key in index for key in keys):
+            triangles.append([index[key] for key in keys])
+    found = np.array(triangles, np.int64).reshape(-1, 3)
+    corners = points[found].astype(np.float64)
+    centroids = np.round(corners.mean(axis=1)).astype(int)
+    area = _signed_areas(corners)
+    longest = np.linalg.norm(corners - np.roll(corners, 1, axis=1), axis=2).max(axis=1)
+    keep = (region[centroids[:, 1], centroids[:, 0]] > 0) & (np.abs(area) > thinnest * longest)
+    found = found[keep]
+    flip = area[keep] < 0
+    found[flip] = found[flip][:, [0, 2, 1]]
+    return found
+
+
+def _signed_areas(corners: np.ndarray) -> np.ndarray:
+    a, b = corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
+    return a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]
+
+
+def _connected(points: np.ndarray, triangles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The largest edge-connected piece of the mesh, its vertices renumbered."""
+    labels = np.arange(len(points))
+    while True:
+        merged = labels.copy()
+        np.minimum.at(merged, triangles, labels[triangles].min(axis=1, keepdims=True))
+        merged = merged[merged]
+        if np.array_equal(merged, labels):
+            break
+        labels = merged
+    owner = labels[triangles[:, 0]]
+    kept = triangles[owner == np.bincount(owner).argmax()]
+    used, renumbered = np.unique(kept, return_inverse=True)
+    return points[used], renumbered.reshape(-1, 3)
+
+
+# --- deforming ----------------------------------------------------------------------------
+
+_EDGES = ((0, 1), (1, 2), (2, 0))
+
+
+def _stiffness(vertices: np.ndarray, triangles: np.ndarray, core: np.ndarray) -> np.ndarray:
+    """Each triangle's weight in both steps: the core's resist more, so the torso and head
+    keep their shape and the limbs take the bending."""
+    centroids = np.round(vertices[triangles].mean(axis=1)).astype(int)
+    inside = core[centroids[:, 1], centroids[:, 0]] > 0
+    return np.where(inside, _TORSO_STIFFNESS, 1.0)
+
+
+def _solve(
+    vertices: np.ndarray, triangles: np.ndarray, weights: np.ndarray, fixed: np.ndarray
+) -> _Solver:
+    """Both steps' systems restricted to the free vertices, solved for the handles' influence
+    once (dense: a few hundred vertices)."""
+    free = np.setdiff1d(np.arange(len(vertices)), fixed)
+    per_side = np.tile(weights, 3)
+    terms = _similarity_terms(vertices, triangles) * np.repeat(np.sqrt(per_side), 2)[:, None]
+    gram = terms.T @ terms
+    free2, fixed2 = _coordinates(free), _coordinates(fixed)
+    similar = -np.linalg.solve(gram[np.ix_(free2, free2)], gram[np.ix_(free2, fixed2)])
+    incidence = _incidence(triangles, len(vertices))
+    laplacian = incidence.T @ (incidence * per_side[:, None])
+    inner = laplacian[np.ix_(free, free)]
+    from_edges = np.linalg.solve(inner, (incidence[:, free] * per_side[:, None]).T)
+    from_handles = -np.linalg.solve(inner, laplacian[np.ix_(free, fixed)])
+    corners = vertices[triangles]
+    shapes = corners - corners.mean(axis=1, keepdims=True)
+    return _Solver(free, fixed, similar, from_edges, from_handles, shapes)
+
+
+def _coordinates(indices: np.ndarray) -> np.ndarray:
+    """Indices of the x and y unknowns of these vertices, interleaved."""
+    return np.column_stack([2 * indices, 2 * indices + 1]).ravel()
+
+
+def _similarity_terms(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """Step 1's residuals as rows over the interleaved unknowns: each corner as predicted by
+    its opposite edge and its rest coordinates in that edge's frame. Every residual vanishes
+    under any similarity of the rest mesh, so step 1 may turn and scale but not shear."""
+    t, n = len(triangles), len(vertices)
+    terms = np.zeros((3, t, 2, 2 * n))
+    rows = np.arange(t)
+    for turn in range(3):
+        a, b, c = (triangles[:, (turn + k) % 3] for k in range(3))
+        edge, to_c = vertices[b] - vertices[a], vertices[c] - vertices[a]
+        norm = (edge**2).sum(axis=1)
+        along = (to_c * edge).sum(axis=1) / norm
+        across = (to_c[:, 1] * edge[:, 0] - to_c[:, 0] * edge[:, 1]) / norm
+        # c - a - along (b - a) - across R (b - a), with R a quarter turn: blocks [[p, -q], [q, p]]
+        for vertex, p, q in ((a, along - 1, across), (b, -along, -across), (c, 1.0, 0.0)):
+            terms[turn, rows, 0, 2 * vertex] = p
+            terms[turn, rows, 0, 2 * vertex + 1] = -q
+            terms[turn, rows, 1, 2 * vertex] = q
+            terms[turn, rows, 1, 2 * vertex + 1] = p
+    return terms.reshape(6 * t, 2 * n)
+
+
+def _incidence(triangles: np.ndarray, n: int) -> np.ndarray:
+    """One row per triangle side, +1 at its first vertex and -1 at its second."""
+    t = len(triangles)
+    incidence = np.zeros((3 * t, n))
+    rows = np.arange(t)
+    for k, (i, j) in enumerate(_EDGES):
+        incidence[k * t + rows, triangles[:, i]] = 1.0
+        incidence[k * t + rows, triangles[:, j]] = -1.0
+    return incidence
+
+
+def deform(rig: Rig, targets: HandleTargets) -> np.ndarray:
+    """The mesh's vertex positions (n, 2) with its handles at `targets`: a mapping from handle
+    names (missing ones stay at rest) or an array (k, 2) in `rig.handles` order."""
+    fixed = _handle_positions(rig, targets)
+    solver = rig.solver
+    positions = rig.vertices.copy()
+    positions[solver.fixed] = fixed
+    positions[solver.free] = (solver.similar @ fixed.ravel()).reshape(-1, 2)
+    fitted = _fit_rigidly(solver.rest_shapes, positions[rig.triangles])
+    edges = np.concatenate([fitted[:, i] - fitted[:, j] for i, j in _EDGES])
+    positions[solver.free] = solver.from_edges @ edges + solver.from_handles @ fixed
+    return positions
+
+
+def _handle_positions(rig: Rig, targets: HandleTargets) -> np.ndarray:
+    if isinstance(targets, np.ndarray):
+        return np.asarray(targets, np.float64).reshape(len(rig.handles), 2)
+    unknown = set(targets) - set(rig.handles)
+    if unknown:
+        raise ValueError(f"the rig has no handles {sorted(unknown)}")
+    rest = {name: rig.rest(name) for name in rig.handles}
+    return np.array([targets.get(name, rest[name]) for name in rig.handles], np.float64)
+
+
+def _fit_rigidly(rest_shapes: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """Step 2's fitting: each rest triangle turned to best match its step-1 corners (the
+    rotation of a 2-D Procrustes fit) and centred on them, at its rest size."""
+    centre = corners.mean(axis=1, keepdims=True)
+    moved = corners - centre
+    dot = (rest_shapes * moved).sum(axis=(1, 2))
+    cross = (rest_shapes[..., 0] * moved[..., 1] - rest_shapes[..., 1] * moved[..., 0]).sum(1)
+    scale = np.maximum(np.hypot(dot, cross), 1e-12)
+    cos, sin = (dot / scale)[:, None], (cross / scale)[:, None]
+    x, y = rest_shapes[..., 0], rest_shapes[..., 1]
+    return centre + np.stack([cos * x - sin * y, sin * x + cos * y], axis=-1)
+
+
+# --- posing -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Moves:
+    """A pose as changes from rest; lengths are shares of the figure's height."""
+
+    swing: dict[str, float] = field(default_factory=dict)  # limb tip -> degrees about its root
+    lift: dict[str, float] = field(default_factory=dict)  # limb tip -> how far it rises
+    sink: float = 0.0  # the torso goes down, rigidly (a crouch); negative rises
+    sway: float = 0.0  # body and hips go right, the shoulders half as far, the head stays
+    breath: float = 0.0  # the head rises
+
+
+def limb_pose(
+    rig: Rig, action: str, phase: float, direction: int = 1
+) -> dict[str, tuple[float, float]]:
+    """Every handle's target for `action` at `phase` (cycles: `CYCLES_PER_SECOND[action] * t`
+    plus any offset; only its fraction matters). `direction` +1 travels right, -1 left.
+    Limbs swing about their roots; the torso moves only rigidly, so the head and body stay
+    recognisable. An unknown action idles."""
+    moves = _ACTIONS.get(action, _idle)(rig, phase % 1.0, direction)
+    # with no legs to bend, a crouch would sink the figure into the ground: it is planted
+    deepest = _CROUCH * min((_leg(rig, foot) for foot in _feet(rig)), default=0.0)
+    sink = max(-deepest, min(deepest, moves.sink * rig.height)) / rig.height
+    return _targets(rig, dataclasses.replace(moves, sink=sink))
+
+
+def _leg(rig: Rig, foot: str) -> float:
+    return float(np.linalg.norm(rig.rest(foot) - rig.joints[foot]))
+
+
+def _targets(rig: Rig, moves: _Moves) -> dict[str, tuple[float, float]]:
+    shifts = _torso_shifts(moves, rig.height, legs=bool(_feet(rig)))
+    targets = {name: rig.rest(name) + shifts[name] for name in ("head", "body", "hips")}
+    for limb, joint in LIMBS.items():
+        if limb in rig.joints:
+            # feet stay planted whatever the torso does: the legs bend instead
+            shift = shifts.get(joint, np.zeros(2))
+            swing = _spared(rig, limb, moves.swing.get(limb, 0.0))
+            targets[limb] = _swung(rig, limb, swing, shift)
+            targets[limb][1] -= moves.lift.get(limb, 0.0) * rig.height
+    return {name: (float(x), float(y)) for name, (x, y) in targets.items()}
+
+
+def _torso_shifts(moves: _Moves, height: float, legs: bool) -> dict[str, np.ndarray]:
+    """How far the torso's handles and the shoulders move: all sink alike; the body and hips
+    sway, the shoulders half as far, the head not at all, and only the head breathes. With no
+    legs the hips are the figure's base on the ground: they stay, and a sway leans it."""
+    sink = np.array([0.0, moves.sink * height])
+    sway = np.array([moves.sway * height, 0.0])
+    return {
+        "head": sink - np.array([0.0, moves.breath * height]),
+        "body": sink + sway,
+        "hips": sink + (sway if legs else 0.0),
+        "left_shoulder": sink + 0.5 * sway,
+        "right_shoulder": sink + 0.5 * sway,
+    }
+
+
+def _spared(rig: Rig, limb: str, swing: float) -> float:
+    """A limb turns towards the torso (an arm down into its side, a leg across to the other)
+    less far than away from it: the bend would fold over on that side. The torso is where the
+    hips are: an arm held out level (a mascot's stub, below the body's middle) turns down
+    into it, not up past the head."""
+    joint = rig.joints[limb]
+    towards = _screen_angle(rig.rest("hips") - joint) - _screen_angle(rig.rest(limb) - joint)
+    closing = 1 if (towards + 180.0) % 360.0 - 180.0 > 0 else -1  # the turn that closes
+    return _INWARD_SWING * swing if swing * closing > 0 else swing
+
+
+def _swung(rig: Rig, limb: str, swing: float, shift: np.ndarray) -> np.ndarray:
+    """The limb's handle turned `swing` degrees about its joint, which moves with the torso,
+    and reaching a little further the more it turns: the inside of the bend then stretches
+    instead of folding."""
+    joint = rig.joints[limb]
+    reach = 1.0 + _REACH * abs(swing) / _MAX_SWING
+    return joint + shift + reach * _turn(rig.rest(limb) - joint, swing)
+
+
+def _turn(vector: np.ndarray, degrees: float) -> np.ndarray:
+    """`vector` turned counter-clockwise on screen (y down)."""
+    a = math.radians(degrees)
+    x, y = vector
+    return np.array([x * math.cos(a) + y * math.sin(a), -x * math.sin(a) + y * math.cos(a)])
+
+
+def _screen_angle(vector: np.ndarray) -> float:
+    return math.degrees(math.atan2(-vector[1], vector[0]))
+
+
+def _hands(rig: Rig) -> list[str]:
+    return [name for name in ("left_hand", "right_hand") if name in rig.handles]
+
+
+def _feet(rig: Rig) -> list[str]:
+    return [name for name in ("left_foot", "right_foot") if name in rig.handles]
+
+
+def _outward(rig: Rig, tip: str) -> int:
+    """+1 where the limb's tip is right of the body, -1 left."""
+    return 1 if rig.rest(tip)[0] >= rig.rest("body")[0] else -1
+
+
+def _raise(rig: Rig, tip: str, from_up: float) -> float:
+    """The swing that points the limb `from_up` degrees out from straight up (0 overhead,
+    90 straight out, 180 straight down), turning the short way, at most _MAX_SWING."""
+    target = 90.0 - _outward(rig, tip) * from_up
+    current = _screen_angle(rig.rest(tip) - rig.joints[tip])
+    swing = (target - current + 180.0) % 360.0 - 180.0
+    return max(-_MAX_SWING, min(_MAX_SWING, swing))
+
+
+def _arm_sense(rig: Rig, hand: str) -> int:
+    """Which way an arm swings "forward": a hanging arm swings its hand towards +x on a
+    counter-clockwise turn; an arm held out swings up and down, opposite the other."""
+    limb = rig.rest(hand) - rig.joints[hand]
+    hanging = limb[1] > abs(limb[0])
+    return 1 if hanging else _outward(rig, hand)
+
+
+def _stride(rig: Rig, u: float, direction: int, step: float, lift: float, arm: float) -> _Moves:
+    """Feet step in turn (one lifts and swings forward while the other, planted, goes back),
+    each arm swinging with the opposite leg."""
+    swing, lifts = {}, {}
+    for foot, hand, offset in (("left_foot", "right_hand", 0.0), ("right_foot", "left_hand", 0.5)):
+        angle = 2 * math.pi * (u + offset)
+        forward = -math.cos(angle)
+        if foot in rig.handles:
+            swing[foot] = direction * step * forward
+            lifts[foot] = lift * max(0.0, math.sin(angle))
+        if hand in rig.handles:
+            swing[hand] = direction * arm * forward * _arm_sense(rig, hand)
+    return _Moves(swing, lifts)
+
+
+def _walk(rig: Rig, u: float, direction: int) -> _Moves:
+    return _stride(rig, u, direction, step=18.0, lift=0.04, arm=16.0)
+
+
+def _run(rig: Rig, u: float, direction: int) -> _Moves:
+    return _stride(rig, u, direction, step=28.0, lift=0.08, arm=30.0)
+
+
+def _hopping(rig: Rig, u: float, squash: float, reach: float) -> _Moves:
+    """Motion.py's hop: a crouch, the flight (arms up, body stretched), a landing crouch.
+    The feet stay; the torso goes down, the legs bend."""
+    air, stretch = hop(u, air=0.55, squash=squash)
+    swing = {hand: reach * air * _raise(rig, hand, 45.0) for hand in _hands(rig)}
+    return _Moves(swing, sink=0.6 * (1.0 - stretch))
+
+
+def _jump(rig: Rig, u: float, direction: int) -> _Moves:
+    return _hopping(rig, u, squash=0.15, reach=0.6)
+
+
+def _bounce(rig: Rig, u: float, direction: int) -> _Moves:
+    return _hopping(rig, u, squash=0.1, reach=0.25)
+
+
+def _wave(rig: Rig, u: float, direction: int) -> _Moves:
+    """The hand on the travel side (or the only one) raised above the shoulder, waving."""
+    hands = _hands(rig)
+    if not hands:
+        return _Moves()
+    hand = "right_hand" if direction > 0 and "right_hand" in hands else hands[0]
+    return _Moves({hand: _raise(rig, hand, 35.0 + 20.0 * math.sin(2 * math.pi * u))})
+
+
+def _dance(rig: Rig, u: float, direction: int) -> _Moves:
+    """One arm up, then the other, a beat each, the hips swaying to the beat."""
+    beat = math.sin(2 * math.pi * u)
+    shares = {"left_hand": 0.5 + 0.5 * beat, "right_hand": 0.5 - 0.5 * beat}
+    swing = {hand: shares[hand] * _raise(rig, hand, 30.0) for hand in _hands(rig)}
+    return _Moves(swing, sway=0.03 * math.sin(4 * math.pi * u))
+
+
+def _sit(rig: Rig, u: float, direction: int) -> _Moves:
+    return _Moves(sink=0.08, breath=0.004 * math.sin(2 * math.pi * u))
+
+
+def _skate(rig: Rig, u: float, direction: int) -> _Moves:
+    """Knees bent a little, arms out for balance, swaying slowly."""
+    sway = math.sin(2 * math.pi * u)
+    swing = {
+        hand: _raise(rig, hand, 100.0 + 10.0 * _outward(rig, hand) * sway) for hand in _hands(rig)
+    }
+    return _Moves(swing, sink=0.03 + 0.01 * sway, sway=0.02 * sway)
+
+
+def _idle(rig: Rig, u: float, direction: int) -> _Moves:
+    """A slow breath."""
+    return _Moves(breath=0.008 * math.sin(2 * math.pi * u))
+
+
+def _fly(rig: Rig, u: float, direction: int) -> _Moves:
+    """Arms flap together; legs trail behind."""
+    flap = 0.5 + 0.5 * math.sin(2 * math.pi * u)
+    swing = {hand: flap * _raise(rig, hand, 50.0) for hand in _hands(rig)}
+    for foot in _feet(rig):
+        swing[foot] = -direction * 12.0
+    return _Moves(swing)
+
+
+def _swim(rig: Rig, u: float, direction: int) -> _Moves:
+    """Arms stroke in turn; legs flutter, twice as fast."""
+    stroke = math.sin(2 * math.pi * u)
+    shares = {"left_hand": 0.5 + 0.5 * stroke, "right_hand": 0.5 - 0.5 * stroke}
+    swing = {hand: shares[hand] * _raise(rig, hand, 25.0) for hand in _hands(rig)}
+    kick = 10.0 * math.sin(4 * math.pi * u)
+    for foot in _feet(rig):
+        swing[foot] = kick if foot == "left_foot" else -kick
+    return _Moves(swing)
+
+
+def _spin(rig: Rig, u: float, direction: int) -> _Moves:
+    """Arms thrown out by the turn."""
+    return _Moves({hand: 0.6 * _raise(rig, hand, 90.0) for hand in _hands(rig)})
+
+
+_ACTIONS: dict[str, Callable[[Rig, float, int], _Moves]] = {
+    "walk": _walk,
+    "run": _run,
+    "jump": _jump,
+    "bounce": _bounce,
+    "wave": _wave,
+    "dance": _dance,
+    "sit": _sit,
+    "skate": _skate,
+    "idle": _idle,
+    "fly": _fly,
+    "swim": _swim,
+    "spin": _spin,
+}
+
+
+# --- drawing ------------------------------------------------------------------------------
+
+
+def draw(
+    rgba: np.ndarray, rig: Rig, deformed: np.ndarray
+) -> tuple[np.ndarray, tuple[float, float]]:
+    """The cut-out (any 4-channel uint8, straight or premultiplied: every channel is warped
+    alike) with its mesh moved to `deformed`, in a new image that holds it all; and that
+    image's offset: where its pixel (0, 0) lies in the rest cut-out's pixels, so that a point
+    the mesh moved to p is drawn at p - offset.
+
+    One inverse map: each low-resolution pixel takes the affine map of the triangle over it
+    (reaching a little past the mesh's edge), the map is enlarged and the image remapped once.
+    The map is continuous across triangles, so nothing cracks between them."""
+    scale = _MAP_SCALE
+    origin = np.floor(deformed.min(axis=0)) - scale
+    span = np.ceil(deformed.max(axis=0)) + scale - origin
+    low_w, low_h = (int(v) for v in np.ceil(span / scale))
+    low = _inverse_map(rig, deformed, origin, (low_w, low_h))
+    xs, ys = (
+        cv2.resize(low[..., k], (low_w * scale, low_h * scale), interpolation=cv2.INTER_LINEAR)
+        for k in (0, 1)
+    )
+    image = cv2.remap(rgba, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    # past the mesh's edge the map extrapolates, and could show a part that moved away
+    covered = _coverage(rig.triangles, deformed - origin, image.shape[1::-1])
+    return cv2.bitwise_and(image, image, mask=covered), (float(origin[0]), float(origin[1]))
+
+
+def _inverse_map(
+    rig: Rig, deformed: np.ndarray, origin: np.ndarray, size: tuple[int, int]
+) -> np.ndarray:
+    """(h, w, 2) float32: the rest position under each low-resolution pixel's centre, which
+    cv2.resize puts at full-resolution pixel scale * i + (scale - 1) / 2."""
+    scale = _MAP_SCALE
+    centre = (scale - 1) / 2
+    ids = _triangle_ids(rig.triangles, (deformed - origin - centre) / scale, size)
+    nowhere = np.array([[[0.0, 0.0, _FAR], [0.0, 0.0, _FAR]]])
+    affines = np.concatenate([nowhere, _affines(deformed, rig.vertices, rig.triangles)])
+    cols, rows = np.meshgrid(np.arange(size[0]), np.arange(size[1]))
+    x = origin[0] + scale * cols + centre
+    y = origin[1] + scale * rows + centre
+    chosen = affines[ids]
+    source = chosen[..., 0] * x[..., None] + chosen[..., 1] * y[..., None] + chosen[..., 2]
+    return source.astype(np.float32)
+
+
+def _coverage(triangles: np.ndarray, points: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """255 on the triangles (each edge pixel included: no cracks) and within the margin
+    around them, where the map still extrapolates its neighbours truly (and fills in for the
+    slivers the mesh dropped); 0 elsewhere."""
+    covered = np.zeros(size[::-1], np.uint8)
+    for corner in np.round(points[triangles] * 16).astype(np.int32):  # 4 fractional bits
+        cv2.fillConvexPoly(covered, corner, 255, cv2.LINE_8, 4)
+    return cv2.dilate(covered, np.ones((2 * _MARGIN + 1,) * 2, np.uint8))
+
+
+def _triangle_ids(triangles: np.ndarray, points: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Which triangle (1-based; 0 for none) covers each low-resolution pixel: later triangles
+    over earlier ones, and each reaching _EXTEND pixels past the mesh's edge so that
+    enlarging the map blends its edge with true values."""
+    ids = np.zeros(size[::-1], np.uint16)
+    corners = np.round(points[triangles] * 16).astype(np.int32)  # 4 fractional bits
+    for number, corner in enumerate(corners, start=1):
+        cv2.fillConvexPoly(ids, corner, number, cv2.LINE_8, 4)
+    reach = cv2.dilate(ids, np.ones((2 * _EXTEND + 1,) * 2, np.uint8))
+    return np.where(ids > 0, ids, reach)
+
+
+def _affines(deformed: np.ndarray, rest: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """(t, 2, 3): each triangle's map from its deformed corners back to its rest ones."""
+    moved, still = deformed[triangles], rest[triangles]
+    e = moved[:, 1:] - moved[:, :1]  # rows: the two sides from corner 0
+    r = still[:, 1:] - still[:, :1]
+    det = e[:, 0, 0] * e[:, 1, 1] - e[:, 0, 1] * e[:, 1, 0]
+    det = np.where(np.abs(det) < 1e-9, 1e-9, det)
+    inverse = np.stack([[e[:, 1, 1], -e[:, 1, 0]], [-e[:, 0, 1], e[:, 0, 0]]]) / det
+    linear = np.einsum("tki,kjt->tij", r, inverse)
+    shift = still[:, 0] - np.einsum("tij,tj->ti", linear, moved[:, 0])
+    return np.concatenate([linear, shift[..., None]], axis=2)

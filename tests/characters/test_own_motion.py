@@ -1,0 +1,79 @@
+"""A character's own motion: mattes carried by optical flow from the frames the model looked at
+to every frame of the window, each frame cut out with its feet."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from troupe.characters.own_motion import _carried_mattes, cut_out_strip
+from troupe.media.frames import Frame
+
+W, H = 320, 240
+
+
+def figure(t: float) -> tuple[np.ndarray, np.ndarray]:
+    """A textured scene with a figure walking right whose arm swings: (image, true mask)."""
+    rng = np.random.default_rng(7)
+    image = cv2.GaussianBlur(rng.integers(60, 200, (H, W, 3), dtype=np.uint8), (0, 0), 2)
+    mask = np.zeros((H, W), np.uint8)
+    x = round(120 + 40 * t)
+    cv2.ellipse(mask, (x, 150), (22, 45), 0, 0, 360, 1, -1)
+    cv2.circle(mask, (x, 92), 16, 1, -1)
+    angle = np.radians(30 + 30 * np.sin(np.pi * t))
+    hand = (round(x + 60 * np.cos(angle)), round(120 - 60 * np.sin(angle)))
+    cv2.line(mask, (x, 120), hand, 1, 9)
+    stripes = (np.arange(W)[None, :] - x) // 6 % 2 * 25  # texture moving with the figure
+    body = np.dstack([230 + 0 * stripes, 200 + stripes, 40 + stripes]).astype(np.uint8)
+    image = np.where(mask[..., None] > 0, np.broadcast_to(body, image.shape), image)
+    return image, mask.astype(bool)
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / max(1, (a | b).sum()))
+
+
+def test_every_frame_is_cut_out_from_the_nearest_key_along_the_flow() -> None:
+    times = [i / 12 for i in range(13)]
+    scenes = [figure(t) for t in times]
+    frames = [Frame(t, image) for t, (image, _) in zip(times, scenes, strict=True)]
+    keys = [(times[i], scenes[i][1].astype(np.float32)) for i in (0, 6, 12)]
+    strip = cut_out_strip(frames, keys)
+    assert [f.time for f in strip] == times
+    for cut, (_, truth) in zip(strip, scenes, strict=True):
+        # a cut-out carries no colour where it is transparent
+        assert cut.rgba[cut.rgba[:, :, 3] == 0][:, :3].max() == 0
+        assert iou(_trimmed(cut.rgba[:, :, 3] > 127), _trimmed(truth)) > 0.65
+    # in the frame's own pixels, up to three frames (a quarter second) from a key
+    carried = _carried_mattes(frames, keys)
+    for entry, (_, truth) in zip(carried, scenes, strict=True):
+        assert entry is not None and iou(entry[0] > 0.5, truth) > 0.8
+
+
+def _trimmed(mask: np.ndarray, size: int = 200) -> np.ndarray:
+    """The mask cut to its bounding box, in the top-left corner of a `size` square."""
+    ys, xs = np.nonzero(mask)
+    box = mask[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    out = np.zeros((size, size), bool)
+    out[: box.shape[0], : box.shape[1]] = box
+    return out
+
+
+def test_a_frame_where_the_subject_is_gone_is_left_out() -> None:
+    image, mask = figure(0.0)
+    empty = np.random.default_rng(7).integers(60, 200, (H, W, 3), dtype=np.uint8)
+    empty = cv2.GaussianBlur(empty, (0, 0), 2)
+    frames = [Frame(0.0, image), Frame(1 / 12, empty)]
+    strip = cut_out_strip(frames, [(0.0, mask.astype(np.float32))])
+    assert [f.time for f in strip] == [0.0]
+    feet_x, feet_y = strip[0].feet
+    alpha = strip[0].rgba[:, :, 3]
+    rows = np.flatnonzero(alpha.max(axis=1) >= 8)
+    assert feet_y == rows[-1] + 1
+    assert abs(feet_x - np.average(np.nonzero(alpha >= 8)[1])) < 5
+
+
+def test_nothing_to_cut_out_without_frames_or_keys() -> None:
+    image, mask = figure(0.0)
+    assert cut_out_strip([], [(0.0, mask.astype(np.float32))]) == []
+    assert cut_out_strip([Frame(0.0, image)], []) == []

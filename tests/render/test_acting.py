@@ -1,0 +1,126 @@
+"""How characters act in an animatic: their own motion looped from their strip for actions in
+place, a posed body for the others, rigid motion for figures with no limbs; and the measure of
+acting (outline change beyond a rigid move)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.render.test_animatic import check_mp4
+from tests.render.test_rig import gingerbread
+from troupe.media.strip import StripFrame, strip_bytes
+from troupe.render.animatic.acting import Looped, Posed, outline_change
+from troupe.render.animatic.production import FPS, produce, render_animatic
+from troupe.render.backend import CastMember, RenderRequest
+
+BLUE = (40, 90, 220, 255)
+
+
+def pulsing(t: float) -> np.ndarray:
+    """A blob whose one side bulges and relaxes once a second, RGBA, feet at the bottom."""
+    image = np.zeros((160, 140, 4), np.uint8)
+    cv2.ellipse(image, (70, 95), (40, 60), 0, 0, 360, BLUE, -1, cv2.LINE_AA)
+    bulge = round(15 + 20 * (1 + math.sin(2 * math.pi * t)))
+    cv2.ellipse(image, (95, 80), (bulge, 18), 0, 0, 360, BLUE, -1, cv2.LINE_AA)
+    return image
+
+
+def cast_member(root: Path, name: str, cutout: np.ndarray, strip: bool) -> CastMember:
+    path = root / f"{name}.png"
+    Image.fromarray(cutout).save(path)
+    motion = None
+    if strip:
+        frames = [StripFrame(i / 12, pulsing(i / 12), (70.0, 155.0)) for i in range(30)]
+        motion = root / f"{name}.zip"
+        motion.write_bytes(strip_bytes(frames))
+    return CastMember(name, name, name.title(), (path,), None, motion)
+
+
+def request(prompt: str, member: CastMember, seconds: int = 2) -> RenderRequest:
+    return RenderRequest(prompt, (member,), seconds, 320, 240, seed=3)
+
+
+def looks(request: RenderRequest, count: int = 24) -> list[np.ndarray]:
+    """The masks the first actor is drawn with over its first `count` frames."""
+    actor = produce(request).compositor.actors[0]
+    return [actor.look(i / FPS).rgba[:, :, 3] > 127 for i in range(count)]
+
+
+def padded(masks: list[np.ndarray]) -> list[np.ndarray]:
+    """The masks on one canvas, bottom centres together, as they are drawn."""
+    h = max(m.shape[0] for m in masks)
+    w = max(m.shape[1] for m in masks)
+    out = []
+    for m in masks:
+        canvas = np.zeros((h, w), bool)
+        x = (w - m.shape[1]) // 2
+        canvas[h - m.shape[0] :, x : x + m.shape[1]] = m
+        out.append(canvas)
+    return out
+
+
+def mean_change(masks: list[np.ndarray]) -> float:
+    masks = padded(masks)
+    return float(np.mean([outline_change(a, b) for a, b in itertools.pairwise(masks)]))
+
+
+def test_the_measure_ignores_rigid_moves_and_sees_reshaping() -> None:
+    body = gingerbread()[:, :, 3] > 127
+    canvas = np.zeros((700, 700), bool)
+    canvas[100:600, 170:530] = body
+    moved = cv2.warpAffine(
+        canvas.astype(np.uint8), cv2.getRotationMatrix2D((350, 350), 20, 0.8), (700, 700)
+    )
+    assert outline_change(canvas, moved > 0) < 0.04
+    waving = canvas.copy()
+    waving[240:300, 170:280] = False  # one arm gone from where it was...
+    cv2.line(waving.view(np.uint8), (310, 250), (220, 120), 1, 36)  # ...and raised
+    assert outline_change(canvas, waving) > 0.05
+    assert outline_change(canvas, np.zeros_like(canvas)) == 1.0
+
+
+def test_a_character_in_place_plays_its_own_motion_looped(tmp_path: Path) -> None:
+    member = cast_member(tmp_path, "blob", pulsing(0.0), strip=True)
+    production = produce(request("@blob standing in a field", member))
+    actor = production.compositor.actors[0]
+    assert isinstance(actor.moves, Looped)
+    loop = actor.moves.loop
+    # whole periods of the bulge (1 s): the loop found the motion's own cycle
+    assert loop.duration >= 0.9 and abs(loop.duration - round(loop.duration)) <= 1 / 12
+    period = len(loop.frames)
+    drawn = [actor.look(i / loop.fps).rgba for i in range(2 * period)]
+    assert all(np.array_equal(a, b) for a, b in zip(drawn[:period], drawn[period:], strict=True))
+    assert mean_change([d[:, :, 3] > 127 for d in drawn[:period]]) > 0.01
+
+
+def test_a_character_with_limbs_walks_and_waves_with_them(tmp_path: Path) -> None:
+    member = cast_member(tmp_path, "ginger", gingerbread(), strip=True)
+    for prompt in ("@ginger walking through a park", "@ginger waving on a beach"):
+        production = produce(request(prompt, member))
+        actor = production.compositor.actors[0]
+        assert isinstance(actor.moves, Posed), prompt
+        assert mean_change(looks(request(prompt, member))) > 0.01, prompt
+
+
+def test_a_figure_without_limbs_moves_as_one_piece(tmp_path: Path) -> None:
+    box = np.zeros((200, 120, 4), np.uint8)
+    box[10:190, 10:110] = (200, 40, 40, 255)
+    member = cast_member(tmp_path, "box", box, strip=False)
+    actor = produce(request("@box walking through a park", member)).compositor.actors[0]
+    assert actor.moves is None
+    assert mean_change(looks(request("@box walking through a park", member))) == 0.0
+
+
+@pytest.mark.parametrize("prompt", ["@ginger dancing at night", "@ginger standing still"])
+def test_an_acting_character_renders_to_a_whole_video(tmp_path: Path, prompt: str) -> None:
+    member = cast_member(tmp_path, "ginger", gingerbread(), strip=True)
+    dest = tmp_path / "video.mp4"
+    render_animatic(request(prompt, member), dest, lambda _: None)
+    check_mp4(dest, 320, 240, 2)

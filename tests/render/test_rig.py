@@ -1,0 +1,246 @@
+"""The posable body: which cut-outs get one, how its handles bend the mesh, and how it draws."""
+
+from __future__ import annotations
+
+import itertools
+
+import cv2
+import numpy as np
+import pytest
+
+from troupe.render.animatic.motion import ACTIONS
+from troupe.render.animatic.rig import (
+    CYCLES_PER_SECOND,
+    Rig,
+    build_rig,
+    deform,
+    draw,
+    limb_pose,
+)
+
+HEIGHT = 500
+BROWN, WHITE, DARK = (200, 120, 60, 255), (250, 250, 250, 255), (30, 20, 10, 255)
+PHASES = np.linspace(0.0, 1.0, 24, endpoint=False)
+
+
+def gingerbread(arms: bool = True, legs: bool = True) -> np.ndarray:
+    """A gingerbread man, RGBA: head, body, arms held out, legs apart, eyes and buttons."""
+    img = np.zeros((HEIGHT, 360, 4), np.uint8)
+    cv2.circle(img, (180, 62), 55, BROWN, -1, cv2.LINE_AA)
+    cv2.ellipse(img, (180, 210), (65, 100), 0, 0, 360, BROWN, -1, cv2.LINE_AA)
+    if arms:
+        cv2.line(img, (140, 150), (20, 190), BROWN, 36, cv2.LINE_AA)
+        cv2.line(img, (220, 150), (340, 190), BROWN, 36, cv2.LINE_AA)
+    if legs:
+        cv2.line(img, (150, 280), (105, 475), BROWN, 40, cv2.LINE_AA)
+        cv2.line(img, (210, 280), (255, 475), BROWN, 40, cv2.LINE_AA)
+    for x in (160, 200):
+        cv2.circle(img, (x, 50), 8, DARK, -1, cv2.LINE_AA)
+    for y in (170, 210, 250):
+        cv2.circle(img, (180, y), 9, WHITE, -1, cv2.LINE_AA)
+    return img
+
+
+@pytest.fixture(scope="module")
+def figure() -> np.ndarray:
+    return gingerbread()
+
+
+@pytest.fixture(scope="module")
+def rig(figure: np.ndarray) -> Rig:
+    built = build_rig(figure[:, :, 3])
+    assert built is not None
+    return built
+
+
+def signed_areas(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    corners = vertices[triangles]
+    a, b = corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
+    return a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]
+
+
+def on_canvas(image: np.ndarray, offset: tuple[float, float], margin: int = 60) -> np.ndarray:
+    """`image` pasted where its offset puts it, on a canvas of the rest cut-out grown by
+    `margin` all round."""
+    canvas = np.zeros((HEIGHT + 2 * margin, 360 + 2 * margin, image.shape[2]), np.uint8)
+    x, y = round(offset[0]) + margin, round(offset[1]) + margin
+    canvas[y : y + image.shape[0], x : x + image.shape[1]] = image
+    return canvas
+
+
+# --- which cut-outs get a body ------------------------------------------------------------
+
+
+def test_a_gingerbread_man_gets_handles_on_his_head_hands_and_feet(rig: Rig) -> None:
+    assert set(rig.handles) == {
+        "head",
+        "body",
+        "hips",
+        "left_hand",
+        "right_hand",
+        "left_foot",
+        "right_foot",
+    }
+    assert 100 <= len(rig.vertices) <= 300
+    head, body = rig.rest("head"), rig.rest("body")
+    assert head[1] < 0.15 * HEIGHT and abs(head[0] - 180) < 15
+    assert 0.3 * HEIGHT < body[1] < 0.55 * HEIGHT and abs(body[0] - 180) < 15
+    for side, sign in (("left", -1), ("right", 1)):
+        hand, foot = rig.rest(f"{side}_hand"), rig.rest(f"{side}_foot")
+        assert sign * (hand[0] - 180) > 120 and 0.25 * HEIGHT < hand[1] < 0.45 * HEIGHT
+        assert sign * (foot[0] - 180) > 50 and foot[1] > 0.85 * HEIGHT
+
+
+def test_a_figure_without_arms_gets_feet_only_and_every_action_still_poses() -> None:
+    legs_only = build_rig(gingerbread(arms=False)[:, :, 3])
+    assert legs_only is not None
+    assert set(legs_only.handles) == {"head", "body", "hips", "left_foot", "right_foot"}
+    for action in ACTIONS:
+        assert set(limb_pose(legs_only, action, 0.3)) == set(legs_only.handles)
+
+
+def test_a_figure_without_legs_moves_its_arms_and_does_not_sink() -> None:
+    legless = build_rig(gingerbread(legs=False)[:, :, 3])
+    assert legless is not None
+    assert set(legless.handles) == {"head", "body", "hips", "left_hand", "right_hand"}
+    crouch = limb_pose(legless, "jump", 0.06)
+    np.testing.assert_allclose(crouch["head"], legless.rest("head"), atol=1e-6)
+    shoulder = legless.joints["right_hand"]
+    assert limb_pose(legless, "wave", 0.0)["right_hand"][1] < shoulder[1] - 0.1 * HEIGHT
+
+
+def square() -> np.ndarray:
+    alpha = np.zeros((HEIGHT, HEIGHT), np.uint8)
+    cv2.rectangle(alpha, (50, 50), (450, 450), 255, -1)
+    return alpha
+
+
+def disc() -> np.ndarray:
+    alpha = np.zeros((HEIGHT, HEIGHT), np.uint8)
+    cv2.circle(alpha, (250, 250), 200, 255, -1, cv2.LINE_AA)
+    return alpha
+
+
+def square_filling_its_image() -> np.ndarray:
+    return np.full((300, 200), 255, np.uint8)
+
+
+@pytest.mark.parametrize("alpha", [square(), disc(), square_filling_its_image()])
+def test_compact_shapes_keep_rigid_motion(alpha: np.ndarray) -> None:
+    assert build_rig(alpha) is None
+
+
+def test_a_figure_in_two_pieces_keeps_rigid_motion(figure: np.ndarray) -> None:
+    alpha = figure[:, :, 3].copy()
+    alpha[:, 175:185] = 0  # split down the middle
+    assert build_rig(alpha) is None
+
+
+# --- deforming ----------------------------------------------------------------------------
+
+
+def test_handles_at_rest_leave_the_mesh_at_rest(rig: Rig) -> None:
+    rest = np.array([rig.rest(name) for name in rig.handles])
+    np.testing.assert_allclose(deform(rig, {}), rig.vertices, atol=1e-6)
+    np.testing.assert_allclose(deform(rig, rest), rig.vertices, atol=1e-6)
+
+
+def test_moving_a_hand_bends_its_arm_and_leaves_the_far_leg(rig: Rig) -> None:
+    hand = rig.rest("right_hand")
+    lift = 0.15 * HEIGHT
+    moved = deform(rig, {"right_hand": (hand[0], hand[1] - lift)})
+    travel = np.linalg.norm(moved - rig.vertices, axis=1)
+    near_hand = np.linalg.norm(rig.vertices - hand, axis=1) < 0.06 * HEIGHT
+    near_other_foot = np.linalg.norm(rig.vertices - rig.rest("left_foot"), axis=1) < 0.1 * HEIGHT
+    assert travel[near_hand].min() > 0.6 * lift
+    assert travel[near_other_foot].max() < 0.03 * lift
+
+
+def test_an_unknown_handle_is_refused(rig: Rig) -> None:
+    with pytest.raises(ValueError, match="tail"):
+        deform(rig, {"tail": (0.0, 0.0)})
+
+
+def test_every_action_the_prompts_know_has_limb_moves() -> None:
+    assert set(CYCLES_PER_SECOND) == ACTIONS
+
+
+@pytest.mark.parametrize(("action", "direction"), list(itertools.product(sorted(ACTIONS), (1, -1))))
+def test_no_triangle_flips_over_a_cycle(rig: Rig, action: str, direction: int) -> None:
+    rest = signed_areas(rig.vertices, rig.triangles)
+    assert (rest > 0).all()
+    for phase in PHASES:
+        posed = deform(rig, limb_pose(rig, action, phase, direction))
+        assert (signed_areas(posed, rig.triangles) > 0).all(), phase
+
+
+def test_a_pose_depends_on_the_phase_fraction_only(rig: Rig) -> None:
+    def targets(phase: float) -> np.ndarray:
+        return np.array(list(limb_pose(rig, "walk", phase).values()))
+
+    np.testing.assert_allclose(targets(0.3), targets(2.3), atol=1e-6)
+    assert np.abs(targets(0.3) - targets(0.8)).max() > 0.03 * HEIGHT
+
+
+def test_feet_stay_planted_in_a_crouch(rig: Rig) -> None:
+    crouch = limb_pose(rig, "jump", 0.06)  # the take-off crouch of motion.hop
+    assert crouch["head"][1] - rig.rest("head")[1] > 0.04 * HEIGHT
+    for foot in ("left_foot", "right_foot"):
+        np.testing.assert_allclose(crouch[foot], rig.rest(foot), atol=1e-6)
+
+
+# --- drawing ------------------------------------------------------------------------------
+
+
+def test_drawing_at_rest_reproduces_the_cut_out(figure: np.ndarray, rig: Rig) -> None:
+    image, offset = draw(figure, rig, rig.vertices)
+    drawn, original = on_canvas(image, offset), on_canvas(figure, (0.0, 0.0))
+    assert np.abs(drawn.astype(int) - original).mean() < 0.05
+    assert (drawn[:, :, 3][original[:, :, 3] == 255] == 255).all()
+
+
+def test_every_channel_is_warped_alike(figure: np.ndarray, rig: Rig) -> None:
+    grey = np.repeat(figure[:, :, 3:], 4, axis=2)
+    posed = deform(rig, limb_pose(rig, "wave", 0.25))
+    image, _ = draw(grey, rig, posed)
+    for channel in range(3):
+        np.testing.assert_array_equal(image[:, :, channel], image[:, :, 3])
+
+
+def best_similarity(rest: np.ndarray, posed: np.ndarray) -> np.ndarray:
+    """The similarity that takes most rest vertices onto their posed places (2 x 3)."""
+    matrix, _ = cv2.estimateAffinePartial2D(rest, posed, method=cv2.LMEDS)
+    return matrix
+
+
+@pytest.mark.parametrize(("action", "phase"), [("walk", 0.0), ("walk", 0.5), ("wave", 0.25)])
+def test_walk_and_wave_reshape_the_limbs_and_keep_the_torso(
+    figure: np.ndarray, rig: Rig, action: str, phase: float
+) -> None:
+    posed = deform(rig, limb_pose(rig, action, phase))
+    image, (ox, oy) = draw(figure, rig, posed)
+    matrix = best_similarity(rig.vertices, posed)
+    matrix[:, 2] -= (ox, oy)
+    size = image.shape[1::-1]
+    fitted = cv2.warpAffine(figure[:, :, 3], matrix, size, flags=cv2.INTER_LINEAR) >= 128
+    shape = image[:, :, 3] >= 128
+    iou = (fitted & shape).sum() / (fitted | shape).sum()
+    assert 1.0 - iou > 0.05
+    torso = np.linalg.norm(rig.vertices - rig.rest("body"), axis=1) < 0.12 * HEIGHT
+    assert np.abs(posed[torso] - rig.vertices[torso]).max() < 0.01 * HEIGHT
+
+
+@pytest.mark.parametrize("action", ["walk", "run", "wave", "dance", "jump"])
+def test_a_posed_figure_has_no_cracks(figure: np.ndarray, rig: Rig, action: str) -> None:
+    opaque = cv2.erode(figure[:, :, 3], np.ones((5, 5), np.uint8)) == 255
+    # the mesh reaches a little past the cut-out's edges
+    opaque = np.pad(opaque, 8)
+    for phase in (0.1, 0.35, 0.6, 0.85):
+        posed = deform(rig, limb_pose(rig, action, phase))
+        image, offset = draw(figure, rig, posed)
+        # where two triangles meet is where a crack would open: the middle of every side
+        sides = np.concatenate([rig.triangles[:, [0, 1]], rig.triangles[:, [1, 2]]])
+        rest_middles = np.round(rig.vertices[sides].mean(axis=1)).astype(int) + 8
+        inside = opaque[rest_middles[:, 1], rest_middles[:, 0]]
+        drawn_middles = np.round(posed[sides].mean(axis=1) - offset).astype(int)[inside]
+        assert (image[drawn_middles[:, 1], drawn_middles[:, 0], 3] >= 250).all(), phase
