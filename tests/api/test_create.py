@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+import zipfile
 
 import av
 import numpy as np
@@ -89,6 +91,16 @@ def test_create_from_url_returns_a_full_character(
             stream = container.streams.audio[0]
             assert stream.codec_context.name == "aac"
             assert container.duration / 1e6 == pytest.approx(2.0, abs=0.15)
+
+        motion = client.get(body["motion_url"])
+        assert motion.headers["content-type"] == "application/zip"
+        with zipfile.ZipFile(io.BytesIO(motion.content)) as archive:
+            entries = json.loads(archive.read("manifest.json"))["frames"]
+            times = [entry["time"] for entry in entries]
+            first = Image.open(io.BytesIO(archive.read(entries[0]["file"])))
+        # the 2 s window at 12 frames a second, each frame the mascot cut out
+        assert len(times) >= 20 and 1.0 <= times[0] < times[-1] < 3.0
+        assert first.mode == "RGBA"
 
 
 def test_character_files_answer_ranges(server: ServerProcess, media: MediaServer) -> None:

@@ -188,6 +188,11 @@ class CharacterObject(BaseModel):
     quality: dict[str, Any]
     references: list[str]
     voice_url: str | None
+    motion_url: str | None = Field(
+        default=None,
+        description="troupe: the window cut out frame by frame, the character's own motion: a "
+        "ZIP of RGBA PNGs and a manifest.json giving each one's time and feet",
+    )
     visibility: Literal["private", "public"] = Field(
         description="public: other keys' owners may see it and mention it in their videos"
     )
@@ -436,6 +441,9 @@ def character_object(row: Character, base_url: str) -> CharacterObject:
         ],
         voice_url=character_file_url(base_url, row.id, "voice.m4a")
         if "voice" in row.blobs
+        else None,
+        motion_url=character_file_url(base_url, row.id, "motion.zip")
+        if "motion" in row.blobs
         else None,
         visibility=row.visibility,  # type: ignore[arg-type]
         likeness=CharacterLikeness(**row.likeness) if row.likeness else None,

@@ -1,5 +1,5 @@
 """What a character's permalink shows to anyone: the files behind its URLs (profile picture,
-references, voice clip) and, for a public character, the character itself.
+references, voice clip, cut-out strip) and, for a public character, the character itself.
 
 The files are served without a key, as CDN links are: the character id is unguessable, and
 `<img src>` tags cannot send an Authorization header. The character object is served without
@@ -20,7 +20,12 @@ from troupe.store import repo
 
 router = APIRouter()
 
-MEDIA_TYPES = {"profile": "image/jpeg", "voice": "audio/mp4", "references": "image/png"}
+MEDIA_TYPES = {
+    "profile": "image/jpeg",
+    "voice": "audio/mp4",
+    "references": "image/png",
+    "motion": "application/zip",
+}
 ERRORS = error_answers(404, 429)
 
 
@@ -61,6 +66,11 @@ def reference_image(request: Request, character_id: str, index: int) -> Response
 @router.get("/v1/characters/{character_id}/voice.m4a", include_in_schema=False)
 def voice_clip(request: Request, character_id: str) -> Response:
     return character_file(request, character_id, "voice")
+
+
+@router.get("/v1/characters/{character_id}/motion.zip", include_in_schema=False)
+def motion_strip(request: Request, character_id: str) -> Response:
+    return character_file(request, character_id, "motion")
 
 
 @router.get(
