@@ -50,10 +50,10 @@ _GRIP = 0.85  # a tip handle sits this share of the way from the limb's root to 
 _MAX_SWING = 90.0
 _INWARD_SWING = 0.4  # share of its swing a limb takes when it turns towards the torso
 _REACH = 0.15  # a limb turned by _MAX_SWING reaches this share further
-# The torso sinks in a crouch (or rises in flight) at most this share of the shortest leg,
-# root to handle: a gingerbread man's long legs bend under the whole crouch, a mascot's
-# foot stubs would fold under it and the body would sink into the ground.
-_CROUCH = 0.3
+# The torso sinks in a crouch (or rises in flight), and a foot lifts, at most this share of
+# the leg, root to handle: a gingerbread man's long legs take the whole of every move (a run's
+# lift is 0.23 of them), a mascot's foot stubs would fold into its body.
+_LEG_TRAVEL = 0.3
 _LOOSE_PARTS = 0.02  # share of the figure allowed apart from its main piece (it is dropped)
 _TARGET_VERTICES = 280
 _MIN_VERTICES = 24  # a smaller mesh is too coarse to bend
@@ -543,7 +543,7 @@ def limb_pose(
     recognisable. An unknown action idles."""
     moves = _ACTIONS.get(action, _idle)(rig, phase % 1.0, direction)
     # with no legs to bend, a crouch would sink the figure into the ground: it is planted
-    deepest = _CROUCH * min((_leg(rig, foot) for foot in _feet(rig)), default=0.0)
+    deepest = _LEG_TRAVEL * min((_leg(rig, foot) for foot in _feet(rig)), default=0.0)
     sink = max(-deepest, min(deepest, moves.sink * rig.height)) / rig.height
     return _targets(rig, dataclasses.replace(moves, sink=sink))
 
@@ -561,7 +561,8 @@ def _targets(rig: Rig, moves: _Moves) -> dict[str, tuple[float, float]]:
             shift = shifts.get(joint, np.zeros(2))
             swing = _spared(rig, limb, moves.swing.get(limb, 0.0))
             targets[limb] = _swung(rig, limb, swing, shift)
-            targets[limb][1] -= moves.lift.get(limb, 0.0) * rig.height
+            lift = moves.lift.get(limb, 0.0) * rig.height
+            targets[limb][1] -= min(lift, _LEG_TRAVEL * _leg(rig, limb))
     return {name: (float(x), float(y)) for name, (x, y) in targets.items()}
 
 
