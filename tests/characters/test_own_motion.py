@@ -37,7 +37,7 @@ def test_every_frame_is_cut_out_from_the_nearest_key_along_the_flow() -> None:
     times = [i / 12 for i in range(13)]
     scenes = [figure(t) for t in times]
     frames = [Frame(t, image) for t, (image, _) in zip(times, scenes, strict=True)]
-    keys = [(times[i], scenes[i][1].astype(np.float32)) for i in (0, 6, 12)]
+    keys = [(frames[i], scenes[i][1].astype(np.float32)) for i in (0, 6, 12)]
     strip = cut_out_strip(frames, keys)
     assert [f.time for f in strip] == times
     for cut, (_, truth) in zip(strip, scenes, strict=True):
@@ -64,7 +64,7 @@ def test_a_frame_where_the_subject_is_gone_is_left_out() -> None:
     empty = np.random.default_rng(7).integers(60, 200, (H, W, 3), dtype=np.uint8)
     empty = cv2.GaussianBlur(empty, (0, 0), 2)
     frames = [Frame(0.0, image), Frame(1 / 12, empty)]
-    strip = cut_out_strip(frames, [(0.0, mask.astype(np.float32))])
+    strip = cut_out_strip(frames, [(frames[0], mask.astype(np.float32))])
     assert [f.time for f in strip] == [0.0]
     feet_x, feet_y = strip[0].feet
     alpha = strip[0].rgba[:, :, 3]
@@ -75,5 +75,22 @@ def test_a_frame_where_the_subject_is_gone_is_left_out() -> None:
 
 def test_nothing_to_cut_out_without_frames_or_keys() -> None:
     image, mask = figure(0.0)
-    assert cut_out_strip([], [(0.0, mask.astype(np.float32))]) == []
+    assert cut_out_strip([], [(Frame(0.0, image), mask.astype(np.float32))]) == []
     assert cut_out_strip([Frame(0.0, image)], []) == []
+
+
+def test_frames_larger_than_the_mattes_are_cut_out_at_their_own_size_and_in_step() -> None:
+    """Keys from the analysis (320 px here, at 0.04 s: off the strip's grid, the figure a few
+    pixels elsewhere) cut out frames twice their size."""
+    times = [i / 12 for i in range(4)]
+    big = [Frame(t, cv2.resize(figure(t)[0], (2 * W, 2 * H))) for t in times]
+    key_image, key_mask = figure(0.04)
+    keys = [(Frame(0.04, key_image), key_mask.astype(np.float32))]
+    strip = cut_out_strip(big, keys)
+    assert [f.time for f in strip] == times
+    rows = np.flatnonzero(figure(0.0)[1].any(axis=1))
+    assert strip[0].rgba.shape[0] >= 1.8 * (rows[-1] - rows[0])
+    carried = _carried_mattes(big, keys)
+    for entry, t in zip(carried, times, strict=True):
+        # left where the key saw it, the matte would overlap the figure by 0.87 to 0.9
+        assert entry is not None and iou(entry[0] > 0.5, figure(t)[1]) > 0.95

@@ -24,19 +24,22 @@ from troupe.characters.likeness import (
     faces_on_subject,
     judge_likeness,
 )
-from troupe.characters.own_motion import STRIP_FPS, cut_out_strip
+from troupe.characters.own_motion import STRIP_FPS, SourcePictures, source_pictures
 from troupe.characters.sources import SourceRules
 from troupe.characters.timestamps import MAX_WINDOW_SECONDS, Window, check_within
 from troupe.characters.windows import WindowCandidate, rank_windows
 from troupe.errors import TroupeError
 from troupe.media.frames import Frame
 from troupe.media.probe import MediaInfo, probe
-from troupe.media.strip import StripFrame, strip_bytes
+from troupe.media.strip import strip_bytes
 from troupe.media.window import decode_window, extract_audio_clip, sample_frames
 from troupe.store.blobs import BlobStore
 
 # Extraction works on frames whose long side is at most this; boxes are scaled back to source.
 ANALYSIS_MAX_SIDE = 640
+# The accepted window is cut out again from frames whose long side is at most this: the
+# characters' pictures at their source's size (a 720p source's own), not the analysis size.
+SOURCE_MAX_SIDE = 1280
 # Extraction looks at up to MAX_ANALYSED_FRAMES frames of a window and screening at 5; short
 # windows are sampled at up to this rate.
 ANALYSIS_FPS = 8.0
@@ -182,13 +185,14 @@ def _judge_chosen(path: Path, info: MediaInfo, window: Window | None) -> Judged:
     return judge_window(path, info, Window(0.0, min(info.duration, MAX_WINDOW_SECONDS)))
 
 
-def own_motion(path: Path, judged: Judged) -> list[StripFrame]:
-    """The window's every frame at STRIP_FPS, cut out along the extraction's mattes."""
+def pictures_at_source_size(path: Path, judged: Judged, info: MediaInfo) -> SourcePictures:
+    """The window's every frame at STRIP_FPS, up to SOURCE_MAX_SIDE, cut out along the
+    extraction's mattes: the strip, references and profile picture at the source's size."""
     window = judged.window
     frames = decode_window(
-        path, window.start, window.end, ANALYSIS_MAX_SIDE, STRIP_FPS, every_frame=True
+        path, window.start, window.end, SOURCE_MAX_SIDE, STRIP_FPS, every_frame=True
     )
-    return cut_out_strip(frames, judged.extraction.mattes)
+    return source_pictures(frames, judged.extraction, info.width)
 
 
 def build_character_files(
@@ -204,30 +208,31 @@ def build_character_files(
     progress(15)
     judged = _judge_chosen(path, info, window)
     extraction = judged.extraction
+    progress(70)
+    pictures = pictures_at_source_size(path, judged, info)
     progress(80)
     keys: dict[str, Any] = {
-        "profile": blobs.put_bytes(f"{prefix}/profile.jpg", extraction.profile_jpeg),
+        "profile": blobs.put_bytes(f"{prefix}/profile.jpg", pictures.profile_jpeg),
         "fingerprint": blobs.put_bytes(f"{prefix}/fingerprint.npz", extraction.fingerprint),
         "references": [
             blobs.put_bytes(f"{prefix}/reference_{index}.png", data)
-            for index, data in enumerate(extraction.references_png)
+            for index, data in enumerate(pictures.references_png)
         ],
     }
-    strip = own_motion(path, judged)
-    if strip:
-        keys["motion"] = blobs.put_bytes(f"{prefix}/motion.zip", strip_bytes(strip))
+    if pictures.strip:
+        keys["motion"] = blobs.put_bytes(f"{prefix}/motion.zip", strip_bytes(pictures.strip))
     with blobs.scratch_dir() as scratch:
         clip = Path(scratch) / "voice.m4a"
         if extract_audio_clip(path, judged.window.start, judged.window.end, clip):
             keys["voice"] = blobs.put_file(f"{prefix}/voice.m4a", clip)
     doubt = None
     if judged.judgement.verdict == "uncertain":
-        pictures = evidence_jpegs(judged.frames, judged.judgement)
+        evidence = evidence_jpegs(judged.frames, judged.judgement)
         doubt = Doubt(
             judged.judgement.reason(),
             [
                 blobs.put_bytes(f"{prefix}/doubt_{index}.jpg", picture)
-                for index, picture in enumerate(pictures)
+                for index, picture in enumerate(evidence)
             ],
         )
     progress(95)

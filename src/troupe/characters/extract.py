@@ -24,10 +24,10 @@ from troupe.characters.frame_quality import (
 )
 from troupe.characters.pictures import (
     Box,
+    profile_jpeg,
+    reference_pngs,
     rgba_cut_out,
     soft_alpha,
-    square_around,
-    square_picture,
 )
 from troupe.characters.scenery import SceneryVerdict, judge_scenery
 from troupe.characters.subject import Sighting, SubjectMask, Track, track_subject
@@ -62,12 +62,7 @@ MIN_REFERENCES = 3
 # A reference beyond the third must differ at least this much (time apart + look apart).
 EXTRA_NOVELTY = 0.4
 CUT_OUT_THREADS = 2
-PROFILE_SIDE = 512
-PROFILE_MARGIN = 1.4
 REFERENCE_MARGIN = 0.08
-JPEG_QUALITY = 90
-# zlib level 1: a third faster than the default at ~10% more bytes.
-PNG_COMPRESSION = 1
 
 
 @dataclass(frozen=True)
@@ -97,9 +92,12 @@ class Extraction:
     # Where the subject is in each analysed frame: (time, bool mask at the frame's analysis
     # size), for judging whether a person the screening saw is the character or beside it.
     subject_masks: list[tuple[float, np.ndarray]]
-    # The subject's soft matte (float 0..1 at the frames' size) in each frame the model looked
-    # at, by time: what its own motion is cut out from.
-    mattes: list[tuple[float, np.ndarray]]
+    # Each frame the model looked at and the subject's soft matte in it (float 0..1 at the
+    # frame's size), in time order: what its own motion is cut out from.
+    mattes: list[tuple[Frame, np.ndarray]]
+    # When each reference was seen, best first: the frames to cut them from again at a higher
+    # resolution.
+    reference_times: list[float]
 
 
 @dataclass(frozen=True)
@@ -150,14 +148,15 @@ def extract_character(
     cut_outs = _cut_outs(chosen, mattes)
     best_mask = cast(SubjectMask, best.subject)
     return Extraction(
-        profile_jpeg=_profile_jpeg(best, best_mask),
+        profile_jpeg=profile_jpeg(best.frame.image, _full_box(best, best_mask)),
         references_png=[png for _, pngs in cut_outs for png in pngs],
         fingerprint=build_fingerprint([rgba for rgba, _ in cut_outs]),
         report=_report(
             best, best_mask, track.confidence, source_width, source_height, scenery.unsure
         ),
         subject_masks=masks,
-        mattes=sorted(mattes.items()),
+        mattes=[mattes[time] for time in sorted(mattes)],
+        reference_times=[s.frame.time for s in chosen],
     )
 
 
@@ -193,20 +192,20 @@ def scan_chunks(frames: list[Frame]) -> list[list[Frame]]:
     return chunks
 
 
-def _mattes(scored: list[_Scored]) -> dict[float, np.ndarray]:
-    """The soft matte of every frame the model looked at and found the subject in, by time, two
-    frames at a time: OpenCV releases the GIL while it filters."""
+def _mattes(scored: list[_Scored]) -> dict[float, tuple[Frame, np.ndarray]]:
+    """Every frame the model looked at and found the subject in, with its soft matte, by time,
+    two frames at a time: OpenCV releases the GIL while it filters."""
     modelled = [s for s in scored if s.modelled and s.subject is not None]
 
-    def matte(s: _Scored) -> np.ndarray:
-        return _alpha(s, cast(SubjectMask, s.subject))
+    def matte(s: _Scored) -> tuple[Frame, np.ndarray]:
+        return s.frame, _alpha(s, cast(SubjectMask, s.subject))
 
     with ThreadPoolExecutor(max_workers=CUT_OUT_THREADS) as pool:
         return dict(zip([s.frame.time for s in modelled], pool.map(matte, modelled), strict=True))
 
 
 def _cut_outs(
-    chosen: list[_Scored], mattes: dict[float, np.ndarray]
+    chosen: list[_Scored], mattes: dict[float, tuple[Frame, np.ndarray]]
 ) -> list[tuple[np.ndarray, list[bytes]]]:
     """Each chosen frame's RGBA cut-out and reference PNGs, two frames at a time: OpenCV
     releases the GIL while it encodes."""
@@ -214,8 +213,8 @@ def _cut_outs(
     def cut_out(s: _Scored) -> tuple[np.ndarray, list[bytes]]:
         # Every chosen frame was modelled and scored above zero, so each has a subject.
         box = _full_box(s, cast(SubjectMask, s.subject))
-        rgba = rgba_cut_out(s.frame.image, mattes[s.frame.time], box, REFERENCE_MARGIN)
-        return rgba, _reference_pngs(rgba)
+        rgba = rgba_cut_out(s.frame.image, mattes[s.frame.time][1], box, REFERENCE_MARGIN)
+        return rgba, reference_pngs(rgba)
 
     with ThreadPoolExecutor(max_workers=CUT_OUT_THREADS) as pool:
         return list(pool.map(cut_out, chosen))
@@ -424,34 +423,3 @@ def _full_box(s: _Scored, subject: SubjectMask) -> Box:
     scale = s.frame.image.shape[1] / s.image.shape[1]
     x, y, w, h = subject.box
     return round(x * scale), round(y * scale), max(1, round(w * scale)), max(1, round(h * scale))
-
-
-def _profile_jpeg(s: _Scored, subject: SubjectMask) -> bytes:
-    """A square on the subject with a margin, inside the frame wherever the frame allows."""
-    image = s.frame.image
-    square = square_around((image.shape[1], image.shape[0]), _full_box(s, subject), PROFILE_MARGIN)
-    crop = square_picture(image, square)
-    shrinking = crop.shape[0] > PROFILE_SIDE
-    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC
-    picture = cv2.resize(crop, (PROFILE_SIDE, PROFILE_SIDE), interpolation=interpolation)
-    ok, data = cv2.imencode(
-        ".jpg", cv2.cvtColor(picture, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
-    )
-    assert ok
-    return data.tobytes()
-
-
-def _reference_pngs(rgba: np.ndarray) -> list[bytes]:
-    """The cut-out twice: composited on white (RGB) and with transparency (RGBA)."""
-    rgb, a = rgba[:, :, :3].astype(np.float32), rgba[:, :, 3:].astype(np.float32) / 255.0
-    white = (rgb * a + 255.0 * (1.0 - a)).round().astype(np.uint8)
-    return [
-        _png(cv2.cvtColor(white, cv2.COLOR_RGB2BGR)),
-        _png(cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA)),
-    ]
-
-
-def _png(bgr: np.ndarray) -> bytes:
-    ok, data = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESSION])
-    assert ok
-    return data.tobytes()
