@@ -33,7 +33,7 @@ import httpx
 import uvicorn
 
 from troupe.api.app import create_app
-from troupe.characters import create, extract, saliency
+from troupe.characters import create, extract, own_motion, saliency
 from troupe.characters.create import (
     ANALYSIS_MAX_SIDE,
     analysis_fps,
@@ -57,13 +57,18 @@ WINDOW = (1.0, 4.0)
 # tracking, so tracking is shown without it; the detectors run on a second core.
 STAGES = [
     (create, "check_source", "probe"),
-    (create, "decode_window", "decode at analysis size"),
+    (create, "decode_window", "decode (analysis size, then source size)"),
     (saliency, "predict_saliency", "salient-object model"),
     (extract, "track_subject", "tracking (besides the model)"),
     (extract, "_scenery", "scenery check"),
+    (extract, "_mattes", "mattes (GrabCut, guided filter)"),
     (extract, "_cut_outs", "cut-outs + reference PNGs"),
     (extract, "build_fingerprint", "fingerprint"),
-    (extract, "_profile_jpeg", "profile JPEG"),
+    (extract, "profile_jpeg", "profile JPEG"),
+    (own_motion, "cut_out_strip", "strip: flow, mattes at source size"),
+    (own_motion, "reference_pngs", "cut-outs + reference PNGs"),
+    (own_motion, "profile_jpeg", "profile JPEG"),
+    (create, "strip_bytes", "strip PNGs"),
     (create, "judge_likeness", "likeness judgement"),
     (create, "extract_audio_clip", "voice clip (AAC)"),
     (BlobStore, "put_bytes", "writing files"),

@@ -20,6 +20,7 @@ from troupe.render.animatic.rig import (
 
 HEIGHT = 500
 BROWN, WHITE, DARK = (200, 120, 60, 255), (250, 250, 250, 255), (30, 20, 10, 255)
+RED, DARK_RED, YELLOW = (230, 60, 40, 255), (140, 35, 25, 255), (250, 210, 40, 255)
 PHASES = np.linspace(0.0, 1.0, 24, endpoint=False)
 
 
@@ -41,9 +42,42 @@ def gingerbread(arms: bool = True, legs: bool = True) -> np.ndarray:
     return img
 
 
+# The mascot's body: an egg this wide and tall (half-axes) about this centre.
+EGG_CENTRE, EGG_AXES = (140, 155), (104, 124)
+
+
+def mascot() -> np.ndarray:
+    """A cartoon mascot, RGBA, 300 px tall: an egg of a body, arm stubs at its sides that stick
+    out a tenth of its height, two feet tucked under it and an antenna on top."""
+    img = np.zeros((300, 280, 4), np.uint8)
+    cv2.line(img, (150, 40), (166, 16), DARK_RED, 4, cv2.LINE_AA)
+    cv2.circle(img, (166, 14), 9, YELLOW, -1, cv2.LINE_AA)
+    for x in (26, 254):
+        cv2.ellipse(img, (x, 184), (20, 16), 0, 0, 360, DARK_RED, -1, cv2.LINE_AA)
+    for x in (102, 178):
+        cv2.ellipse(img, (x, 283), (27, 13), 0, 0, 360, DARK_RED, -1, cv2.LINE_AA)
+    cv2.ellipse(img, EGG_CENTRE, EGG_AXES, 0, 0, 360, RED, -1, cv2.LINE_AA)
+    for x in (105, 175):
+        cv2.circle(img, (x, 110), 16, WHITE, -1, cv2.LINE_AA)
+        cv2.circle(img, (x + 3, 112), 7, DARK, -1, cv2.LINE_AA)
+    return img
+
+
 @pytest.fixture(scope="module")
 def figure() -> np.ndarray:
     return gingerbread()
+
+
+@pytest.fixture(scope="module")
+def stubby() -> np.ndarray:
+    return mascot()
+
+
+@pytest.fixture(scope="module")
+def stubby_rig(stubby: np.ndarray) -> Rig:
+    built = build_rig(stubby[:, :, 3])
+    assert built is not None
+    return built
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +143,18 @@ def test_a_figure_without_legs_moves_its_arms_and_does_not_sink() -> None:
     assert limb_pose(legless, "wave", 0.0)["right_hand"][1] < shoulder[1] - 0.1 * HEIGHT
 
 
+def test_a_figure_without_legs_keeps_its_bottom_planted_and_leans() -> None:
+    legless = build_rig(gingerbread(legs=False)[:, :, 3])
+    assert legless is not None
+    for phase in PHASES:
+        hips = limb_pose(legless, "dance", phase)["hips"]
+        np.testing.assert_allclose(hips, legless.rest("hips"), atol=1e-6)
+    swayed = limb_pose(legless, "dance", 0.125)  # the hips' sway peaks to the right
+    body = swayed["body"][0] - legless.rest("body")[0]
+    head = swayed["head"][0] - legless.rest("head")[0]
+    assert head > body > 0.02 * legless.height  # the torso turns about its hips, as one
+
+
 def square() -> np.ndarray:
     alpha = np.zeros((HEIGHT, HEIGHT), np.uint8)
     cv2.rectangle(alpha, (50, 50), (450, 450), 255, -1)
@@ -125,9 +171,73 @@ def square_filling_its_image() -> np.ndarray:
     return np.full((300, 200), 255, np.uint8)
 
 
-@pytest.mark.parametrize("alpha", [square(), disc(), square_filling_its_image()])
-def test_compact_shapes_keep_rigid_motion(alpha: np.ndarray) -> None:
+def photo_sticker() -> np.ndarray:
+    """A landscape photo with a soft edge."""
+    alpha = np.zeros((300, 400), np.uint8)
+    cv2.rectangle(alpha, (20, 20), (380, 280), 255, -1)
+    return cv2.GaussianBlur(alpha, (15, 15), 5)
+
+
+def triangle() -> np.ndarray:
+    alpha = np.zeros((300, 300), np.uint8)
+    cv2.fillPoly(alpha, [np.array([[150, 20], [280, 260], [20, 260]], np.int32)], 255)
+    return alpha
+
+
+def box_with_a_lid() -> np.ndarray:
+    alpha = np.zeros((300, 300), np.uint8)
+    cv2.rectangle(alpha, (40, 60), (260, 240), 255, -1)
+    cv2.rectangle(alpha, (120, 30), (180, 60), 255, -1)
+    return alpha
+
+
+def cherry() -> np.ndarray:
+    """A ball with a stalk on top: something sticks out, but it crowns the ball."""
+    alpha = np.zeros((300, 300), np.uint8)
+    cv2.circle(alpha, (150, 160), 110, 255, -1, cv2.LINE_AA)
+    cv2.line(alpha, (150, 60), (165, 10), 255, 14, cv2.LINE_AA)
+    return alpha
+
+
+def lollipop() -> np.ndarray:
+    """A disc on a stick: one foot, which cannot step."""
+    alpha = np.zeros((300, 300), np.uint8)
+    cv2.circle(alpha, (150, 120), 90, 255, -1, cv2.LINE_AA)
+    cv2.line(alpha, (150, 200), (150, 290), 255, 14)
+    return alpha
+
+
+@pytest.mark.parametrize(
+    "alpha",
+    [
+        square(),
+        disc(),
+        square_filling_its_image(),
+        photo_sticker(),
+        triangle(),
+        box_with_a_lid(),
+        cherry(),
+        lollipop(),
+    ],
+    ids=["square", "disc", "full", "sticker", "triangle", "lidded box", "cherry", "lollipop"],
+)
+def test_shapes_without_limbs_keep_rigid_motion(alpha: np.ndarray) -> None:
     assert build_rig(alpha) is None
+
+
+ALL_HANDLES = {"head", "body", "hips", "left_hand", "right_hand", "left_foot", "right_foot"}
+
+
+def test_a_mascot_s_stubs_are_its_hands_and_feet(stubby_rig: Rig) -> None:
+    """Its arms stick out a tenth of its height, its feet less, and it fills 0.9 of its hull:
+    still, they are limbs. Its antenna is not a hand."""
+    rig = stubby_rig
+    assert set(rig.handles) == ALL_HANDLES
+    (cx, cy), (ax, ay) = EGG_CENTRE, EGG_AXES
+    for side, sign in (("left", -1), ("right", 1)):
+        hand, foot = rig.rest(f"{side}_hand"), rig.rest(f"{side}_foot")
+        assert sign * (hand[0] - cx) > ax and abs(hand[1] - 184) < 15
+        assert 20 < sign * (foot[0] - cx) < ax and foot[1] > cy + ay
 
 
 def test_a_figure_in_two_pieces_keeps_rigid_motion(figure: np.ndarray) -> None:
@@ -228,6 +338,51 @@ def test_walk_and_wave_reshape_the_limbs_and_keep_the_torso(
     assert 1.0 - iou > 0.05
     torso = np.linalg.norm(rig.vertices - rig.rest("body"), axis=1) < 0.12 * HEIGHT
     assert np.abs(posed[torso] - rig.vertices[torso]).max() < 0.01 * HEIGHT
+
+
+def test_a_mascot_steps_its_feet_in_turn(stubby_rig: Rig) -> None:
+    rig = stubby_rig
+    poses = [limb_pose(rig, "walk", phase) for phase in PHASES]
+    feet = ("left_foot", "right_foot")
+    step = {foot: np.array([pose[foot][0] - rig.rest(foot)[0] for pose in poses]) for foot in feet}
+    lift = {foot: np.array([rig.rest(foot)[1] - pose[foot][1] for pose in poses]) for foot in feet}
+    for foot in feet:
+        assert np.ptp(step[foot]) > 0.04 * rig.height
+    # one goes forward as the other goes back, and each is up while the other is down
+    assert np.corrcoef(step["left_foot"], step["right_foot"])[0, 1] < -0.9
+    higher = lift["left_foot"] - lift["right_foot"]
+    quarter, three_quarters = list(PHASES).index(0.25), list(PHASES).index(0.75)
+    assert higher[quarter] > 0.005 * rig.height
+    assert -higher[three_quarters] > 0.005 * rig.height
+
+
+@pytest.mark.parametrize(("action", "phase"), [("walk", 0.0), ("walk", 0.5), ("wave", 0.25)])
+def test_a_mascot_moves_its_stubs_and_keeps_its_body(
+    stubby: np.ndarray, stubby_rig: Rig, action: str, phase: float
+) -> None:
+    rig = stubby_rig
+    posed = deform(rig, limb_pose(rig, action, phase))
+    image, (ox, oy) = draw(stubby, rig, posed)
+    matrix = best_similarity(rig.vertices, posed)
+    matrix[:, 2] -= (ox, oy)
+    size = image.shape[1::-1]
+    fitted = cv2.warpAffine(stubby[:, :, 3], matrix, size, flags=cv2.INTER_LINEAR) >= 128
+    shape = image[:, :, 3] >= 128
+    iou = (fitted & shape).sum() / (fitted | shape).sum()
+    assert 1.0 - iou > 0.01
+    (cx, cy), (ax, ay) = EGG_CENTRE, EGG_AXES
+    egg = ((rig.vertices[:, 0] - cx) / ax) ** 2 + ((rig.vertices[:, 1] - cy) / ay) ** 2 < 0.8
+    assert np.abs(posed[egg] - rig.vertices[egg]).max() < 0.01 * rig.height
+
+
+@pytest.mark.parametrize(("action", "direction"), list(itertools.product(sorted(ACTIONS), (1, -1))))
+def test_no_triangle_of_a_mascot_flips_over_a_cycle(
+    stubby_rig: Rig, action: str, direction: int
+) -> None:
+    rig = stubby_rig
+    for phase in PHASES:
+        posed = deform(rig, limb_pose(rig, action, phase, direction))
+        assert (signed_areas(posed, rig.triangles) > 0).all(), phase
 
 
 @pytest.mark.parametrize("action", ["walk", "run", "wave", "dance", "jump"])

@@ -5,6 +5,7 @@ their mattes to each of the others, and each is enlarged onto its frame."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -23,6 +24,7 @@ from troupe.media.frames import Frame
 from troupe.media.strip import StripFrame
 
 STRIP_FPS = 12.0
+CUT_OUT_THREADS = 2
 # Flow is computed at this long side: neighbouring frames move little, and it runs per frame.
 FLOW_SIDE = 320
 # Opacity (of 255) below which a pixel is not the subject's, for its crop and feet.
@@ -45,12 +47,15 @@ def cut_out_strip(frames: list[Frame], mattes: list[tuple[Frame, np.ndarray]]) -
         return []
     frames = sorted(frames, key=lambda f: f.time)
     carried = _carried_mattes(frames, mattes)
-    strip = []
-    for frame, entry in zip(frames, carried, strict=True):
-        cut = _cut_out(frame, *entry) if entry is not None else None
-        if cut is not None:
-            strip.append(cut)
-    return strip
+    found = [(frame, entry) for frame, entry in zip(frames, carried, strict=True) if entry]
+
+    def cut_out(item: tuple[Frame, tuple[np.ndarray, float]]) -> StripFrame | None:
+        frame, (matte, key_area) = item
+        return _cut_out(frame, matte, key_area)
+
+    # two frames at a time: OpenCV releases the GIL, and the screening's core is free by now
+    with ThreadPoolExecutor(max_workers=CUT_OUT_THREADS) as pool:
+        return [cut for cut in pool.map(cut_out, found) if cut is not None]
 
 
 def _carried_mattes(
@@ -62,7 +67,7 @@ def _carried_mattes(
     keys = {int(np.argmin(np.abs(times - key.time))): (key, matte) for key, matte in mattes}
     owner = [min(keys, key=lambda k: (abs(times[k] - times[i]), k)) for i in range(len(frames))]
     greys = [_flow_grey(f.image) for f in frames]
-    flow = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    flow = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
     out: list[tuple[np.ndarray, float] | None] = [None] * len(frames)
     for nearest, (key, matte) in keys.items():
         area = float(np.count_nonzero(matte > TRACE / 255))

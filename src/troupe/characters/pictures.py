@@ -126,13 +126,18 @@ def edge_colours(colour: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     at an edge a pixel mixes the subject with the background, and drawn over another scene the
     old background would show as a fringe. The subject's colour is the neighbourhood's mean,
     weighted towards its opaque pixels."""
-    weight = alpha.astype(np.float32) ** 4
+    edge = (alpha > 0) & (alpha < 0.98)
+    if not edge.any():
+        return colour
+    weight = cv2.pow(alpha.astype(np.float32), 4)
     size = (2 * EDGE_REACH + 1, 2 * EDGE_REACH + 1)
     total = cv2.boxFilter(weight, -1, size, normalize=False)
-    mixed = cv2.boxFilter(colour.astype(np.float32) * weight[..., None], -1, size, normalize=False)
-    inner = mixed / np.maximum(total, 1e-6)[..., None]
-    edge = ((alpha > 0) & (alpha < 0.98) & (total > 1e-3))[..., None]
-    return np.where(edge, np.clip(inner, 0, 255), colour).astype(np.uint8)
+    weighted = cv2.multiply(colour.astype(np.float32), cv2.merge([weight] * 3))
+    mixed = cv2.boxFilter(weighted, -1, size, normalize=False)
+    ys, xs = np.nonzero(edge & (total > 1e-3))
+    out = colour.copy()
+    out[ys, xs] = np.clip(mixed[ys, xs] / total[ys, xs, None], 0, 255).astype(np.uint8)
+    return out
 
 
 def rgba_cut_out(image: np.ndarray, alpha: np.ndarray, box: Box, margin: float) -> np.ndarray:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,10 +34,13 @@ def strip_bytes(frames: list[StripFrame]) -> bytes:
     per frame. PNGs are compressed already, so the archive stores them as they are."""
     buffer = io.BytesIO()
     entries = []
+    # two at a time: OpenCV releases the GIL while it encodes
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pngs = list(pool.map(_png, [frame.rgba for frame in frames]))
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-        for index, frame in enumerate(frames):
+        for index, (frame, png) in enumerate(zip(frames, pngs, strict=True)):
             name = f"frame_{index:03d}.png"
-            archive.writestr(name, _png(frame.rgba))
+            archive.writestr(name, png)
             entries.append({"file": name, "time": frame.time, "feet": list(frame.feet)})
         archive.writestr(MANIFEST, json.dumps({"frames": entries}))
     return buffer.getvalue()

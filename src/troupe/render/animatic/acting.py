@@ -20,6 +20,9 @@ from troupe.render.animatic.rig import CYCLES_PER_SECOND, Rig, build_rig, deform
 
 # Actions that keep a character in one place doing what it does: its own motion fits them.
 IN_PLACE = frozenset({"idle", "sit"})
+# How far the outline measure looks for the turn that best lays one figure on another.
+MAX_TURN = 30.0
+TURN_STEP = 2.0
 # A strip this short is a still: no motion worth looping.
 MIN_STRIP_FRAMES = 4
 
@@ -97,20 +100,28 @@ def _feet_at_bottom_centre(
 
 def outline_change(before: np.ndarray, after: np.ndarray) -> float:
     """How much a figure's outline changed beyond moving, turning and scaling as one piece:
-    1 - IoU of two masks once the second is laid on the first by the similarity transform that
-    matches their centroids, areas and principal axes. 0 for a rigid move; the measure of acting
-    that `bench/acting_eval.py` and the tests report."""
+    1 - IoU of two masks once the second is laid on the first by the best similarity transform
+    (centroids and areas matched, the turn searched around its principal axes' and up to
+    MAX_TURN either way). 0 for a rigid move; the measure of acting that
+    `bench/acting_eval.py` and the tests report."""
     a, b = (_moments(mask) for mask in (before, after))
     if a is None or b is None:
         return 1.0 if (a is None) != (b is None) else 0.0
-    scale = math.sqrt(a.area / b.area)
-    turn = a.angle - b.angle
-    matrix = cv2.getRotationMatrix2D(b.centre, math.degrees(-turn), scale)
-    matrix[:, 2] += np.subtract(a.centre, b.centre)
-    h, w = before.shape[:2]
-    laid = cv2.warpAffine(after.astype(np.uint8), matrix, (w, h), flags=cv2.INTER_NEAREST) > 0
     first = before.astype(bool)
-    return 1.0 - float((first & laid).sum() / max(1, (first | laid).sum()))
+    axes = math.degrees(a.angle - b.angle)
+    axes = (axes + 90.0) % 180.0 - 90.0  # an axis has no direction
+    turns = {axes, *np.arange(-MAX_TURN, MAX_TURN + 1e-9, TURN_STEP).tolist()}
+    best = max(_overlap(first, after, a, b, turn) for turn in turns)
+    return 1.0 - best
+
+
+def _overlap(first: np.ndarray, after: np.ndarray, a: _Shape, b: _Shape, turn: float) -> float:
+    """IoU of `first` and `after` turned by `turn` degrees, scaled and moved onto it."""
+    matrix = cv2.getRotationMatrix2D(b.centre, -turn, math.sqrt(a.area / b.area))
+    matrix[:, 2] += np.subtract(a.centre, b.centre)
+    h, w = first.shape[:2]
+    laid = cv2.warpAffine(after.astype(np.uint8), matrix, (w, h), flags=cv2.INTER_NEAREST) > 0
+    return float((first & laid).sum() / max(1, (first | laid).sum()))
 
 
 @dataclass(frozen=True)

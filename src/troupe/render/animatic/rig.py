@@ -21,24 +21,29 @@ from troupe.render.animatic.motion import hop
 # The body's core is the figure opened by a disc this share of its thickest half-width:
 # thinner parts are candidate limbs.
 _CORE_SHARE = 0.5
-# A candidate is a limb when it passes three tests, so that a figure is riggable because
-# something sticks out of its core, not because of its overall shape (the mascot, an egg with
-# stubs, fills 0.885 of its hull: as much as a box with a lid). Measured (bench notes in
-# the tests): the mascot's arm stubs and feet, the bunnies' arms, the rocks they stand by and
-# the corners a box's core is rounded at.
+# A candidate is a limb when it passes three tests: a figure gets a rig because something
+# sticks out of its core, whatever its overall shape (a mascot, an egg with arm stubs, fills
+# 0.885 of its hull, a box with a lid 0.955). The figures in brackets were measured on the
+# demo mascot, cut-outs of Big Buck Bunny (some with the rocks the segmenter took in) and
+# boxes, discs, triangles and stickers.
 # 1. Root to tip at least this share of the figure's height: shorter bumps are fur, a fold or
-# the segmenter's ragged edge (the mascot's stubs and feet are 0.10 to 0.11, its bumps 0.08).
+# the segmenter's ragged edge (the mascot's arm stubs and feet are 0.10 to 0.11 of it, the
+# bunny's toes 0.08 at most).
 _MIN_LIMB_LENGTH = 0.08
 # 2. It sticks out of the core at least this share of the width it joins the core along: a
-# lump (a rock the segmenter took in, a belly, a rounded-off corner) is wider than it sticks
-# out, 0.3 at most; a limb, even a foot wider than it is tall, sticks out at least half as far
-# (the mascot's feet 0.56, its arm stubs 1.7, a gingerbread man's legs 4).
+# lump (a rock, a belly, a toe, a rounded-off corner) is wider than it sticks out (0.3 at
+# most); a limb, even a foot wider than it is tall, sticks out at least half as far (the
+# mascot's feet 0.56, its arm stubs 1.7, the bunny's arms 0.8 to 1.6, a gingerbread man's
+# legs 4).
 _MIN_PROTRUSION = 0.4
 # 3. It leaves a notch beside it, outside the figure but inside the hull of the core and it,
 # of at least this share of its own area: the corners of a box, a triangle or a sticker that
 # the core's disc rounded off leave none (0.05 at most); a limb leaves one on each side (0.55
 # for a mascot's foot, 1 to 3 for arms).
 _MIN_NOTCH = 0.25
+# So a figure filling this much of its convex hull (its soft edge aside) has no notch, and
+# no limb: it is not searched for any (a box, a ball, a sticker fill 1.0).
+_CONVEX = 0.99
 # A limb rooted in the core's top share, within this share of the core's half-width of its
 # middle, crowns the head (an antenna, ears, a hat, a lid, a stalk): it follows the head.
 _CROWN_TOP = 0.1
@@ -48,16 +53,28 @@ _TORSO_STIFFNESS = 10.0  # weight of the core's triangles against the limbs'
 _GRIP = 0.85  # a tip handle sits this share of the way from the limb's root to its tip
 # Beyond this turn (degrees) the bend where a limb joins the torso folds over itself.
 _MAX_SWING = 90.0
+_STRIDE_LEG = 0.15  # share of the height: a foot steps as if its leg were at least this long
 _INWARD_SWING = 0.4  # share of its swing a limb takes when it turns towards the torso
 _REACH = 0.15  # a limb turned by _MAX_SWING reaches this share further
+# A limb turns at most as far as its mesh bends with no triangle stretched beyond this ratio
+# of its axes (tried alone, in _RANGE_STEP steps, when the rig is built): past 3 a stub
+# folds into a kidney (the mascot's arm stubs do at 60°); 2.5 leaves room for the torso's
+# own moves in a pose. A gingerbread man's arms still turn 60° to 90°, the mascot's stubs
+# 30° to 45°. A limb's moves slow down from _RANGE_KNEE of its range, not stop dead at it.
+_MAX_STRETCH = 2.5
+_RANGE_STEP = 7.5
+_RANGE_KNEE = 0.5
 # The torso sinks in a crouch (or rises in flight), and a foot lifts, at most this share of
-# the leg, root to handle: a gingerbread man's long legs take the whole of every move (a run's
-# lift is 0.23 of them), a mascot's foot stubs would fold into its body.
+# how far the foot hangs below its hip: a gingerbread man's long legs take the whole of every
+# move (a run's lift is 0.23 of them), a mascot's foot stubs would fold into its body.
 _LEG_TRAVEL = 0.3
 _LOOSE_PARTS = 0.02  # share of the figure allowed apart from its main piece (it is dropped)
 _TARGET_VERTICES = 280
 _MIN_VERTICES = 24  # a smaller mesh is too coarse to bend
 _MIN_SPACING = 4.0  # px between mesh points, at least
+# A short limb is meshed finer, with this many spacings from root to tip: with fewer, a swing
+# crowds its bend into one or two triangles where it joins the core, and they fold.
+_LIMB_CELLS = 5.0
 _SLIVER = 0.2  # a triangle thinner than this share of the spacing is dropped
 _MARGIN = 2  # px the mesh reaches past the opaque figure, for its soft edge
 _PAD = _MARGIN + 1
@@ -74,6 +91,8 @@ LIMBS = {
     "left_foot": "left_hip",
     "right_foot": "right_hip",
 }
+_HANDS = ("left_hand", "right_hand")
+_FEET = ("left_foot", "right_foot")
 
 # Cycles per second of each action's limb moves, so `limb_pose(rig, action, hz * t + offset)`
 # keeps time with motion.py: a walk cycle is two steps, a jump one hop, dance one beat per arm.
@@ -118,6 +137,8 @@ class Rig:
     joints: dict[str, np.ndarray]  # limb (its tip handle's name) -> the rest point it turns about
     height: float  # of the figure, px: the actions' amplitudes are shares of it
     solver: _Solver
+    # limb -> how far it may turn clockwise (negative) and counter-clockwise, in degrees
+    ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def rest(self, name: str) -> np.ndarray:
         """Where the handle `name` is at rest."""
@@ -142,24 +163,24 @@ def build_rig(alpha: np.ndarray) -> Rig | None:
     roles = _limb_roles(_limbs(solid, core, height), core, top + _LEG_ZONE * height)
     if not _poseable(roles):
         return None
-    mesh = _mesh(region)
+    mesh = _mesh(region, list(roles.values()))
     if mesh is None or len(mesh[0]) < _MIN_VERTICES:
         return None
-    return _assemble(*mesh, core, roles, height)
+    return _assemble(*mesh, solid, core, roles, height)
 
 
 def _poseable(roles: Mapping[str, _Limb]) -> bool:
     """A hand, or a pair of feet, is something to pose. One arm is enough (the other may be
     hidden, or lie over a rock the segmenter took in); a lone foot is not: it is as likely the
     stalk of a mushroom, a lamp's stand or a wine glass's stem, and one foot cannot step."""
-    return "left_hand" in roles or "right_hand" in roles or len(roles) == 2
+    return any(hand in roles for hand in _HANDS) or all(foot in roles for foot in _FEET)
 
 
 def _figure_region(solid: np.ndarray) -> np.ndarray | None:
-    """The figure's main piece, grown by the margin its soft edge needs; None for a figure in
-    several pieces."""
+    """The figure's main piece, grown by the margin its soft edge needs; None for a convex
+    figure or one in several pieces."""
     area = cv2.countNonZero(solid)
-    if area == 0:
+    if area == 0 or area >= _CONVEX * cv2.contourArea(cv2.convexHull(cv2.findNonZero(solid))):
         return None
     region = _main_piece(cv2.dilate(solid, np.ones((2 * _MARGIN + 1,) * 2, np.uint8)))
     if cv2.countNonZero(solid & (1 - region)) > _LOOSE_PARTS * area:
@@ -170,6 +191,7 @@ def _figure_region(solid: np.ndarray) -> np.ndarray | None:
 def _assemble(
     vertices: np.ndarray,
     triangles: np.ndarray,
+    solid: np.ndarray,
     core: np.ndarray,
     roles: dict[str, _Limb],
     height: float,
@@ -177,12 +199,13 @@ def _assemble(
     """The rig from its mesh and body parts (found in the padded mask), in cut-out pixels."""
     points = {**_torso_points(core), **_limb_points(roles)}
     handles = dict(zip(points, _snap(list(points.values()), vertices), strict=True))
-    triangles = _layered(vertices, triangles, vertices[handles["body"]])
+    triangles = _layered(vertices, triangles, vertices[handles["body"]], solid)
     weights = _stiffness(vertices, triangles, core)
     vertices = vertices - _PAD
     solver = _solve(vertices, triangles, weights, np.array(list(handles.values())))
     joints = {name: limb.root - _PAD for name, limb in roles.items()}
-    return Rig(vertices, triangles, handles, joints, height, solver)
+    rig = Rig(vertices, triangles, handles, joints, height, solver)
+    return dataclasses.replace(rig, ranges={limb: _range(rig, limb) for limb in joints})
 
 
 def _main_piece(mask: np.ndarray) -> np.ndarray:
@@ -208,6 +231,7 @@ def _core(solid: np.ndarray) -> np.ndarray:
 class _Limb:
     root: np.ndarray  # the middle of where it joins the core: it turns about this
     tip: np.ndarray  # its point furthest from the root
+    part: np.ndarray  # (h, w) bool: its pixels
 
     @property
     def length(self) -> float:
@@ -230,7 +254,7 @@ def _limbs(solid: np.ndarray, core: np.ndarray, height: float) -> list[_Limb]:
         contact = np.argwhere(joint)[:, ::-1].astype(np.float64)
         pixels = np.argwhere(part)[:, ::-1].astype(np.float64)
         root = contact.mean(axis=0)
-        limb = _Limb(root, pixels[np.argmax(((pixels - root) ** 2).sum(axis=1))])
+        limb = _Limb(root, pixels[np.argmax(((pixels - root) ** 2).sum(axis=1))], part)
         if limb.length < _MIN_LIMB_LENGTH * height:
             continue
         width = float(np.linalg.norm(contact.max(axis=0) - contact.min(axis=0)))
@@ -313,26 +337,46 @@ def _snap(points: list[np.ndarray], vertices: np.ndarray) -> list[int]:
     return taken
 
 
-def _layered(vertices: np.ndarray, triangles: np.ndarray, body: np.ndarray) -> np.ndarray:
-    """Triangles from the body outwards, so that a limb crossing the torso is drawn over it."""
-    centroids = vertices[triangles].mean(axis=1)
-    return triangles[np.argsort(((centroids - body) ** 2).sum(axis=1), kind="stable")]
+def _layered(
+    vertices: np.ndarray, triangles: np.ndarray, body: np.ndarray, solid: np.ndarray
+) -> np.ndarray:
+    """Triangles from the body outwards, so that a limb crossing the torso is drawn over it;
+    but first those mostly outside the figure (its soft edge, the gap where a limb meets the
+    body): drawn over the body when a limb turns, they would bite a transparent notch out."""
+    corners = vertices[triangles]
+    centroids = corners.mean(axis=1)
+    samples = np.round(np.concatenate([centroids[:, None], (corners + centroids[:, None]) / 2], 1))
+    opaque = solid[samples[..., 1].astype(int), samples[..., 0].astype(int)].mean(axis=1) >= 0.5
+    order = np.lexsort((((centroids - body) ** 2).sum(axis=1), opaque))
+    return triangles[order]
 
 
 # --- the mesh -----------------------------------------------------------------------------
 
 
-def _mesh(region: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """Points along the region's outlines and on a grid inside, Delaunay-triangulated: the
+def _mesh(region: np.ndarray, limbs: list[_Limb]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Points along the region's outlines and on grids inside, Delaunay-triangulated: the
     triangles whose centroid is inside, in one connected piece."""
     contours, _ = cv2.findContours(region, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
     spacing = _spacing(cv2.countNonZero(region), sum(cv2.arcLength(c, True) for c in contours))
-    outlines = [_outline_points(c, spacing) for c in contours]
-    points = np.unique(np.vstack([*outlines, _grid_points(region, spacing)]), axis=0)
-    triangles = _delaunay(points.astype(np.float32), region, _SLIVER * spacing)
+    local = _local_spacing(region, limbs, spacing)
+    outlines = [_outline_points(c, local) for c in contours]
+    grids = [_grid_points(region, s, local == s) for s in np.unique(local[region > 0])]
+    points = np.unique(np.vstack([*outlines, *grids]), axis=0)
+    triangles = _delaunay(points.astype(np.float32), region, _SLIVER * float(local.min()))
     if len(triangles) < 2:
         return None
     return _connected(points, triangles)
+
+
+def _local_spacing(region: np.ndarray, limbs: list[_Limb], spacing: float) -> np.ndarray:
+    """(h, w) float32: the point spacing at each pixel: `spacing`, but in a short limb one
+    that leaves _LIMB_CELLS from its root to its tip."""
+    local = np.full(region.shape, spacing, np.float32)
+    for limb in limbs:
+        fine = max(_MIN_SPACING, limb.length / _LIMB_CELLS)
+        local[limb.part] = np.minimum(local[limb.part], fine)
+    return local
 
 
 def _spacing(area: float, perimeter: float) -> float:
@@ -343,25 +387,27 @@ def _spacing(area: float, perimeter: float) -> float:
     return max(_MIN_SPACING, (perimeter + root) / (2 * n))
 
 
-def _outline_points(contour: np.ndarray, spacing: float) -> np.ndarray:
-    """The outline simplified (its corners kept), long sides split at `spacing`."""
+def _outline_points(contour: np.ndarray, local: np.ndarray) -> np.ndarray:
+    """The outline simplified (its corners kept), long sides split at the local spacing."""
     corners = cv2.approxPolyDP(contour, _OUTLINE_TOLERANCE, closed=True)[:, 0].astype(np.float64)
     ends = np.roll(corners, -1, axis=0)
     points = []
     for start, end in zip(corners, ends, strict=True):
+        spacing = min(local[int(y), int(x)] for x, y in (start, end))
         pieces = max(1, math.ceil(np.linalg.norm(end - start) / spacing))
         share = np.arange(pieces)[:, None] / pieces
         points.append(start + share * (end - start))
     return np.vstack(points)
 
 
-def _grid_points(region: np.ndarray, spacing: float) -> np.ndarray:
-    """A grid inside the region, kept half a spacing from its edge (no slivers there)."""
+def _grid_points(region: np.ndarray, spacing: float, where: np.ndarray) -> np.ndarray:
+    """A grid inside the region, over `where`, kept half a spacing from its edge (no slivers
+    there)."""
     depth = cv2.distanceTransform(region, cv2.DIST_L2, 5)
     h, w = region.shape
     ys, xs = np.mgrid[spacing / 2 : h : spacing, spacing / 2 : w : spacing]
     rows, cols = ys.astype(int).ravel(), xs.astype(int).ravel()
-    inside = depth[rows, cols] >= spacing / 2
+    inside = (depth[rows, cols] >= spacing / 2) & where[rows, cols]
     return np.column_stack([cols[inside], rows[inside]]).astype(np.float64)
 
 
@@ -541,55 +587,125 @@ def limb_pose(
     plus any offset; only its fraction matters). `direction` +1 travels right, -1 left.
     Limbs swing about their roots; the torso moves only rigidly, so the head and body stay
     recognisable. An unknown action idles."""
-    moves = _ACTIONS.get(action, _idle)(rig, phase % 1.0, direction)
-    # with no legs to bend, a crouch would sink the figure into the ground: it is planted
-    deepest = _LEG_TRAVEL * min((_leg(rig, foot) for foot in _feet(rig)), default=0.0)
-    sink = max(-deepest, min(deepest, moves.sink * rig.height)) / rig.height
-    return _targets(rig, dataclasses.replace(moves, sink=sink))
+    return _targets(rig, _ACTIONS.get(action, _idle)(rig, phase % 1.0, direction))
 
 
 def _leg(rig: Rig, foot: str) -> float:
     return float(np.linalg.norm(rig.rest(foot) - rig.joints[foot]))
 
 
+def _drop(rig: Rig, foot: str) -> float:
+    """How far the foot hangs below its hip: what a crouch or a lift bends."""
+    return max(0.0, float(rig.rest(foot)[1] - rig.joints[foot][1]))
+
+
 def _targets(rig: Rig, moves: _Moves) -> dict[str, tuple[float, float]]:
-    shifts = _torso_shifts(moves, rig.height, legs=bool(_feet(rig)))
+    # the hips move over planted feet only as far as the legs bend: with no legs, not at all
+    travel = _LEG_TRAVEL * min((_drop(rig, foot) for foot in _feet(rig)), default=0.0)
+    shifts = _torso_shifts(rig, moves, travel)
     targets = {name: rig.rest(name) + shifts[name] for name in ("head", "body", "hips")}
     for limb, joint in LIMBS.items():
         if limb in rig.joints:
             # feet stay planted whatever the torso does: the legs bend instead
             shift = shifts.get(joint, np.zeros(2))
-            swing = _spared(rig, limb, moves.swing.get(limb, 0.0))
-            targets[limb] = _swung(rig, limb, swing, shift)
+            swing = _limited(rig, limb, _spared(rig, limb, moves.swing.get(limb, 0.0)))
+            targets[limb] = _placed(rig, limb, swing, shift)
             lift = moves.lift.get(limb, 0.0) * rig.height
-            targets[limb][1] -= min(lift, _LEG_TRAVEL * _leg(rig, limb))
+            targets[limb][1] -= min(lift, _LEG_TRAVEL * _drop(rig, limb))
     return {name: (float(x), float(y)) for name, (x, y) in targets.items()}
 
 
-def _torso_shifts(moves: _Moves, height: float, legs: bool) -> dict[str, np.ndarray]:
+def _torso_shifts(rig: Rig, moves: _Moves, travel: float) -> dict[str, np.ndarray]:
     """How far the torso's handles and the shoulders move: all sink alike; the body and hips
-    sway, the shoulders half as far, the head not at all, and only the head breathes. With no
-    legs the hips are the figure's base on the ground: they stay, and a sway leans it."""
-    sink = np.array([0.0, moves.sink * height])
-    sway = np.array([moves.sway * height, 0.0])
-    return {
-        "head": sink - np.array([0.0, moves.breath * height]),
-        "body": sink + sway,
-        "hips": sink + (sway if legs else 0.0),
-        "left_shoulder": sink + 0.5 * sway,
-        "right_shoulder": sink + 0.5 * sway,
+    sway, the shoulders half as far, the head not at all, and only the head breathes. The
+    hips, over the feet, sink and sway at most `travel` px: with short legs (or none) the
+    figure stays planted, and the rest of a sway leans the torso about its hips, rigidly."""
+    sink = np.array([0.0, np.clip(moves.sink * rig.height, -travel, travel)])
+    sway = moves.sway * rig.height
+    side = np.array([np.clip(sway, -travel, travel), 0.0])
+    shifts = {
+        "head": sink - np.array([0.0, moves.breath * rig.height]),
+        "body": sink + side,
+        "hips": sink + side,
+        "left_shoulder": sink + 0.5 * side,
+        "right_shoulder": sink + 0.5 * side,
     }
+    lean = sway - side[0]
+    if lean:
+        pivot = rig.rest("hips")
+        turn = -math.degrees(math.atan2(lean, pivot[1] - rig.rest("body")[1]))
+        points = {name: rig.rest(name) for name in ("head", "body")}
+        points |= {LIMBS[hand]: rig.joints[hand] for hand in _hands(rig)}
+        for name, point in points.items():
+            shifts[name] = shifts[name] + pivot + _turn(point - pivot, turn) - point
+    return shifts
 
 
 def _spared(rig: Rig, limb: str, swing: float) -> float:
-    """A limb turns towards the torso (an arm down into its side, a leg across to the other)
-    less far than away from it: the bend would fold over on that side. The torso is where the
-    hips are: an arm held out level (a mascot's stub, below the body's middle) turns down
-    into it, not up past the head."""
-    joint = rig.joints[limb]
-    towards = _screen_angle(rig.rest("hips") - joint) - _screen_angle(rig.rest(limb) - joint)
-    closing = 1 if (towards + 180.0) % 360.0 - 180.0 > 0 else -1  # the turn that closes
+    """A limb turns towards the torso (an arm down into its side, a foot across to the other)
+    less far than away from it: the bend would fold over on that side. For an arm the torso is
+    where the hips are: one held out level (a mascot's stub, below the body's middle) turns
+    down into it, not up past the head. A foot steps (see _stepped): towards the hips' side."""
+    joint, hips = rig.joints[limb], rig.rest("hips")
+    if limb in _FEET:
+        closing = 1 if hips[0] > rig.rest(limb)[0] else -1
+    else:
+        towards = _screen_angle(hips - joint) - _screen_angle(rig.rest(limb) - joint)
+        closing = 1 if (towards + 180.0) % 360.0 - 180.0 > 0 else -1  # the turn that closes
     return _INWARD_SWING * swing if swing * closing > 0 else swing
+
+
+def _limited(rig: Rig, limb: str, swing: float) -> float:
+    """The swing eased into the limb's range: as asked up to its knee, then approaching the
+    range's end without reaching it."""
+    low, high = rig.ranges.get(limb, (-_MAX_SWING, _MAX_SWING))
+    end = high if swing > 0 else -low
+    knee = _RANGE_KNEE * end
+    if end <= 0.0 or abs(swing) <= knee:
+        return swing if end > 0.0 else 0.0
+    eased = knee + (end - knee) * math.tanh((abs(swing) - knee) / (end - knee))
+    return math.copysign(eased, swing)
+
+
+def _range(rig: Rig, limb: str) -> tuple[float, float]:
+    """How far the limb turns each way, alone, before its mesh stretches past _MAX_STRETCH."""
+    ends = []
+    for sense in (-1, 1):
+        reached = 0.0
+        for angle in np.arange(_RANGE_STEP, _MAX_SWING + 1e-6, _RANGE_STEP):
+            target = _placed(rig, limb, sense * float(angle), np.zeros(2))
+            if _stretch(rig, deform(rig, {limb: (target[0], target[1])})) > _MAX_STRETCH:
+                break
+            reached = float(angle)
+        ends.append(sense * reached)
+    return ends[0], ends[1]
+
+
+def _stretch(rig: Rig, posed: np.ndarray) -> float:
+    """The most a triangle is stretched, longer axis over shorter, but for those around a
+    handle (a point pulled through a fine mesh pinches it there, however far the limb can
+    go); infinite if any flips."""
+    linear = _affines(posed, rig.vertices, rig.triangles)[:, :, :2]
+    if (np.linalg.det(linear) <= 0).any():
+        return math.inf
+    axes = np.linalg.svd(linear, compute_uv=False)
+    away = ~np.isin(rig.triangles, list(rig.handles.values())).any(axis=1)
+    return float((axes[away, 0] / axes[away, 1]).max())
+
+
+def _placed(rig: Rig, limb: str, swing: float, shift: np.ndarray) -> np.ndarray:
+    """Where the limb's handle goes for a swing: a hand turns about its shoulder, a foot steps."""
+    return _stepped(rig, limb, swing) if limb in _FEET else _swung(rig, limb, swing, shift)
+
+
+def _stepped(rig: Rig, foot: str, swing: float) -> np.ndarray:
+    """The foot moved as the end of a leg hanging from its hip would be by this swing: forward
+    and a little up. Turned about its root, a foot pointing sideways (a mascot's, tucked under
+    its body) would only rock; and the leg is at least _STRIDE_LEG long, or a stub's steps
+    would hardly show."""
+    leg = max(_leg(rig, foot), _STRIDE_LEG * rig.height)
+    step = np.array([math.sin(math.radians(swing)), math.cos(math.radians(swing)) - 1.0])
+    return rig.rest(foot) + leg * step
 
 
 def _swung(rig: Rig, limb: str, swing: float, shift: np.ndarray) -> np.ndarray:
@@ -613,11 +729,11 @@ def _screen_angle(vector: np.ndarray) -> float:
 
 
 def _hands(rig: Rig) -> list[str]:
-    return [name for name in ("left_hand", "right_hand") if name in rig.handles]
+    return [name for name in _HANDS if name in rig.handles]
 
 
 def _feet(rig: Rig) -> list[str]:
-    return [name for name in ("left_foot", "right_foot") if name in rig.handles]
+    return [name for name in _FEET if name in rig.handles]
 
 
 def _outward(rig: Rig, tip: str) -> int:
