@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image
 
 from troupe.characters.consistency import score_video
-from troupe.characters.create import judge_window, pictures_at_source_size
+from troupe.characters.create import judge_window, own_motion
 from troupe.characters.fingerprint import load_fingerprint
 from troupe.characters.timestamps import Window
 from troupe.cli.demo import SCENES
@@ -51,16 +51,14 @@ CHANGED = 0.02
 
 def make_character(clip: Path, window: Window, name: str, root: Path) -> tuple[CastMember, bytes]:
     """The character the real extraction makes of the window: its cast member and fingerprint."""
-    info = probe(clip, 3840 * 2160)
-    judged = judge_window(clip, info, window)
-    pictures = pictures_at_source_size(clip, judged, info)
+    judged = judge_window(clip, probe(clip, 3840 * 2160), window)
     references = []
-    for index, data in enumerate(pictures.references_png[1::2]):
+    for index, data in enumerate(judged.extraction.references_png[1::2]):
         path = root / f"{name}_{index}.png"
         path.write_bytes(data)
         references.append(path)
     strip = root / f"{name}_motion.zip"
-    strip.write_bytes(strip_bytes(pictures.strip))
+    strip.write_bytes(strip_bytes(own_motion(clip, judged)))
     member = CastMember(f"char_{name}", name, name.title(), tuple(references), None, strip)
     return member, judged.extraction.fingerprint
 

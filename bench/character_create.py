@@ -57,7 +57,7 @@ WINDOW = (1.0, 4.0)
 # tracking, so tracking is shown without it; the detectors run on a second core.
 STAGES = [
     (create, "check_source", "probe"),
-    (create, "decode_window", "decode (analysis size, then source size)"),
+    (create, "decode_window", "decode (analysis, strip, profile frame)"),
     (saliency, "predict_saliency", "salient-object model"),
     (extract, "track_subject", "tracking (besides the model)"),
     (extract, "_scenery", "scenery check"),
@@ -65,8 +65,7 @@ STAGES = [
     (extract, "_cut_outs", "cut-outs + reference PNGs"),
     (extract, "build_fingerprint", "fingerprint"),
     (extract, "profile_jpeg", "profile JPEG"),
-    (own_motion, "cut_out_strip", "strip: flow, mattes at source size"),
-    (own_motion, "reference_pngs", "cut-outs + reference PNGs"),
+    (create, "cut_out_strip", "strip: flow and mattes"),
     (own_motion, "profile_jpeg", "profile JPEG"),
     (create, "strip_bytes", "strip PNGs"),
     (create, "judge_likeness", "likeness judgement"),

@@ -79,18 +79,15 @@ def test_nothing_to_cut_out_without_frames_or_keys() -> None:
     assert cut_out_strip([Frame(0.0, image)], []) == []
 
 
-def test_frames_larger_than_the_mattes_are_cut_out_at_their_own_size_and_in_step() -> None:
-    """Keys from the analysis (320 px here, at 0.04 s: off the strip's grid, the figure a few
-    pixels elsewhere) cut out frames twice their size."""
+def test_a_key_seen_off_the_strips_grid_is_moved_onto_its_nearest_frame() -> None:
+    """The analysis decodes its frames on another grid: a key at 0.04 s, the figure a few
+    pixels from where it is at 0 s and 1/12 s."""
     times = [i / 12 for i in range(4)]
-    big = [Frame(t, cv2.resize(figure(t)[0], (2 * W, 2 * H))) for t in times]
+    frames = [Frame(t, figure(t)[0]) for t in times]
     key_image, key_mask = figure(0.04)
     keys = [(Frame(0.04, key_image), key_mask.astype(np.float32))]
-    strip = cut_out_strip(big, keys)
-    assert [f.time for f in strip] == times
-    rows = np.flatnonzero(figure(0.0)[1].any(axis=1))
-    assert strip[0].rgba.shape[0] >= 1.8 * (rows[-1] - rows[0])
-    carried = _carried_mattes(big, keys)
+    assert [f.time for f in cut_out_strip(frames, keys)] == times
+    carried = _carried_mattes(frames, keys)
     for entry, t in zip(carried, times, strict=True):
         # left where the key saw it, the matte would overlap the figure by 0.87 to 0.9
         assert entry is not None and iou(entry[0] > 0.5, figure(t)[1]) > 0.95

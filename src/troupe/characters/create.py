@@ -24,21 +24,21 @@ from troupe.characters.likeness import (
     faces_on_subject,
     judge_likeness,
 )
-from troupe.characters.own_motion import STRIP_FPS, SourcePictures, source_pictures
+from troupe.characters.own_motion import STRIP_FPS, cut_out_strip, profile_at_source_size
 from troupe.characters.sources import SourceRules
 from troupe.characters.timestamps import MAX_WINDOW_SECONDS, Window, check_within
 from troupe.characters.windows import WindowCandidate, rank_windows
 from troupe.errors import TroupeError
 from troupe.media.frames import Frame
 from troupe.media.probe import MediaInfo, probe
-from troupe.media.strip import strip_bytes
+from troupe.media.strip import StripFrame, strip_bytes
 from troupe.media.window import decode_window, extract_audio_clip, sample_frames
 from troupe.store.blobs import BlobStore
 
 # Extraction works on frames whose long side is at most this; boxes are scaled back to source.
 ANALYSIS_MAX_SIDE = 640
-# The accepted window is cut out again from frames whose long side is at most this: the
-# characters' pictures at their source's size (a 720p source's own), not the analysis size.
+# The profile picture is taken from the best frame decoded again at up to this long side (a
+# 720p source's own size), not from the analysis size.
 SOURCE_MAX_SIDE = 1280
 # Extraction looks at up to MAX_ANALYSED_FRAMES frames of a window and screening at 5; short
 # windows are sampled at up to this rate.
@@ -185,14 +185,24 @@ def _judge_chosen(path: Path, info: MediaInfo, window: Window | None) -> Judged:
     return judge_window(path, info, Window(0.0, min(info.duration, MAX_WINDOW_SECONDS)))
 
 
-def pictures_at_source_size(path: Path, judged: Judged, info: MediaInfo) -> SourcePictures:
-    """The window's every frame at STRIP_FPS, up to SOURCE_MAX_SIDE, cut out along the
-    extraction's mattes: the strip, references and profile picture at the source's size."""
+def own_motion(path: Path, judged: Judged) -> list[StripFrame]:
+    """The window's every frame at STRIP_FPS at the analysis size, cut out along the
+    extraction's mattes. At the analysis size, as the references: cut-outs at the source's own
+    size (sharper) made the consistency scorer, whose fingerprints are taken at this size,
+    score renders of the demo's mascot 0.2-0.8 instead of 0.97."""
     window = judged.window
     frames = decode_window(
-        path, window.start, window.end, SOURCE_MAX_SIDE, STRIP_FPS, every_frame=True
+        path, window.start, window.end, ANALYSIS_MAX_SIDE, STRIP_FPS, every_frame=True
     )
-    return source_pictures(frames, judged.extraction, info.width)
+    return cut_out_strip(frames, judged.extraction.mattes)
+
+
+def profile_picture(path: Path, judged: Judged, info: MediaInfo) -> bytes:
+    """The profile picture from the best frame at up to SOURCE_MAX_SIDE: a character filling a
+    third of a 720p frame is soft when enlarged from the analysis size."""
+    best = judged.extraction.report.best_frame_time
+    frames = decode_window(path, best - 0.5 / STRIP_FPS, best + 0.5 / STRIP_FPS, SOURCE_MAX_SIDE)
+    return profile_at_source_size(frames, judged.extraction, info.width)
 
 
 def build_character_files(
@@ -209,18 +219,18 @@ def build_character_files(
     judged = _judge_chosen(path, info, window)
     extraction = judged.extraction
     progress(70)
-    pictures = pictures_at_source_size(path, judged, info)
+    strip = own_motion(path, judged)
     progress(80)
     keys: dict[str, Any] = {
-        "profile": blobs.put_bytes(f"{prefix}/profile.jpg", pictures.profile_jpeg),
+        "profile": blobs.put_bytes(f"{prefix}/profile.jpg", profile_picture(path, judged, info)),
         "fingerprint": blobs.put_bytes(f"{prefix}/fingerprint.npz", extraction.fingerprint),
         "references": [
             blobs.put_bytes(f"{prefix}/reference_{index}.png", data)
-            for index, data in enumerate(pictures.references_png)
+            for index, data in enumerate(extraction.references_png)
         ],
     }
-    if pictures.strip:
-        keys["motion"] = blobs.put_bytes(f"{prefix}/motion.zip", strip_bytes(pictures.strip))
+    if strip:
+        keys["motion"] = blobs.put_bytes(f"{prefix}/motion.zip", strip_bytes(strip))
     with blobs.scratch_dir() as scratch:
         clip = Path(scratch) / "voice.m4a"
         if extract_audio_clip(path, judged.window.start, judged.window.end, clip):

@@ -1,25 +1,17 @@
-"""A character's own motion: every frame of its window (at STRIP_FPS) cut out at the frames' own
-resolution, so a back end can play the way it really moved. The model looks at a few frames
-only, at the analysis size; optical flow between neighbouring frames carries the nearest of
-their mattes to each of the others, and each is enlarged onto its frame."""
+"""A character's own motion: every frame of its window (at STRIP_FPS) cut out, so a back end can
+play the way it really moved. The model looks at a few frames only; optical flow between
+neighbouring frames carries the nearest of their mattes to each of the others. And its profile
+picture from a frame larger than the analysis's."""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import TypeVar
 
 import cv2
 import numpy as np
 
 from troupe.characters.extract import Extraction
-from troupe.characters.pictures import (
-    MATTE_EPSILON,
-    edge_colours,
-    guided_filter,
-    profile_jpeg,
-    reference_pngs,
-)
+from troupe.characters.pictures import profile_jpeg
 from troupe.media.frames import Frame
 from troupe.media.strip import StripFrame
 
@@ -143,86 +135,36 @@ def _lost(
 
 
 def _cut_out(frame: Frame, matte: np.ndarray, key_area: float) -> StripFrame | None:
-    """The frame's subject at the frame's own resolution: the matte (at the analysis size)
-    enlarged onto it, its edge refined along the picture's."""
+    """The frame's subject cut out along its matte (both at the analysis size)."""
     seen = matte >= TRACE / 255
     if np.count_nonzero(seen) < LOST_AREA * key_area:
         return None
     x, y, w, h = cv2.boundingRect(seen.view(np.uint8))
-    scale = frame.image.shape[1] / matte.shape[1]
-    fh, fw = frame.image.shape[:2]
-    m = MARGIN * max(w, h) + 2
-    x0, y0 = max(0, round((x - m) * scale)), max(0, round((y - m) * scale))
-    x1, y1 = min(fw, round((x + w + m) * scale)), min(fh, round((y + h + m) * scale))
-    picture = frame.image[y0:y1, x0:x1]
-    alpha = _enlarged(matte, scale, (x0, y0), (x1 - x0, y1 - y0))
-    if scale > 1.0:
-        # Enlarging widened the soft edge by `scale`: narrowed again about its middle, then
-        # laid along the picture's own edges at this resolution.
-        alpha = np.clip((alpha - 0.5) * scale + 0.5, 0.0, 1.0)
-        grey = cv2.cvtColor(picture, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
-        alpha = np.clip(guided_filter(grey, alpha, round(scale), MATTE_EPSILON), 0.0, 1.0)
-    opacity = (alpha * 255.0).round().astype(np.uint8)
+    fh, fw = matte.shape
+    m = round(MARGIN * max(w, h)) + 2
+    x0, y0, x1, y1 = max(0, x - m), max(0, y - m), min(fw, x + w + m), min(fh, y + h + m)
+    opacity = (np.clip(matte[y0:y1, x0:x1], 0.0, 1.0) * 255.0).round().astype(np.uint8)
     opacity[opacity < TRACE] = 0
-    colour = edge_colours(picture, opacity.astype(np.float32) / 255.0)
+    colour = frame.image[y0:y1, x0:x1].copy()
     colour[opacity == 0] = 0
     ys, xs = np.nonzero(opacity)
-    if len(ys) == 0:
-        return None
     weights = opacity[ys, xs].astype(np.float64)
     feet = (float(np.average(xs, weights=weights)), float(ys.max() + 1))
     return StripFrame(frame.time, np.dstack([colour, opacity]), feet)
 
 
-def _enlarged(
-    matte: np.ndarray, scale: float, corner: tuple[int, int], size: tuple[int, int]
-) -> np.ndarray:
-    """The matte resampled onto the frame pixels of a crop at `corner`, `size` (w, h)."""
-    to_matte = np.array(
-        [
-            [1 / scale, 0.0, (corner[0] + 0.5) / scale - 0.5],
-            [0.0, 1 / scale, (corner[1] + 0.5) / scale - 0.5],
-        ]
-    )
-    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-    return cv2.warpAffine(matte, to_matte, size, flags=flags, borderValue=0.0)
-
-
-@dataclass(frozen=True)
-class SourcePictures:
-    """The character at its frames' own resolution: its strip, its references (on white and
-    transparent, best first, as `Extraction.references_png`) and its profile picture."""
-
-    strip: list[StripFrame]
-    references_png: list[bytes]
-    profile_jpeg: bytes
-
-
-def source_pictures(
-    frames: list[Frame], extraction: Extraction, source_width: int
-) -> SourcePictures:
-    """Cut the window's frames out along the extraction's mattes, and take the references and
-    the profile picture from the frames nearest those the extraction chose; where no frame is
-    near, the extraction's own picture stays."""
-    strip = cut_out_strip(frames, extraction.mattes)
-    references = []
-    for index, time in enumerate(extraction.reference_times):
-        cut = _nearest(strip, time)
-        pair = extraction.references_png[2 * index : 2 * index + 2]
-        references.extend(reference_pngs(cut.rgba) if cut is not None else pair)
-    profile = extraction.profile_jpeg
+def profile_at_source_size(frames: list[Frame], extraction: Extraction, source_width: int) -> bytes:
+    """The profile picture from the frame (at its own size, larger than the analysis's) nearest
+    the one the extraction chose; the extraction's own where none is near."""
     best = _nearest(frames, extraction.report.best_frame_time)
-    if best is not None:
-        scale = best.width / source_width
-        x, y, w, h = (round(v * scale) for v in extraction.report.subject_box)
-        profile = profile_jpeg(best.image, (x, y, max(1, w), max(1, h)))
-    return SourcePictures(strip, references, profile)
+    if best is None:
+        return extraction.profile_jpeg
+    scale = best.width / source_width
+    x, y, w, h = (round(v * scale) for v in extraction.report.subject_box)
+    return profile_jpeg(best.image, (x, y, max(1, w), max(1, h)))
 
 
-Timed = TypeVar("Timed", Frame, StripFrame)
-
-
-def _nearest(items: list[Timed], time: float) -> Timed | None:
-    """The item seen nearest `time`, if within half a strip frame."""
-    near = min(items, key=lambda item: abs(item.time - time), default=None)
+def _nearest(frames: list[Frame], time: float) -> Frame | None:
+    """The frame seen nearest `time`, if within half a strip frame."""
+    near = min(frames, key=lambda frame: abs(frame.time - time), default=None)
     return near if near is not None and abs(near.time - time) <= 0.5 / STRIP_FPS else None

@@ -34,8 +34,6 @@ GRABCUT_ROUNDS = 2
 GRABCUT_SIDE = 200
 # A hole in the model's sure core below this share of the core's area is part of the subject.
 SMALL_HOLE = 0.005
-# How far (px) an edge pixel looks for the subject's own colour.
-EDGE_REACH = 3
 PROFILE_SIDE = 512
 PROFILE_MARGIN = 1.4
 JPEG_QUALITY = 90
@@ -69,7 +67,10 @@ def soft_alpha(image: np.ndarray, probability: np.ndarray, mask: np.ndarray) -> 
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
     radius = max(2, round(MATTE_RADIUS * long_side))
     matte = guided_filter(grey, hard.astype(np.float32), radius, MATTE_EPSILON)
-    return np.where(_grown(hard, radius), np.clip(matte, 0.0, 1.0), 0.0).astype(np.float32)
+    # Only the edge is soft: inside, the filter dips by the picture's own edges (an eye's dark
+    # pupil), which would thin the subject's details.
+    matte = np.where(_shrunk(hard, radius + 1), 1.0, np.clip(matte, 0.0, 1.0))
+    return np.where(_grown(hard, radius), matte, 0.0).astype(np.float32)
 
 
 def _trimap(sure: np.ndarray, likely: np.ndarray, around: np.ndarray) -> np.ndarray:
@@ -121,25 +122,6 @@ def guided_filter(guide: np.ndarray, source: np.ndarray, radius: int, epsilon: f
     return mean(a) * guide + mean(b)
 
 
-def edge_colours(colour: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """The colour with its partly transparent pixels replaced by the subject's colour nearby:
-    at an edge a pixel mixes the subject with the background, and drawn over another scene the
-    old background would show as a fringe. The subject's colour is the neighbourhood's mean,
-    weighted towards its opaque pixels."""
-    edge = (alpha > 0) & (alpha < 0.98)
-    if not edge.any():
-        return colour
-    weight = cv2.pow(alpha.astype(np.float32), 4)
-    size = (2 * EDGE_REACH + 1, 2 * EDGE_REACH + 1)
-    total = cv2.boxFilter(weight, -1, size, normalize=False)
-    weighted = cv2.multiply(colour.astype(np.float32), cv2.merge([weight] * 3))
-    mixed = cv2.boxFilter(weighted, -1, size, normalize=False)
-    ys, xs = np.nonzero(edge & (total > 1e-3))
-    out = colour.copy()
-    out[ys, xs] = np.clip(mixed[ys, xs] / total[ys, xs, None], 0, 255).astype(np.uint8)
-    return out
-
-
 def rgba_cut_out(image: np.ndarray, alpha: np.ndarray, box: Box, margin: float) -> np.ndarray:
     """The subject's box grown by `margin` of its long side (and 2 px), within the image, with
     the matte as its alpha channel; colour where the matte is empty is zeroed, so no background
@@ -149,7 +131,7 @@ def rgba_cut_out(image: np.ndarray, alpha: np.ndarray, box: Box, margin: float) 
     m = round(max(w, h) * margin) + 2
     x0, y0, x1, y1 = max(0, x - m), max(0, y - m), min(fw, x + w + m), min(fh, y + h + m)
     opacity = (alpha[y0:y1, x0:x1] * 255.0).round().astype(np.uint8)
-    colour = edge_colours(image[y0:y1, x0:x1], alpha[y0:y1, x0:x1])
+    colour = image[y0:y1, x0:x1].copy()
     colour[opacity == 0] = 0
     return np.dstack([colour, opacity])
 
