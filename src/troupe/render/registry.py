@@ -43,7 +43,7 @@ def _wan_vace(settings: Settings) -> Backend:
 
 
 FACTORIES: dict[str, Callable[[Settings], Backend]] = {
-    "animatic": lambda settings: AnimaticBackend(),
+    "animatic": lambda settings: AnimaticBackend(poses=settings.animatic_poses),
     "wan-vace": _wan_vace,
 }
 

@@ -45,9 +45,12 @@ class Production:
     frame_count: int
 
 
-def render_animatic(request: RenderRequest, dest: Path, progress: RenderProgress) -> None:
-    """Render `request` to the MP4 `dest`; deterministic for a given request (seed included)."""
-    production = produce(request)
+def render_animatic(
+    request: RenderRequest, dest: Path, progress: RenderProgress, poses: bool = False
+) -> None:
+    """Render `request` to the MP4 `dest`; deterministic for a given request (seed included).
+    With `poses`, characters with limbs bend them."""
+    production = produce(request, poses)
     frames = _frames(production.compositor, production.frame_count, progress)
     # write aside, then rename: readers never see a half-written video
     partial = dest.with_name(dest.name + ".partial")
@@ -61,8 +64,9 @@ def render_animatic(request: RenderRequest, dest: Path, progress: RenderProgress
     progress(1.0)
 
 
-def produce(request: RenderRequest) -> Production:
-    """Read the prompt, draw the scene, lay out and choreograph the cast, mix the sound."""
+def produce(request: RenderRequest, poses: bool = False) -> Production:
+    """Read the prompt, draw the scene, lay out and choreograph the cast, mix the sound; with
+    `poses`, characters with limbs bend them."""
     _check(request)
     plan = parse_prompt(request.prompt, request.cast)
     scene_rng, motion_rng, weather_rng, audio_rng = (
@@ -88,7 +92,8 @@ def produce(request: RenderRequest) -> Production:
         scene = Scene(layers=(), sprite_light=(1.0, 1.0, 1.0))
     else:
         scene = build_scene(plan.scene, size, scene_rng, request.input_reference)
-    actors = _actors(cutouts, [m.motion for m in request.cast], choreography, scene.sprite_light)
+    strips = [m.motion for m in request.cast]
+    actors = _actors(cutouts, strips, choreography, scene.sprite_light, poses)
     particles = plan_particles(plan.scene, size, weather_rng)
     plate = Plate(request.plate, size) if request.plate else None
     return Production(
@@ -119,6 +124,7 @@ def _actors(
     strips: list[Path | None],
     choreography: Choreography,
     light: tuple[float, float, float],
+    poses: bool,
 ) -> list[Actor]:
     actors = []
     for rgba, strip, motion in zip(cutouts, strips, choreography.motions, strict=True):
@@ -130,7 +136,7 @@ def _actors(
         moves: Moves | None = None
         if strip is not None and motion.action in IN_PLACE:
             moves = own_motion(strip, height, light, motion.phase)
-        if moves is None:
+        if moves is None and poses:
             moves = posed_body(cutout, motion)
         actors.append(Actor(cutout, board, moves))
     return actors

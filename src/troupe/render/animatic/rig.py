@@ -896,7 +896,7 @@ def draw(
         cv2.resize(low[..., k], (low_w * scale, low_h * scale), interpolation=cv2.INTER_LINEAR)
         for k in (0, 1)
     )
-    image = cv2.remap(rgba, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    image = cv2.remap(rgba, xs, ys, cv2.INTER_CUBIC, borderMode=cv2.BORDER_CONSTANT)
     # past the mesh's edge the map extrapolates, and could show a part that moved away
     covered = _coverage(rig.triangles, deformed - origin, image.shape[1::-1])
     return cv2.bitwise_and(image, image, mask=covered), (float(origin[0]), float(origin[1]))
