@@ -1,8 +1,8 @@
 """How characters act in the animatic: the demo's mascot and Big Buck Bunny, made by the real
 extraction, rendered at 1280x720 in the demo's two scenes and in a walk, a wave and standing.
 
-Run: .venv/bin/python bench/acting_eval.py [--out DIR] [--seconds S] [--poses]
-(--poses renders as TROUPE_ANIMATIC_POSES=true does: limbs bent where a figure has them.)
+Run: .venv/bin/python bench/acting_eval.py [--out DIR] [--seconds S] [--acting]
+(--acting renders as TROUPE_ANIMATIC_ACTING=true does; without it, as the default does.)
 For each video it prints how its character acts (rigid, posed body, own motion), the mean outline
 change between consecutive frames beyond a rigid move (`acting.outline_change`) and the share of
 frames that change by more than 2%, the consistency score against the character's own
@@ -64,9 +64,9 @@ def make_character(clip: Path, window: Window, name: str, root: Path) -> tuple[C
     return member, judged.extraction.fingerprint
 
 
-def outline_changes(request: RenderRequest, poses: bool) -> tuple[str, list[float]]:
+def outline_changes(request: RenderRequest, acting: bool) -> tuple[str, list[float]]:
     """How the actor is drawn, and its outline change between each pair of consecutive frames."""
-    actor = produce(request, poses).compositor.actors[0]
+    actor = produce(request, acting).compositor.actors[0]
     kind = type(actor.moves).__name__ if actor.moves is not None else "rigid"
     masks = [actor.look(i / FPS).rgba[:, :, 3] > 127 for i in range(request.seconds * FPS)]
     h = max(m.shape[0] for m in masks)
@@ -96,7 +96,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("acting-eval"))
     parser.add_argument("--seconds", type=int, default=4)
-    parser.add_argument("--poses", action="store_true")
+    parser.add_argument("--acting", action="store_true")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
@@ -115,14 +115,14 @@ def main() -> None:
             for index, template in enumerate(PROMPTS):
                 prompt = template.format(username=name)
                 request = RenderRequest(prompt, (member,), args.seconds, 1280, 720, seed=index)
-                kind, changes = outline_changes(request, args.poses)
+                kind, changes = outline_changes(request, args.acting)
                 video = root / f"{name}_{index}.mp4"
                 began = time.perf_counter()
-                render_animatic(request, video, lambda _: None, poses=args.poses)
+                render_animatic(request, video, lambda _: None, acting=args.acting)
                 per_second = (time.perf_counter() - began) / args.seconds
                 own = score_video(load_fingerprint(fingerprint), video)
                 other = max((score_video(load_fingerprint(fp), video) for fp in others), default=0)
-                sheet = f"{name}_{index}{'_posed' if args.poses else ''}.png"
+                sheet = f"{name}_{index}{'_acting' if args.acting else ''}.png"
                 contact_sheet(video, args.out / sheet)
                 changed = float(np.mean([c > CHANGED for c in changes]))
                 print(

@@ -74,9 +74,10 @@ class Settings(BaseModel):
     model_aliases: CommaList = ["sora-2.0-turbo=sora-2", "sora-2-vip=sora-2"]
     max_prompt_chars: int = 4000
     max_characters_per_video: int = 8
-    # The animatic bends the limbs of characters that have them (walks, waves, dances). Off by
-    # default: posed, the demo's mascot scored consistency 0.53 against 0.92 moving as one piece.
-    animatic_poses: bool = False
+    # The animatic's characters act: their own motion looped where they stand or sit, their
+    # limbs bent in walks, waves and dances. Off by default: acting, the demo's mascot scored
+    # consistency 0.34 (looped) and 0.53 (posed) against 0.87-0.98 moving as one piece.
+    animatic_acting: bool = False
     video_retention_seconds: int = 7 * 24 * 3600  # then the files are removed: `expired`
 
     # The wan-vace back end (the `wan` extra): a local diffusers-format Wan2.1-VACE folder,

@@ -49,7 +49,7 @@ def request(prompt: str, member: CastMember, seconds: int = 2) -> RenderRequest:
 
 def looks(request: RenderRequest, count: int = 24) -> list[np.ndarray]:
     """The masks the first actor is drawn with over its first `count` frames, posed."""
-    actor = produce(request, poses=True).compositor.actors[0]
+    actor = produce(request, acting=True).compositor.actors[0]
     return [actor.look(i / FPS).rgba[:, :, 3] > 127 for i in range(count)]
 
 
@@ -95,8 +95,8 @@ def test_the_measure_ignores_rigid_moves_and_sees_reshaping() -> None:
 
 def test_a_character_in_place_plays_its_own_motion_looped(tmp_path: Path) -> None:
     member = cast_member(tmp_path, "blob", pulsing(0.0), strip=True)
-    production = produce(request("@blob standing in a field", member))
-    actor = production.compositor.actors[0]
+    assert produce(request("@blob standing in a field", member)).compositor.actors[0].moves is None
+    actor = produce(request("@blob standing in a field", member), acting=True).compositor.actors[0]
     assert isinstance(actor.moves, Looped)
     loop = actor.moves.loop
     # whole periods of the bulge (1 s): the loop found the motion's own cycle
@@ -111,7 +111,7 @@ def test_a_character_with_limbs_walks_and_waves_with_them(tmp_path: Path) -> Non
     member = cast_member(tmp_path, "ginger", gingerbread(), strip=True)
     for prompt in ("@ginger walking through a park", "@ginger waving on a beach"):
         assert produce(request(prompt, member)).compositor.actors[0].moves is None  # by default
-        actor = produce(request(prompt, member), poses=True).compositor.actors[0]
+        actor = produce(request(prompt, member), acting=True).compositor.actors[0]
         assert isinstance(actor.moves, Posed), prompt
         drawn = looks(request(prompt, member))
         assert departure(drawn) > 0.05 and mean_change(drawn) > 0.005, prompt
@@ -121,7 +121,9 @@ def test_a_figure_without_limbs_moves_as_one_piece(tmp_path: Path) -> None:
     box = np.zeros((200, 120, 4), np.uint8)
     box[10:190, 10:110] = (200, 40, 40, 255)
     member = cast_member(tmp_path, "box", box, strip=False)
-    actor = produce(request("@box walking through a park", member), poses=True).compositor.actors[0]
+    actor = produce(request("@box walking through a park", member), acting=True).compositor.actors[
+        0
+    ]
     assert actor.moves is None
     drawn = looks(request("@box walking through a park", member))
     assert departure(drawn) == mean_change(drawn) == 0.0
@@ -131,5 +133,5 @@ def test_a_figure_without_limbs_moves_as_one_piece(tmp_path: Path) -> None:
 def test_an_acting_character_renders_to_a_whole_video(tmp_path: Path, prompt: str) -> None:
     member = cast_member(tmp_path, "ginger", gingerbread(), strip=True)
     dest = tmp_path / "video.mp4"
-    render_animatic(request(prompt, member), dest, lambda _: None, poses=True)
+    render_animatic(request(prompt, member), dest, lambda _: None, acting=True)
     check_mp4(dest, 320, 240, 2)

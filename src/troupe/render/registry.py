@@ -43,7 +43,7 @@ def _wan_vace(settings: Settings) -> Backend:
 
 
 FACTORIES: dict[str, Callable[[Settings], Backend]] = {
-    "animatic": lambda settings: AnimaticBackend(poses=settings.animatic_poses),
+    "animatic": lambda settings: AnimaticBackend(acting=settings.animatic_acting),
     "wan-vace": _wan_vace,
 }
 

@@ -11,16 +11,16 @@ from troupe.render.backend import RenderProgress, RenderRequest
 
 class AnimaticBackend:
     """Renders a request on the CPU; deterministic for a given request (seed included). With
-    `poses`, characters with limbs bend them (`acting.Posed`)."""
+    `acting`, characters act (`render.animatic.acting`)."""
 
     name = "animatic"
 
-    def __init__(self, poses: bool = False) -> None:
-        self.poses = poses
+    def __init__(self, acting: bool = False) -> None:
+        self.acting = acting
 
     def render(self, request: RenderRequest, dest: Path, progress: RenderProgress) -> None:
         # Imported on the first render: drawing brings NumPy, OpenCV and PyAV, which a server
         # does not load to build its back ends and answer requests.
         from troupe.render.animatic.production import render_animatic
 
-        render_animatic(request, dest, progress, poses=self.poses)
+        render_animatic(request, dest, progress, acting=self.acting)

@@ -46,11 +46,11 @@ class Production:
 
 
 def render_animatic(
-    request: RenderRequest, dest: Path, progress: RenderProgress, poses: bool = False
+    request: RenderRequest, dest: Path, progress: RenderProgress, acting: bool = False
 ) -> None:
     """Render `request` to the MP4 `dest`; deterministic for a given request (seed included).
-    With `poses`, characters with limbs bend them."""
-    production = produce(request, poses)
+    With `acting`, characters act (`render.animatic.acting`)."""
+    production = produce(request, acting)
     frames = _frames(production.compositor, production.frame_count, progress)
     # write aside, then rename: readers never see a half-written video
     partial = dest.with_name(dest.name + ".partial")
@@ -64,9 +64,9 @@ def render_animatic(
     progress(1.0)
 
 
-def produce(request: RenderRequest, poses: bool = False) -> Production:
+def produce(request: RenderRequest, acting: bool = False) -> Production:
     """Read the prompt, draw the scene, lay out and choreograph the cast, mix the sound; with
-    `poses`, characters with limbs bend them."""
+    `acting`, characters play their own motion in place and bend their limbs elsewhere."""
     _check(request)
     plan = parse_prompt(request.prompt, request.cast)
     scene_rng, motion_rng, weather_rng, audio_rng = (
@@ -93,7 +93,7 @@ def produce(request: RenderRequest, poses: bool = False) -> Production:
     else:
         scene = build_scene(plan.scene, size, scene_rng, request.input_reference)
     strips = [m.motion for m in request.cast]
-    actors = _actors(cutouts, strips, choreography, scene.sprite_light, poses)
+    actors = _actors(cutouts, strips, choreography, scene.sprite_light, acting)
     particles = plan_particles(plan.scene, size, weather_rng)
     plate = Plate(request.plate, size) if request.plate else None
     return Production(
@@ -124,7 +124,7 @@ def _actors(
     strips: list[Path | None],
     choreography: Choreography,
     light: tuple[float, float, float],
-    poses: bool,
+    acting: bool,
 ) -> list[Actor]:
     actors = []
     for rgba, strip, motion in zip(cutouts, strips, choreography.motions, strict=True):
@@ -134,9 +134,9 @@ def _actors(
         if motion.action == "skate":
             board = skateboard(min(1.1 * aspect(rgba), 0.9) * height, SKATEBOARD_HEIGHT * height)
         moves: Moves | None = None
-        if strip is not None and motion.action in IN_PLACE:
+        if acting and strip is not None and motion.action in IN_PLACE:
             moves = own_motion(strip, height, light, motion.phase)
-        if moves is None and poses:
+        if acting and moves is None:
             moves = posed_body(cutout, motion)
         actors.append(Actor(cutout, board, moves))
     return actors
