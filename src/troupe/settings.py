@@ -75,8 +75,8 @@ class Settings(BaseModel):
     max_prompt_chars: int = 4000
     max_characters_per_video: int = 8
     # The animatic's characters act: their own motion looped where they stand or sit, their
-    # limbs bent in walks, waves and dances. Off by default: acting, the demo's mascot scored
-    # consistency 0.34 (looped) and 0.53 (posed) against 0.87-0.98 moving as one piece.
+    # limbs bent in walks, waves and dances. Off by default: looped, the demo's mascot scores
+    # consistency 0.34 (0.87-0.98 moving as one piece), and posed renders take twice as long.
     animatic_acting: bool = False
     video_retention_seconds: int = 7 * 24 * 3600  # then the files are removed: `expired`
 

@@ -399,3 +399,20 @@ def test_a_posed_figure_has_no_cracks(figure: np.ndarray, rig: Rig, action: str)
         inside = opaque[rest_middles[:, 1], rest_middles[:, 0]]
         drawn_middles = np.round(posed[sides].mean(axis=1) - offset).astype(int)[inside]
         assert (image[drawn_middles[:, 1], drawn_middles[:, 0], 3] >= 250).all(), phase
+
+
+def test_a_part_the_solve_cannot_place_follows_its_neighbour_rigidly() -> None:
+    """At 1.65x the mascot's antenna hangs on the mesh by too little for the solve to place it:
+    with every handle at rest its vertices drifted up to 100 px (on a real mascot's cut-out)."""
+    figure = mascot()
+    figure[:45] = 0  # the antenna redrawn over the egg's top
+    cv2.line(figure, (150, 40), (166, 16), DARK_RED, 4, cv2.LINE_AA)
+    cv2.circle(figure, (166, 14), 9, YELLOW, -1, cv2.LINE_AA)
+    big = cv2.resize(figure, None, fx=1.65, fy=1.65, interpolation=cv2.INTER_CUBIC)
+    rig = build_rig(big[:, :, 3])
+    assert rig is not None and len(rig.loose) > 0
+    assert rig.vertices[rig.loose, 1].max() < 0.2 * rig.height  # the antenna, at the top
+    np.testing.assert_allclose(deform(rig, {}), rig.vertices, atol=1e-6)
+    posed = deform(rig, limb_pose(rig, "walk", 0.25))
+    moved = posed[rig.loose] - rig.vertices[rig.loose]
+    np.testing.assert_allclose(moved, posed[rig.anchors] - rig.vertices[rig.anchors], atol=1e-6)

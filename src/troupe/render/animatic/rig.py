@@ -71,6 +71,7 @@ _LEG_TRAVEL = 0.3
 _LOOSE_PARTS = 0.02  # share of the figure allowed apart from its main piece (it is dropped)
 _TARGET_VERTICES = 280
 _MIN_VERTICES = 24  # a smaller mesh is too coarse to bend
+_DRIFT = 0.5  # px a vertex may move with every handle at rest before it counts as loose
 _MIN_SPACING = 4.0  # px between mesh points, at least
 # A short limb is meshed finer, with this many spacings from root to tip: with fewer, a swing
 # crowds its bend into one or two triangles where it joins the core, and they fold.
@@ -139,6 +140,9 @@ class Rig:
     solver: _Solver
     # limb -> how far it may turn clockwise (negative) and counter-clockwise, in degrees
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # vertices the solve leaves undetermined, and the placed vertex each follows rigidly
+    loose: np.ndarray = field(default_factory=lambda: np.zeros(0, np.intp))
+    anchors: np.ndarray = field(default_factory=lambda: np.zeros(0, np.intp))
 
     def rest(self, name: str) -> np.ndarray:
         """Where the handle `name` is at rest."""
@@ -204,8 +208,21 @@ def _assemble(
     vertices = vertices - _PAD
     solver = _solve(vertices, triangles, weights, np.array(list(handles.values())))
     joints = {name: limb.root - _PAD for name, limb in roles.items()}
-    rig = Rig(vertices, triangles, handles, joints, height, solver)
+    rig = _anchored(Rig(vertices, triangles, handles, joints, height, solver))
     return dataclasses.replace(rig, ranges={limb: _range(rig, limb) for limb in joints})
+
+
+def _anchored(rig: Rig) -> Rig:
+    """The rig with the vertices its solve cannot place (a part the mesh joins to the rest by
+    too little, such as an antenna on a thread: with every handle at rest they drifted up to
+    100 px) following their nearest placed vertex rigidly."""
+    drift = np.abs(deform(rig, {}) - rig.vertices).max(axis=1)
+    loose = np.flatnonzero(drift > _DRIFT)
+    placed = np.flatnonzero(drift <= _DRIFT)
+    if len(loose) == 0 or len(placed) == 0:
+        return rig
+    apart = ((rig.vertices[loose][:, None] - rig.vertices[placed][None]) ** 2).sum(axis=2)
+    return dataclasses.replace(rig, loose=loose, anchors=placed[apart.argmin(axis=1)])
 
 
 def _main_piece(mask: np.ndarray) -> np.ndarray:
@@ -540,6 +557,9 @@ def deform(rig: Rig, targets: HandleTargets) -> np.ndarray:
     fitted = _fit_rigidly(solver.rest_shapes, positions[rig.triangles])
     edges = np.concatenate([fitted[:, i] - fitted[:, j] for i, j in _EDGES])
     positions[solver.free] = solver.from_edges @ edges + solver.from_handles @ fixed
+    if len(rig.loose):
+        moved = positions[rig.anchors] - rig.vertices[rig.anchors]
+        positions[rig.loose] = rig.vertices[rig.loose] + moved
     return positions
 
 
