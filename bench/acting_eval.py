@@ -28,6 +28,7 @@ import av
 import numpy as np
 from PIL import Image
 
+from tests.render.test_acting import padded
 from troupe.characters.consistency import score_video
 from troupe.characters.create import judge_window, own_motion
 from troupe.characters.fingerprint import load_fingerprint
@@ -69,15 +70,7 @@ def outline_changes(request: RenderRequest, acting: bool) -> tuple[str, list[flo
     actor = produce(request, acting).compositor.actors[0]
     kind = type(actor.moves).__name__ if actor.moves is not None else "rigid"
     masks = [actor.look(i / FPS).rgba[:, :, 3] > 127 for i in range(request.seconds * FPS)]
-    h = max(m.shape[0] for m in masks)
-    w = max(m.shape[1] for m in masks)
-    canvases = []
-    for mask in masks:
-        canvas = np.zeros((h, w), bool)
-        x = (w - mask.shape[1]) // 2
-        canvas[h - mask.shape[0] :, x : x + mask.shape[1]] = mask
-        canvases.append(canvas)
-    changes = [outline_change(a, b) for a, b in itertools.pairwise(canvases)]
+    changes = [outline_change(a, b) for a, b in itertools.pairwise(padded(masks))]
     return kind, changes
 
 

@@ -24,6 +24,7 @@ from troupe.characters.frame_quality import (
 )
 from troupe.characters.pictures import (
     Box,
+    margin_box,
     profile_jpeg,
     reference_pngs,
     rgba_cut_out,
@@ -95,9 +96,6 @@ class Extraction:
     # Each frame the model looked at and the subject's soft matte in it (float 0..1 at the
     # frame's size), in time order: what its own motion is cut out from.
     mattes: list[tuple[Frame, np.ndarray]]
-    # When each reference was seen, best first: the frames to cut them from again at a higher
-    # resolution.
-    reference_times: list[float]
 
 
 @dataclass(frozen=True)
@@ -156,7 +154,6 @@ def extract_character(
         ),
         subject_masks=masks,
         mattes=[mattes[time] for time in sorted(mattes)],
-        reference_times=[s.frame.time for s in chosen],
     )
 
 
@@ -414,24 +411,24 @@ def _fingerprint_view(s: _Scored) -> np.ndarray:
     calibrated on these: built from the matte's cut-outs (made for drawing, their background
     cleared), the fingerprint scored renders of the demo's mascot 0.1-0.3 instead of 0.8-0.9."""
     subject = cast(SubjectMask, s.subject)
-    h, w = s.frame.image.shape[:2]
-    alpha = cv2.resize(subject.mask.astype(np.uint8) * 255, (w, h), interpolation=cv2.INTER_LINEAR)
-    opacity = cv2.GaussianBlur(alpha, (3, 3), 0)
-    x, y, bw, bh = _full_box(s, subject)
-    m = round(max(bw, bh) * REFERENCE_MARGIN) + 2
-    x0, y0, x1, y1 = max(0, x - m), max(0, y - m), min(w, x + bw + m), min(h, y + bh + m)
+    x0, y0, x1, y1 = margin_box(s.frame.image.shape, _full_box(s, subject), REFERENCE_MARGIN)
+    opacity = _mask_opacity(s, subject)
     return np.dstack([s.frame.image[y0:y1, x0:x1], opacity[y0:y1, x0:x1]])
 
 
 def _alpha(s: _Scored, subject: SubjectMask) -> np.ndarray:
     """The subject's matte at the frame's own resolution: soft from the model's map where the
     model looked at this frame (every cut-out frame), else the mask's edge softened a pixel."""
-    image = s.frame.image
     if subject.probability is not None:
-        return soft_alpha(image, subject.probability, subject.mask)
-    h, w = image.shape[:2]
+        return soft_alpha(s.frame.image, subject.probability, subject.mask)
+    return _mask_opacity(s, subject).astype(np.float32) / 255.0
+
+
+def _mask_opacity(s: _Scored, subject: SubjectMask) -> np.ndarray:
+    """The subject's mask at the frame's own resolution, uint8, its edge softened a pixel."""
+    h, w = s.frame.image.shape[:2]
     alpha = cv2.resize(subject.mask.astype(np.uint8) * 255, (w, h), interpolation=cv2.INTER_LINEAR)
-    return cv2.GaussianBlur(alpha, (3, 3), 0).astype(np.float32) / 255.0
+    return cv2.GaussianBlur(alpha, (3, 3), 0)
 
 
 def _full_box(s: _Scored, subject: SubjectMask) -> Box:

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from troupe.characters.extract import Extraction
-from troupe.characters.pictures import profile_jpeg
+from troupe.characters.pictures import margin_box, profile_jpeg
 from troupe.media.frames import Frame
 from troupe.media.strip import StripFrame
 
@@ -140,9 +140,7 @@ def _cut_out(frame: Frame, matte: np.ndarray, key_area: float) -> StripFrame | N
     if np.count_nonzero(seen) < LOST_AREA * key_area:
         return None
     x, y, w, h = cv2.boundingRect(seen.view(np.uint8))
-    fh, fw = matte.shape
-    m = round(MARGIN * max(w, h)) + 2
-    x0, y0, x1, y1 = max(0, x - m), max(0, y - m), min(fw, x + w + m), min(fh, y + h + m)
+    x0, y0, x1, y1 = margin_box(matte.shape, (x, y, w, h), MARGIN)
     opacity = (np.clip(matte[y0:y1, x0:x1], 0.0, 1.0) * 255.0).round().astype(np.uint8)
     opacity[opacity < TRACE] = 0
     colour = frame.image[y0:y1, x0:x1].copy()

@@ -126,14 +126,20 @@ def rgba_cut_out(image: np.ndarray, alpha: np.ndarray, box: Box, margin: float) 
     """The subject's box grown by `margin` of its long side (and 2 px), within the image, with
     the matte as its alpha channel; colour where the matte is empty is zeroed, so no background
     leaks into scaling or compression."""
-    fh, fw = image.shape[:2]
-    x, y, w, h = box
-    m = round(max(w, h) * margin) + 2
-    x0, y0, x1, y1 = max(0, x - m), max(0, y - m), min(fw, x + w + m), min(fh, y + h + m)
+    x0, y0, x1, y1 = margin_box(image.shape, box, margin)
     opacity = (alpha[y0:y1, x0:x1] * 255.0).round().astype(np.uint8)
     colour = image[y0:y1, x0:x1].copy()
     colour[opacity == 0] = 0
     return np.dstack([colour, opacity])
+
+
+def margin_box(shape: tuple[int, ...], box: Box, margin: float) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1): the box grown by `margin` of its long side and 2 px, within an image of
+    this shape."""
+    fh, fw = shape[:2]
+    x, y, w, h = box
+    m = round(max(w, h) * margin) + 2
+    return max(0, x - m), max(0, y - m), min(fw, x + w + m), min(fh, y + h + m)
 
 
 def profile_jpeg(image: np.ndarray, box: Box) -> bytes:
