@@ -23,6 +23,7 @@ from troupe.characters.consistency import (
     WORK_SIDE,
     FrameFeatures,
     analyse_frame,
+    score_cast,
     score_features,
     score_frames,
     score_video,
@@ -521,3 +522,11 @@ def test_unusable_cutouts_are_refused() -> None:
         build_fingerprint([np.zeros((50, 50, 4), np.uint8)])
     with pytest.raises(ValueError, match="1 to 5"):
         build_fingerprint([])
+
+
+def test_a_video_without_a_cast_is_not_decoded_for_scores(tmp_path: Path) -> None:
+    """Scoring reads the video only for the characters it has: a prompt-only video's file is
+    never opened (this one is not even a video)."""
+    not_a_video = tmp_path / "video.mp4"
+    not_a_video.write_bytes(b"not a video")
+    assert score_cast({}, not_a_video, 8) == {}

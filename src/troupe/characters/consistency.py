@@ -73,7 +73,10 @@ def score_video(fingerprint: Fingerprint, path: Path, samples: int = 8) -> float
 
 
 def score_cast(fingerprints: dict[str, Fingerprint], path: Path, samples: int) -> dict[str, float]:
-    """Each character's consistency in one video; its frames are decoded and analysed once."""
+    """Each character's consistency in one video; its frames are decoded and analysed once
+    (not at all for a video without a cast)."""
+    if not fingerprints:
+        return {}
     duration = probe(path, MAX_FRAME_PIXELS).duration
     frames = sample_frames(path, fps=samples / max(duration, 0.1), max_side=WORK_SIDE)
     features = [analyse_frame(frame.image) for frame in frames[:samples]]
