@@ -524,9 +524,8 @@ def test_unusable_cutouts_are_refused() -> None:
         build_fingerprint([])
 
 
-def test_a_video_without_a_cast_is_not_decoded_for_scores(tmp_path: Path) -> None:
-    """Scoring reads the video only for the characters it has: a prompt-only video's file is
-    never opened (this one is not even a video)."""
-    not_a_video = tmp_path / "video.mp4"
-    not_a_video.write_bytes(b"not a video")
-    assert score_cast({}, not_a_video, 8) == {}
+def test_a_video_without_a_cast_is_not_analysed_for_scores() -> None:
+    """Scoring looks at frames only for the characters a video has: a prompt-only video's
+    frames are never analysed (these are not even pictures)."""
+    not_pictures = [Frame(time=0.0, image=np.zeros(0, np.uint8))]
+    assert score_cast({}, not_pictures, 8) == {}

@@ -9,12 +9,18 @@ from PIL import Image
 
 from tests.render.conftest import Render
 from troupe.media.window import decode_window
-from troupe.render.previews import COLUMNS, ROWS, write_spritesheet, write_thumbnail
+from troupe.render.previews import (
+    COLUMNS,
+    ROWS,
+    preview_frames,
+    write_spritesheet,
+    write_thumbnail,
+)
 
 
 def test_the_thumbnail_is_a_webp_of_the_frame_a_third_in(landscape: Render, tmp_path: Path) -> None:
     dest = tmp_path / "thumbnail.webp"
-    write_thumbnail(landscape.path, dest)
+    write_thumbnail(*preview_frames(landscape.path), dest)
     with Image.open(dest) as image:
         assert (image.format, image.size) == ("WEBP", (1280, 720))
         thumbnail = np.asarray(image.convert("RGB"), np.float32)
@@ -28,7 +34,7 @@ def test_the_spritesheet_is_a_grid_of_evenly_spaced_frames(
     landscape: Render, tmp_path: Path
 ) -> None:
     dest = tmp_path / "spritesheet.jpg"
-    sheet = write_spritesheet(landscape.path, dest)
+    sheet = write_spritesheet(preview_frames(landscape.path)[0], dest)
     assert (sheet.columns, sheet.rows, sheet.tile_width, sheet.tile_height) == (5, 5, 256, 144)
     assert len(sheet.times) == COLUMNS * ROWS
     gaps = np.diff(sheet.times)

@@ -12,7 +12,7 @@ import numpy as np
 
 from troupe.characters.fingerprint import MASK_SIDE, Fingerprint, colour_signature
 from troupe.characters.frame_quality import resize_long_side
-from troupe.media.frames import Frame
+from troupe.media.frames import Frame, evenly_spaced
 from troupe.media.probe import probe
 from troupe.media.window import sample_frames
 
@@ -69,17 +69,19 @@ class _Match:
 
 def score_video(fingerprint: Fingerprint, path: Path, samples: int = 8) -> float:
     """Consistency of the character across about `samples` frames spread over the video."""
-    return score_cast({"": fingerprint}, path, samples)[""]
-
-
-def score_cast(fingerprints: dict[str, Fingerprint], path: Path, samples: int) -> dict[str, float]:
-    """Each character's consistency in one video; its frames are decoded and analysed once
-    (not at all for a video without a cast)."""
-    if not fingerprints:
-        return {}
     duration = probe(path, MAX_FRAME_PIXELS).duration
     frames = sample_frames(path, fps=samples / max(duration, 0.1), max_side=WORK_SIDE)
-    features = [analyse_frame(frame.image) for frame in frames[:samples]]
+    return score_frames(fingerprint, frames[:samples])
+
+
+def score_cast(
+    fingerprints: dict[str, Fingerprint], frames: list[Frame], samples: int
+) -> dict[str, float]:
+    """Each character's consistency over `samples` of a video's frames, spread evenly; the
+    frames are analysed once for the whole cast (not at all for a video without one)."""
+    if not fingerprints:
+        return {}
+    features = [analyse_frame(frame.image) for frame in evenly_spaced(frames, samples)]
     return {key: score_features(fingerprint, features) for key, fingerprint in fingerprints.items()}
 
 

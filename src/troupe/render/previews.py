@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image
 
-from troupe.media.frames import evenly_spaced
+from troupe.media.frames import Frame, evenly_spaced
 from troupe.media.probe import probe
-from troupe.media.window import decode_window, sample_frames
+from troupe.media.window import sample_frames
 
 THUMBNAIL_MAX_SIDE = 1280
 THUMBNAIL_AT = 1 / 3  # share of the duration: past any fade-in, before the action ends
 TILE_SIDE = 256
 COLUMNS = ROWS = 5
+# Frames decoded per finished video: a multiple of 1 / THUMBNAIL_AT, so that a grid point falls
+# exactly a third in, and more than the spritesheet's tiles and the scored frames.
+PREVIEW_GRID = 30
 _MAX_PIXELS = 3840 * 2160
 _QUALITY = 80
 
@@ -33,34 +36,39 @@ class SpriteSheet:
     times: tuple[float, ...]
 
 
-def write_thumbnail(video: Path, dest: Path) -> None:
-    """A WebP of the frame a third of the way in, at most THUMBNAIL_MAX_SIDE on its long side."""
+def preview_frames(video: Path) -> tuple[list[Frame], float]:
+    """The finished video's frames on a grid of PREVIEW_GRID over its duration, at most
+    THUMBNAIL_MAX_SIDE on their long side, and the duration: one decode that the thumbnail,
+    the spritesheet and the consistency scores all pick from."""
     duration = probe(video, _MAX_PIXELS).duration
-    start = duration * THUMBNAIL_AT
-    frames = decode_window(video, start, start + 1.0, max_side=THUMBNAIL_MAX_SIDE)
-    if not frames:  # a frame rate so low that no frame starts in that second
-        frames = decode_window(video, 0.0, math.inf, max_side=THUMBNAIL_MAX_SIDE, fps=1.0)
-    _save(Image.fromarray(frames[0].image), dest, "WEBP")
-
-
-def write_spritesheet(video: Path, dest: Path) -> SpriteSheet:
-    """A JPEG grid of COLUMNS x ROWS frames evenly spaced over the video, each TILE_SIDE on
-    its long side; tiles past the video's last frame stay black."""
-    duration = probe(video, _MAX_PIXELS).duration
-    count = COLUMNS * ROWS
-    sampled = sample_frames(video, fps=count / max(duration, 1e-3), max_side=TILE_SIDE)
-    frames = evenly_spaced(sampled, count)
+    frames = sample_frames(video, PREVIEW_GRID / max(duration, 1e-3), THUMBNAIL_MAX_SIDE)
     if not frames:
         raise ValueError(f"{video.name} has no frames")
-    tile_h, tile_w = frames[0].image.shape[:2]
+    return frames, duration
+
+
+def write_thumbnail(frames: list[Frame], duration: float, dest: Path) -> None:
+    """A WebP of the first frame a third of the way in (or the last before it, at a frame rate
+    too low to have one there)."""
+    at = duration * THUMBNAIL_AT
+    chosen = next((f for f in frames if f.time >= at), frames[-1])
+    _save(Image.fromarray(chosen.image), dest, "WEBP")
+
+
+def write_spritesheet(frames: list[Frame], dest: Path) -> SpriteSheet:
+    """A JPEG grid of COLUMNS x ROWS frames evenly spaced over the video, each TILE_SIDE on
+    its long side; tiles past the video's last frame stay black."""
+    chosen = evenly_spaced(frames, COLUMNS * ROWS)
+    height, width = chosen[0].image.shape[:2]
+    scale = TILE_SIDE / max(height, width)
+    tile_w, tile_h = max(1, round(width * scale)), max(1, round(height * scale))
     sheet = np.zeros((ROWS * tile_h, COLUMNS * tile_w, 3), np.uint8)
-    for i, frame in enumerate(frames):
+    for i, frame in enumerate(chosen):
         row, column = divmod(i, COLUMNS)
-        sheet[row * tile_h : (row + 1) * tile_h, column * tile_w : (column + 1) * tile_w] = (
-            frame.image[:tile_h, :tile_w]
-        )
+        tile = cv2.resize(frame.image, (tile_w, tile_h), interpolation=cv2.INTER_AREA)
+        sheet[row * tile_h : (row + 1) * tile_h, column * tile_w : (column + 1) * tile_w] = tile
     _save(Image.fromarray(sheet), dest, "JPEG")
-    return SpriteSheet(COLUMNS, ROWS, tile_w, tile_h, tuple(f.time for f in frames))
+    return SpriteSheet(COLUMNS, ROWS, tile_w, tile_h, tuple(f.time for f in chosen))
 
 
 def _save(image: Image.Image, dest: Path, kind: str) -> None:

@@ -64,7 +64,7 @@ def render_video(
     # Imported in the first job that renders: decoding, scoring and the picture writers bring
     # PyAV, OpenCV and Pillow, which a server does not load to answer requests.
     from troupe.characters.consistency import score_cast
-    from troupe.render.previews import write_spritesheet, write_thumbnail
+    from troupe.render.previews import preview_frames, write_spritesheet, write_thumbnail
     from troupe.render.stitch import stitch
 
     low, high = RENDER_SPAN
@@ -90,9 +90,10 @@ def render_video(
             final = scratch / "extended.mp4"
             stitch(head, rendered, final)
         progress(SCORE_AT)
-        consistency = score_cast(job.fingerprints, final, SCORED_FRAMES)
-        write_thumbnail(final, scratch / "thumbnail.webp")
-        write_spritesheet(final, scratch / "spritesheet.jpg")
+        frames, duration = preview_frames(final)
+        consistency = score_cast(job.fingerprints, frames, SCORED_FRAMES)
+        write_thumbnail(frames, duration, scratch / "thumbnail.webp")
+        write_spritesheet(frames, scratch / "spritesheet.jpg")
         keys = {
             role: blobs.put_file(f"{prefix}/{name}", scratch / name)
             for role, name in (("thumbnail", "thumbnail.webp"), ("spritesheet", "spritesheet.jpg"))
