@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import time
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
@@ -18,10 +19,11 @@ log = logging.getLogger("uvicorn.error")
 HEALTHCHECK_SECONDS = 60
 
 
-def death_reason(exitcode: int | None, was_running: bool) -> str:
-    """Why a child is gone: `was_running` says it was still running when the supervisor checked
-    on it, so a SIGKILL then was the supervisor's own, for an unanswered health check."""
-    if was_running and exitcode == -signal.SIGKILL:
+def death_reason(exitcode: int | None, was_running: bool, checked_for: float) -> str:
+    """Why a child is gone. The supervisor's own SIGKILL, for an unanswered health check, needs
+    the child running when the check began (`was_running`) and a check that lasted the whole
+    timeout (`checked_for` seconds): a SIGKILL from elsewhere during a short check is not it."""
+    if was_running and checked_for >= HEALTHCHECK_SECONDS and exitcode == -signal.SIGKILL:
         return f"it did not answer its health check within {HEALTHCHECK_SECONDS} s and was killed"
     if exitcode is not None and exitcode < 0:
         return f"it was killed by {signal.Signals(-exitcode).name}"
@@ -34,10 +36,12 @@ class Supervisor(Multiprocess):
 
     def keep_subprocess_alive(self) -> None:
         running = {process: process.process.is_alive() for process in self.processes}
+        began = time.monotonic()
         super().keep_subprocess_alive()
+        checked_for = time.monotonic() - began
         for process, was_running in running.items():
             if process not in self.processes:
-                reason = death_reason(process.exitcode, was_running)
+                reason = death_reason(process.exitcode, was_running, checked_for)
                 log.error("server process [%s] replaced: %s", process.pid, reason)
 
 
