@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy import make_url
 from sqlalchemy.orm import Session
 
 from troupe.errors import TroupeError
@@ -18,7 +19,7 @@ from troupe.ids import new_id
 from troupe.jobs import parking, presence, queue
 from troupe.jobs.parking import Parked
 from troupe.jobs.queue import ClaimedJob
-from troupe.jobs.wakeup import JobListener
+from troupe.jobs.wakeup import CommitWatcher, JobListener
 from troupe.store import repo
 from troupe.store.db import Database
 
@@ -37,6 +38,16 @@ JobObserver = Callable[[str, str, float], None]
 SettledHook = Callable[[str], object]
 
 
+def _job_signal(
+    db: Database, wake: Callable[[], None], interval: float
+) -> JobListener | CommitWatcher:
+    """What wakes idle threads when another process may have queued a job: PostgreSQL's
+    notifications, or a watch on SQLite's commits."""
+    if db.is_postgresql:
+        return JobListener(db.url, wake)
+    return CommitWatcher(make_url(db.url).database or "", wake, interval)
+
+
 @dataclass(frozen=True)
 class Lane:
     """Threads beside a worker's own that take only some kinds of job: those jobs always find
@@ -51,6 +62,7 @@ class WorkerConfig:
     threads: int
     lease_seconds: float
     max_attempts: int
+    # How often, on SQLite, a worker looks for commits that may have queued a job elsewhere.
     idle_poll_seconds: float = 0.5
     # Write a webhook event to the outbox with every outcome (only when webhooks are configured).
     webhook_events: bool = False
@@ -94,8 +106,7 @@ class Worker:
         self._held: set[int] = set()
         self._held_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
-        # PostgreSQL tells idle workers of new jobs; SQLite's poll every idle_poll_seconds.
-        self._listener = JobListener(db.url, self.notify_new_job) if db.is_postgresql else None
+        self._listener = _job_signal(db, self.notify_new_job, config.idle_poll_seconds)
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -105,8 +116,7 @@ class Worker:
         if self.config.threads <= 0:
             return
         self._beat()
-        if self._listener is not None:
-            self._listener.start()
+        self._listener.start()
         for index in range(self.config.threads):
             self._spawn(
                 functools.partial(self._run_loop, self.identity.serves), f"troupe-worker-{index}"
@@ -122,7 +132,7 @@ class Worker:
         back to the queue, so another worker (or this server's next start) runs them at once."""
         self._stopping.set()
         self._wakeup.set()
-        if self._listener is not None and self._threads:
+        if self._threads:
             self._listener.stop()
         deadline = time.monotonic() + grace_seconds
         for thread in self._threads:
@@ -174,10 +184,8 @@ class Worker:
             self._run_one(job)
 
     def _idle_seconds(self) -> float:
-        """How long an idle thread sleeps unless woken. With a listener, only until the next
-        lease runs out (a dead worker's job, which no notification announces)."""
-        if self._listener is None:
-            return self.config.idle_poll_seconds
+        """How long an idle thread sleeps unless woken: until the next lease runs out (a dead
+        worker's job, which no commit or notification announces)."""
         try:
             expiry = queue.next_lease_expiry(self.db)
         except Exception:
