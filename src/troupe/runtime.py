@@ -19,7 +19,6 @@ from troupe.characters.sources import SourceAccess
 from troupe.jobs import queue
 from troupe.jobs.admission import Admission
 from troupe.jobs.worker import Executor, JobObserver, Lane, Worker, WorkerConfig
-from troupe.media.sandbox import start_sandbox
 from troupe.render.backend import Backend
 from troupe.render.registry import load_backends
 from troupe.settings import Settings
@@ -92,8 +91,6 @@ def build_services(settings: Settings, observe_jobs: JobObserver | None = None) 
     blobs = open_blobs(settings)
     access = SourceAccess.from_settings(settings, blobs)
     backends = load_backends(settings, role.backends)
-    if role.kinds:
-        start_sandbox()  # its imports then overlap the server's start, not the first job
     reviews = ReviewDesk(db, blobs, webhook_events=bool(settings.webhook_url))
     config = WorkerConfig(
         threads=settings.workers if role.kinds else 0,

@@ -20,7 +20,7 @@ from troupe.jobs.parking import Parked
 from troupe.jobs.queue import ClaimedJob
 from troupe.jobs.tasks import task_request
 from troupe.jobs.worker import Apply, ProgressFn
-from troupe.media.sandbox import run_sandboxed
+from troupe.media.sandbox import run_sandboxed, start_sandbox
 from troupe.store import repo, reviews
 from troupe.store.blobs import BlobStore
 from troupe.store.db import Database
@@ -98,6 +98,7 @@ def character_files(
 
     raw_window = request.get("timestamps")
     window = parse_timestamps(raw_window) if raw_window is not None else None
+    start_sandbox()  # the first job's fork server then loads its models while the source comes
     with ExitStack() as stack:
         source_path = local_source(request["source"], access, stack)
         progress(10)
