@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,7 @@ from troupe.render.backend import CastMember
 from troupe.render.wan_vace.model import (
     ModelUnavailable,
     check_capacity,
+    check_libraries,
     check_model_dir,
     native_format,
     read_declaration,
@@ -164,3 +167,16 @@ def test_the_size_a_folder_declares_and_what_its_configs_can_cover_are_read_with
     check_capacity(root, NativeFormat(512, 288, 81, 16), max_references=8)
     with pytest.raises(ModelUnavailable, match="needs 52; set TROUPE_WAN_VACE_RESOLUTION"):
         check_capacity(root, WAN_480P, max_references=8)
+
+
+def test_the_libraries_are_found_without_importing_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("torch", "diffusers", "transformers"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    check_libraries()
+    assert not {"torch", "diffusers", "transformers"} & set(sys.modules)
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: None if name == "diffusers" else real(name)
+    )
+    with pytest.raises(ModelUnavailable, match=r"'wan' extra \(diffusers is missing\)"):
+        check_libraries()

@@ -4,6 +4,7 @@ into a `WanVACEPipeline` on the configured device."""
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import json
 from collections.abc import Callable
@@ -177,16 +178,15 @@ def _config(path: Path, component: str) -> dict[str, Any]:
 
 
 def check_libraries() -> None:
-    """Raise ModelUnavailable unless torch and diffusers (the `wan` extra) are installed."""
-    try:
-        import diffusers  # noqa: F401
-        import torch  # noqa: F401
-        import transformers  # noqa: F401
-    except ImportError as error:
-        raise ModelUnavailable(
-            f"the wan-vace back end needs the 'wan' extra ({error.name} is missing): "
-            "pip install 'troupe[wan]', or scripts/setup wan"
-        ) from error
+    """Raise ModelUnavailable unless torch, diffusers and transformers (the `wan` extra) are
+    installed. Found, not imported: importing them takes seconds, which the first render pays
+    as it loads the pipeline, not every start of a server that may never render with them."""
+    for name in ("diffusers", "torch", "transformers"):
+        if importlib.util.find_spec(name) is None:
+            raise ModelUnavailable(
+                f"the wan-vace back end needs the 'wan' extra ({name} is missing): "
+                "pip install 'troupe[wan]', or scripts/setup wan"
+            )
 
 
 def check_placement(placement: Placement) -> None:
