@@ -94,6 +94,7 @@ def test_a_retried_video_post_starts_one_video(server: ServerProcess) -> None:
         assert first.status_code == 200, first.text
         assert_replays(first, retry)
         listed = client.get("/v1/videos", params={"limit": 100}).json()["data"]
+        assert client.delete(f"/v1/videos/{first.json()['id']}").is_success  # not wanted
     assert [video["id"] for video in listed if video["prompt"] == prompt] == [first.json()["id"]]
 
 
@@ -299,6 +300,7 @@ def test_the_sdk_sends_a_key_through_extra_headers(server: ServerProcess) -> Non
         ]
     assert videos[0].id == videos[1].id
     assert query(server, "SELECT count(*) FROM videos WHERE prompt = ?", prompt) == [(1,)]
+    assert sdk.videos.delete(videos[0].id).deleted  # not wanted
 
 
 def test_racing_claims_on_postgresql_leave_one_winner(postgres_url: str) -> None:

@@ -95,7 +95,8 @@ def test_a_surrogate_pair_is_text(server: ServerProcess) -> None:
             content=r'{"prompt": "a kite \ud83e\ude81 over the sea"}',
             headers={"Content-Type": "application/json"},
         )
-    assert response.status_code == 200, response.text
+        assert response.status_code == 200, response.text
+        assert client.delete(f"/v1/videos/{response.json()['id']}").is_success  # not wanted
     assert response.json()["prompt"] == "a kite \U0001fa81 over the sea"
 
 

@@ -72,6 +72,7 @@ def test_sdk_renders_remixes_and_deletes_videos(
         }
         remix = sdk.videos.remix(video.id, prompt="Star spins in the snow")
         deleted = sdk.videos.delete(video.id)
+        remix_deleted = sdk.videos.delete(remix.id)  # mid-render: not wanted further
     assert queued.status in ("queued", "in_progress") and fetched.id == queued.id
     assert video.status == "completed" and video.size == "720x1280" and video.seconds == "4"
     characters = (video.model_extra or {})["characters"]
@@ -81,3 +82,4 @@ def test_sdk_renders_remixes_and_deletes_videos(
     assert contents["thumbnail"][:4] == b"RIFF" and contents["spritesheet"][:2] == b"\xff\xd8"
     assert remix.remixed_from_video_id == video.id
     assert deleted.deleted and deleted.id == video.id
+    assert remix_deleted.deleted

@@ -48,6 +48,7 @@ def test_serve_with_two_processes_shares_the_data_dir(tmp_path: Path) -> None:
                     polled = fresh.get(f"/v1/videos/{queued.json()['id']}")
                     assert polled.status_code == 200
                     assert polled.json()["id"] == queued.json()["id"]
+            assert client.delete(f"/v1/videos/{queued.json()['id']}").is_success  # not wanted
             assert (data_dir / "troupe.db").exists()
     finally:
         process.terminate()

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import requests
 
 from tests.conformance.seeds import assert_character, curl_json, json_headers, poll
 from tests.support import MediaServer, ServerProcess
 
 
-def _video_with_a_character(server: ServerProcess, media: MediaServer, seconds: int) -> str:
-    """A completed video long enough for the examples' windows, with a character in it."""
+@pytest.fixture(scope="module")
+def character_video(server: ServerProcess, media: MediaServer) -> str:
+    """The task id of a completed 8 s video with a character in it, long enough for the
+    examples' windows; the examples that take characters from a task share it."""
     headers = json_headers(server)
     character = requests.post(
         f"{server.base_url}/v1/characters",
@@ -28,7 +31,7 @@ def _video_with_a_character(server: ServerProcess, media: MediaServer, seconds: 
     video = requests.post(
         f"{server.base_url}/v1/sora/generations",
         headers=headers,
-        json={"prompt": f"@{character['id']} strolls along a pier", "duration": seconds},
+        json={"prompt": f"@{character['id']} strolls along a pier", "duration": 8},
     ).json()
     assert poll(f"{server.base_url}/v1/sora/generations/{video['id']}", headers)["status"] == (
         "completed"
@@ -52,8 +55,8 @@ def test_method_1_extract_from_video_url(server: ServerProcess, media: MediaServ
     assert_character(result)
 
 
-def test_method_2_reuse_from_task_id(server: ServerProcess, media: MediaServer) -> None:
-    previous_task_id = _video_with_a_character(server, media, 8)
+def test_method_2_reuse_from_task_id(server: ServerProcess, character_video: str) -> None:
+    previous_task_id = character_video
     api_url = f"{server.base_url}/v1/sora/characters"
     payload = {"model": "sora-2-character", "from_task": previous_task_id, "timestamps": "5,8"}
     response = requests.post(api_url, headers=json_headers(server), json=payload)
@@ -62,7 +65,7 @@ def test_method_2_reuse_from_task_id(server: ServerProcess, media: MediaServer) 
     assert isinstance(character_id, str) and character_id.startswith("char_")
 
 
-def test_curl_examples(server: ServerProcess, media: MediaServer) -> None:
+def test_curl_examples(server: ServerProcess, media: MediaServer, character_video: str) -> None:
     status, by_url = curl_json(
         server,
         "/sora/v1/characters",
@@ -74,7 +77,7 @@ def test_curl_examples(server: ServerProcess, media: MediaServer) -> None:
     )
     assert status == 200, by_url
     assert_character(by_url)
-    task_id = _video_with_a_character(server, media, 8)
+    task_id = character_video
     status, by_task = curl_json(
         server,
         "/sora/v1/characters",
@@ -117,9 +120,13 @@ def test_workflow_with_task_polling_and_a_1080p_video(
     assert response.status_code == 200, video
     assert (video["seconds"], video["size"]) == ("8", "1920x1080")
     assert [entry["id"] for entry in video["characters"]] == [character_id]
+    # The example ends here; the render it started is not wanted.
+    assert requests.delete(f"{server.base_url}/v1/videos/{video['id']}", headers=headers).ok
 
 
-def test_complete_workflow_and_its_manager_class(server: ServerProcess, media: MediaServer) -> None:
+def test_complete_workflow_and_its_manager_class(
+    server: ServerProcess, character_video: str
+) -> None:
     """Step 1-3 and `SoraCharacterManager`: the model alias, `duration`, polling
     `/v1/sora/generations/{id}`, and a 4 s window ("2,6"), which is over the 3 s limit."""
     base_url = f"{server.base_url}/v1/sora"
@@ -149,7 +156,7 @@ def test_complete_workflow_and_its_manager_class(server: ServerProcess, media: M
     assert "3" in error["message"]
 
     # Step 3 with a character that exists: `generate_with_character`.
-    character_task = _video_with_a_character(server, media, 8)
+    character_task = character_video
     response = requests.post(
         f"{base_url}/characters",
         headers=headers,
