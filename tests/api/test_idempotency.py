@@ -298,9 +298,10 @@ def test_the_sdk_sends_a_key_through_extra_headers(server: ServerProcess) -> Non
             sdk.videos.create(prompt=prompt, extra_headers={"Idempotency-Key": key})
             for _ in range(2)
         ]
+        deleted = sdk.videos.delete(videos[0].id)  # not wanted
     assert videos[0].id == videos[1].id
     assert query(server, "SELECT count(*) FROM videos WHERE prompt = ?", prompt) == [(1,)]
-    assert sdk.videos.delete(videos[0].id).deleted  # not wanted
+    assert deleted.deleted
 
 
 def test_racing_claims_on_postgresql_leave_one_winner(postgres_url: str) -> None:
