@@ -1,5 +1,5 @@
 """An idle worker on either database: it claims a job another process queued within moments,
-and while nothing is committed it asks the database for no jobs at all."""
+while nothing is committed it asks the database for no jobs at all, and it stops at once."""
 
 from __future__ import annotations
 
@@ -68,3 +68,6 @@ def test_an_idle_worker_reads_no_jobs_until_something_is_committed(
             elsewhere.dispose()
     finally:
         worker.stop(5)
+    # Stopped, no thread sleeps on: a wake-up one thread took could hide the stop from another,
+    # which then slept for the whole lease.
+    assert [t.name for t in threading.enumerate() if t.name.startswith("troupe-worker")] == []

@@ -100,7 +100,11 @@ class Worker:
             threads=config.threads + sum(threads for _, threads in self.lanes),
             started_at=time.time(),
         )
-        self._wakeup = threading.Event()
+        # Counts the signals that a job may be claimable (and the stop). A thread notes the
+        # count before it claims and, finding nothing, sleeps until the count moves: a signal
+        # that comes while it claims is not lost, as one cleared from a shared event was.
+        self._signals = 0
+        self._signalled = threading.Condition()
         self._stopping = threading.Event()
         self._settled = threading.Condition()
         self._held: set[int] = set()
@@ -131,7 +135,7 @@ class Worker:
         """Claim nothing more, give running jobs `grace_seconds` to finish, then hand the rest
         back to the queue, so another worker (or this server's next start) runs them at once."""
         self._stopping.set()
-        self._wakeup.set()
+        self.notify_new_job()
         if self._threads:
             self._listener.stop()
         deadline = time.monotonic() + grace_seconds
@@ -153,7 +157,9 @@ class Worker:
     # --- signalling -----------------------------------------------------------------------
 
     def notify_new_job(self) -> None:
-        self._wakeup.set()
+        with self._signalled:
+            self._signals += 1
+            self._signalled.notify_all()
 
     def wait_settled(self, timeout: float) -> None:
         """Sleep until some job settles here (or the timeout passes); callers re-read the DB."""
@@ -164,6 +170,7 @@ class Worker:
 
     def _run_loop(self, serves: presence.Serves) -> None:
         while not self._stopping.is_set():
+            seen = self._signals
             try:
                 job = queue.claim_next(
                     self.db,
@@ -178,10 +185,14 @@ class Worker:
                 log.exception("claiming a job failed")
                 job = None
             if job is None:
-                self._wakeup.wait(self._idle_seconds())
-                self._wakeup.clear()
+                self._sleep(seen, self._idle_seconds())
                 continue
             self._run_one(job)
+
+    def _sleep(self, seen: int, timeout: float) -> None:
+        """Until a signal after the count `seen`, or `timeout` seconds."""
+        with self._signalled:
+            self._signalled.wait_for(lambda: self._signals != seen, timeout)
 
     def _idle_seconds(self) -> float:
         """How long an idle thread sleeps unless woken: until the next lease runs out (a dead
