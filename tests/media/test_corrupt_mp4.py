@@ -125,7 +125,7 @@ def mutants(good: bytes) -> list[tuple[str, bytes]]:
 @pytest.fixture(scope="module")
 def good_mp4(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     path = tmp_path_factory.mktemp("corrupt") / "good.mp4"
-    make_mascot_clip(path, ClipSpec(seconds=1, width=320, height=180, fps=12))
+    make_mascot_clip(path, ClipSpec(seconds=2, width=320, height=180, fps=12))
     return path.read_bytes()
 
 
