@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 T = TypeVar("T")
 SLOW_SECONDS = 3.0
@@ -34,15 +34,26 @@ def run_dir(factory: pytest.TempPathFactory) -> Path:
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
-def computed_once(factory: pytest.TempPathFactory, name: str, compute: Callable[[], T]) -> T:
-    """`compute()` once per run, by the first xdist worker to ask; the others wait and read its
-    pickled result. For expensive fixtures whose tests the workers split between them."""
-    path = run_dir(factory) / f"{name}.pickle"
-    with FileLock(f"{path}.lock"):
-        if not path.is_file():
-            path.write_bytes(pickle.dumps(compute()))
-        value: T = pickle.loads(path.read_bytes())
-    return value
+def computed_each(
+    factory: pytest.TempPathFactory, name: str, keys: list[str], compute: Callable[[str], T]
+) -> dict[str, T]:
+    """`compute(key)` for each key once per run, shared out among the xdist workers that ask:
+    each computes the keys that no other has started, then waits for the rest (computed by one
+    worker, as they were, the whole set kept another waiting idle for 20 s)."""
+    folder = run_dir(factory) / name
+    folder.mkdir(exist_ok=True)
+    found: dict[str, T] = {}
+    for wait in (False, True):
+        for key in [key for key in keys if key not in found]:
+            path = folder / f"{key}.pickle"
+            try:
+                with FileLock(f"{path}.lock", timeout=-1 if wait else 0):
+                    if not path.is_file():
+                        path.write_bytes(pickle.dumps(compute(key)))
+                    found[key] = pickle.loads(path.read_bytes())
+            except Timeout:
+                continue  # another worker is computing it: the next pass waits for it
+    return {key: found[key] for key in keys}
 
 
 def free_port() -> int:

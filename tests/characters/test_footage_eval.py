@@ -8,7 +8,7 @@ import statistics
 import pytest
 
 from tests.footage import FOOTAGE, Clip, build_footage, iou
-from tests.support import computed_once, run_dir
+from tests.support import computed_each, run_dir
 from troupe.characters.extract import QualityReport, extract_character
 from troupe.errors import TroupeError
 from troupe.media.window import decode_window
@@ -21,25 +21,28 @@ MIN_MEAN_IOU = 0.6
 @pytest.fixture(scope="module")
 def footage(tmp_path_factory: pytest.TempPathFactory) -> list[Clip]:
     folder = run_dir(tmp_path_factory) / "footage_eval"
-    return computed_once(tmp_path_factory, "footage_eval", lambda: build_footage(folder, NAMES))
+    clips = computed_each(
+        tmp_path_factory, "footage_eval_clips", NAMES, lambda name: build_footage(folder, [name])[0]
+    )
+    return list(clips.values())
 
 
 @pytest.fixture(scope="module")
 def outcomes(
     tmp_path_factory: pytest.TempPathFactory, footage: list[Clip]
 ) -> dict[str, QualityReport | TroupeError]:
-    return computed_once(tmp_path_factory, "footage_eval_outcomes", lambda: extract_all(footage))
+    by_name = {clip.name: clip for clip in footage}
+    return computed_each(
+        tmp_path_factory, "footage_eval_outcomes", NAMES, lambda name: extract(by_name[name])
+    )
 
 
-def extract_all(footage: list[Clip]) -> dict[str, QualityReport | TroupeError]:
-    found: dict[str, QualityReport | TroupeError] = {}
-    for clip in footage:
-        frames = decode_window(clip.path, 0.0, clip.seconds, max_side=640)
-        try:
-            found[clip.name] = extract_character(frames, clip.width, clip.height).report
-        except TroupeError as error:
-            found[clip.name] = error
-    return found
+def extract(clip: Clip) -> QualityReport | TroupeError:
+    frames = decode_window(clip.path, 0.0, clip.seconds, max_side=640)
+    try:
+        return extract_character(frames, clip.width, clip.height).report
+    except TroupeError as error:
+        return error
 
 
 def reports(

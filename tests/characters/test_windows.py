@@ -43,6 +43,14 @@ def test_candidates_do_not_overlap_and_are_ordered() -> None:
             assert a.window.end <= b.window.start or b.window.end <= a.window.start
 
 
+def test_windows_overlapping_one_to_avoid_are_passed_over() -> None:
+    times = frame_times(12)
+    scores = [0.8 if t < 3 else 0.6 if 6 <= t < 9 else 0.1 for t in times]
+    ranked = rank_windows(times, scores, 12, count=2, avoid=Window(0.5, 2.5))
+    assert ranked[0].window == Window(6.0, 9.0)
+    assert all(c.window.end <= 0.5 or c.window.start >= 2.5 for c in ranked)
+
+
 def test_windows_stay_inside_short_sources() -> None:
     times = frame_times(1.5)
     ranked = rank_windows(times, [0.5] * len(times), 1.5)

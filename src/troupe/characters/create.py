@@ -98,13 +98,16 @@ class AcceptedWindow:
     judged: Judged
 
 
-def accepted_windows(path: Path, info: MediaInfo, count: int) -> list[AcceptedWindow]:
-    """The best `count` windows by their sparse frames' scores that the same judgement as
-    creation accepts outright: a window suggested is never refused. At most `count` +
-    EXTRA_TRIES windows are judged in full."""
+def accepted_windows(
+    path: Path, info: MediaInfo, count: int, avoid: Window | None = None
+) -> list[AcceptedWindow]:
+    """The best `count` windows by their sparse frames' scores, none overlapping `avoid`, that
+    the same judgement as creation accepts outright: a window suggested is never refused. At
+    most `count` + EXTRA_TRIES windows are judged in full."""
     samples = sample_frames(path, WINDOW_SEARCH_FPS, WINDOW_SEARCH_MAX_SIDE)
     times = [frame.time for frame in samples]
-    ranked = rank_windows(times, frame_scores(samples), info.duration, count + EXTRA_TRIES)
+    scores = frame_scores(samples)
+    ranked = rank_windows(times, scores, info.duration, count + EXTRA_TRIES, avoid)
     found: list[AcceptedWindow] = []
     for candidate in ranked:
         if candidate.score < MIN_SUGGESTION_SCORE:
@@ -121,12 +124,9 @@ def accepted_windows(path: Path, info: MediaInfo, count: int) -> list[AcceptedWi
 
 
 def with_suggestion(error: TroupeError, path: Path, info: MediaInfo, tried: Window) -> TroupeError:
-    """The same failure, naming the other windows of the source that creation would accept."""
-    away = [
-        found.candidate.window
-        for found in accepted_windows(path, info, SUGGESTIONS)
-        if found.candidate.window.end <= tried.start or found.candidate.window.start >= tried.end
-    ]
+    """The same failure, naming other windows of the source that creation would accept. Those
+    overlapping the one tried are not judged: they would not be named."""
+    away = [found.candidate.window for found in accepted_windows(path, info, SUGGESTIONS, tried)]
     if not away:
         return error
     names = " or ".join(str(window) for window in away)

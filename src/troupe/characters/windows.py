@@ -58,15 +58,18 @@ def rank_windows(
     scores: list[float],
     duration: float,
     count: int = 3,
+    avoid: Window | None = None,
 ) -> list[WindowCandidate]:
-    """The best `count` windows that do not overlap, best first, from per-frame scores."""
+    """The best `count` windows that do not overlap each other nor `avoid`, best first, from
+    per-frame scores."""
     if duration < MIN_WINDOW_SECONDS or not times:
         return []
     found = _candidates(times, scores, duration)
     ranked = sorted(found, key=lambda c: (-c.score, c.window.start))
     chosen: list[WindowCandidate] = []
     for candidate in ranked:
-        if not any(_overlaps(candidate.window, kept.window) for kept in chosen):
+        taken = [kept.window for kept in chosen] + ([avoid] if avoid else [])
+        if not any(_overlaps(candidate.window, window) for window in taken):
             chosen.append(candidate)
         if len(chosen) == count:
             break
