@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from tests.postgres import PostgresCluster, remove_cluster, start_cluster
-from tests.support import MediaServer, ServerProcess, WorkerProcess, start_media_server
+from tests.support import MediaServer, ServerProcess, WorkerProcess, run_dir, start_media_server
 from troupe.media.synthetic import ClipSpec, make_mascot_clip, write_bytes_file
 from troupe.store.db import Database, upgrade_database
 
@@ -62,11 +63,15 @@ def media(media_dir: Path) -> Iterator[MediaServer]:
 @pytest.fixture(scope="session")
 def tiny_wan(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random-weight Wan VACE model, written by `troupe backend make-tiny` as a user
-    would; it renders noise in a second or two on the CPU."""
+    would; it renders noise in a second or two on the CPU. Tests that change it change a copy."""
     pytest.importorskip("diffusers", reason="the wan extra (scripts/setup wan) is not installed")
-    dest = tmp_path_factory.mktemp("models") / "tiny-wan"
-    command = [sys.executable, "-m", "troupe", "backend", "make-tiny", "wan-vace", str(dest)]
-    subprocess.run(command, check=True, capture_output=True)
+    dest = run_dir(tmp_path_factory) / "tiny-wan"  # one for every test worker: tests copy it
+    with FileLock(f"{dest}.lock"):
+        if not dest.is_dir():
+            partial = dest.with_name("tiny-wan.partial")  # a failed make leaves no model behind
+            command = [sys.executable, "-m", "troupe", "backend", "make-tiny", "wan-vace"]
+            subprocess.run([*command, str(partial)], check=True, capture_output=True)
+            partial.rename(dest)
     return dest
 
 
