@@ -39,18 +39,20 @@ def assert_progressed(seen: list[dict[str, Any]]) -> None:
     assert all(job["status"] != "completed" for job in seen[:-1])
 
 
-@pytest.fixture(scope="module")
+# Session-scoped: a module fixture made again, when worksteal splits this module on one worker,
+# would ask the same server for @sync_star again.
+@pytest.fixture(scope="session")
 def client(quick_server: ServerProcess) -> Iterator[Client]:
     with Client(quick_server.base_url, api_key="test-key-alpha") as client:
         yield client
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def star(client: Client, media: MediaServer) -> dict[str, Any]:
     return client.create_character(url=media.url("small.mp4"), username="sync_star")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def beach(client: Client, star: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """A rendered video, and what its progress callback saw."""
     seen: list[dict[str, Any]] = []

@@ -77,18 +77,20 @@ def create_character(client: httpx.Client, url: str, username: str) -> dict[str,
     return response.json()  # type: ignore[no-any-return]
 
 
-@pytest.fixture(scope="module")
+# Session-scoped, not module-scoped: worksteal may run this module's tests in two stretches on
+# one worker, and a module fixture made again would ask the same server for @vid_mascot again.
+@pytest.fixture(scope="session")
 def client(server: ServerProcess) -> Iterator[httpx.Client]:
     with server.client() as client:
         yield client
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def mascot(client: httpx.Client, media: MediaServer) -> dict[str, Any]:
     return create_character(client, media.url("mascot.mp4"), "vid_mascot")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def beach_video(client: httpx.Client, mascot: dict[str, Any]) -> dict[str, Any]:
     return render(client, prompt="@vid_mascot walks along a beach at sunset", seconds="4")
 

@@ -18,7 +18,7 @@ from tests.conformance.seeds import assert_character, curl_json, json_headers, p
 from tests.support import MediaServer, ServerProcess
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def character_video(server: ServerProcess, media: MediaServer) -> str:
     """The task id of a completed 8 s video with a character in it, long enough for the
     examples' windows; the examples that take characters from a task share it."""

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex
 
-from troupe.store.db import alembic_config, upgrade_database
+from troupe.store.db import SCHEMA_HEAD, alembic_config, schema_version, upgrade_database
 from troupe.store.tables import LIVE_USERNAME_INDEX, Base, describe_for_postgresql
 
 
@@ -26,6 +29,27 @@ def test_upgrade_matches_the_models(tmp_path: Path) -> None:
         tables = set(inspect(connection).get_table_names())
     assert diff == []
     assert {"api_keys", "tasks", "jobs", "characters", "alembic_version"} <= tables
+
+
+def test_schema_head_names_the_newest_migration(tmp_path: Path) -> None:
+    scripts = ScriptDirectory.from_config(alembic_config(f"sqlite:///{tmp_path / 'm.db'}"))
+    assert scripts.get_current_head() == SCHEMA_HEAD
+
+
+def test_a_database_at_head_starts_without_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    assert schema_version(url) is None
+    probe = f"import sys; from troupe.store.db import upgrade_database; upgrade_database({url!r})"
+    probe += "; print('alembic' in sys.modules)"
+
+    def upgrade_loads_alembic() -> str:
+        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert upgrade_loads_alembic() == "True"  # a new database is built by the migrations
+    assert schema_version(url) == SCHEMA_HEAD
+    assert upgrade_loads_alembic() == "False"
 
 
 def test_the_models_describe_the_live_username_index_for_postgresql_once_asked() -> None:
