@@ -106,8 +106,7 @@ def accepted_windows(
     most `count` + EXTRA_TRIES windows are judged in full."""
     samples = sample_frames(path, WINDOW_SEARCH_FPS, WINDOW_SEARCH_MAX_SIDE)
     times = [frame.time for frame in samples]
-    scores = frame_scores(samples)
-    ranked = rank_windows(times, scores, info.duration, count + EXTRA_TRIES, avoid)
+    ranked = rank_windows(times, frame_scores(samples), info.duration, count + EXTRA_TRIES, avoid)
     found: list[AcceptedWindow] = []
     for candidate in ranked:
         if candidate.score < MIN_SUGGESTION_SCORE:
