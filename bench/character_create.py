@@ -57,7 +57,7 @@ WINDOW = (1.0, 4.0)
 # tracking, so tracking is shown without it; the detectors run on a second core.
 STAGES = [
     (create, "check_source", "probe"),
-    (create, "decode_window", "decode (analysis, strip, profile frame)"),
+    (create, "decode_grids", "decode (analysis + strip, one pass)"),
     (saliency, "predict_saliency", "salient-object model"),
     (extract, "track_subject", "tracking (besides the model)"),
     (extract, "_scenery", "scenery check"),

@@ -13,7 +13,13 @@ import pytest
 
 from troupe.media import window
 from troupe.media.synthetic import Box, ClipSpec, make_mascot_clip
-from troupe.media.window import decode_window, extract_audio_clip, sample_frames
+from troupe.media.window import (
+    Grid,
+    decode_grids,
+    decode_window,
+    extract_audio_clip,
+    sample_frames,
+)
 
 SPEC = ClipSpec(seconds=3.0, width=320, height=240, fps=24, keyframe_seconds=1.0)
 
@@ -100,6 +106,27 @@ def test_window_recovers_when_a_seek_overshoots(
     frames = decode_window(path, 1.5, 2.0)
     assert len(calls) == 2
     assert len(frames) == 12 and frames[0].time == pytest.approx(1.5)
+
+
+def test_one_pass_gives_each_grid_what_its_own_decode_would(clips: dict) -> None:
+    path, _ = clips["mp4"]
+    grids = [Grid(1.0, 2.0, 8, 160), Grid(1.0, 2.5, 12), Grid(1.9, 2.2, None, 200)]
+    (sparse, strip, around), kept = decode_grids(path, grids, keep=0)
+    every = {round(f.time * 24): f.image for f in decode_window(path, 0.5, 3.0)}
+    assert [round(f.time * 24) for f in sparse] == list(range(24, 48, 3))
+    assert [round(f.time * 24) for f in strip] == list(range(24, 60, 2))
+    assert [round(f.time * 24) for f in around] == list(range(46, 53))
+    assert all(f.image.shape == (120, 160, 3) for f in sparse)
+    assert all(np.array_equal(f.image, every[round(f.time * 24)]) for f in strip)
+    alone = decode_window(path, 1.9, 2.2, max_side=200)
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(around, alone, strict=True))
+    # The kept frames are converted when asked, at the size asked, and only near one.
+    assert [t for t, _ in kept.frames] == [f.time for f in sparse]
+    picked = kept.nearest(1.26, None, 0.05)
+    assert picked is not None and round(picked.time * 24) == 30
+    assert np.array_equal(picked.image, every[30])
+    assert kept.nearest(1.26, 100, 0.05).image.shape == (75, 100, 3)
+    assert kept.nearest(2.5, None, 0.05) is None
 
 
 def test_720p_window(tmp_path: Path) -> None:

@@ -31,14 +31,20 @@ from troupe.characters.windows import WindowCandidate, rank_windows
 from troupe.errors import TroupeError
 from troupe.media.frames import Frame
 from troupe.media.probe import MediaInfo, probe
-from troupe.media.strip import StripFrame, strip_bytes
-from troupe.media.window import decode_window, extract_audio_clip, sample_frames
+from troupe.media.strip import strip_bytes
+from troupe.media.window import (
+    Grid,
+    Kept,
+    decode_grids,
+    extract_audio_clip,
+    sample_frames,
+)
 from troupe.store.blobs import BlobStore
 
 # Extraction works on frames whose long side is at most this; boxes are scaled back to source.
 ANALYSIS_MAX_SIDE = 640
-# The profile picture is taken from the best frame decoded again at up to this long side (a
-# 720p source's own size), not from the analysis size.
+# The profile picture is taken from the best frame at up to this long side (a 720p source's own
+# size), not from the analysis size.
 SOURCE_MAX_SIDE = 1280
 # Extraction looks at up to MAX_ANALYSED_FRAMES frames of a window and screening at 5; short
 # windows are sampled at up to this rate.
@@ -90,6 +96,10 @@ class Judged:
     frames: list[Frame]
     extraction: Extraction
     judgement: Judgement
+    # From the same decoding pass, for a window judged to be built: its every frame at
+    # STRIP_FPS, and its analysis frames as decoded (for the profile picture's larger size).
+    strip: list[Frame] | None = None
+    originals: Kept | None = None
 
 
 @dataclass(frozen=True)
@@ -132,16 +142,22 @@ def with_suggestion(error: TroupeError, path: Path, info: MediaInfo, tried: Wind
     return TroupeError(error.code, f"{error.message}; try timestamps {names}", error.param)
 
 
-def judge_window(path: Path, info: MediaInfo, window: Window) -> Judged:
-    """Decode the window as creation does, extract the character and judge its likeness."""
-    frames = decode_window(
-        path, window.start, window.end, max_side=ANALYSIS_MAX_SIDE, fps=analysis_fps(window.length)
-    )
+def judge_window(path: Path, info: MediaInfo, window: Window, to_build: bool = False) -> Judged:
+    """Decode the window as creation does, extract the character and judge its likeness.
+    `to_build`: the window's files will be built if it passes, so the same decoding pass keeps
+    what they need as well (a window merely tried skips the frames that nothing references)."""
+    analysis = Grid(window.start, window.end, analysis_fps(window.length), ANALYSIS_MAX_SIDE)
+    strip = Grid(window.start, window.end, STRIP_FPS, ANALYSIS_MAX_SIDE)
+    if to_build:
+        (frames, strip_frames), originals = decode_grids(path, [analysis, strip], keep=0)
+    else:
+        [frames], _ = decode_grids(path, [analysis], every_frame=False)
+        strip_frames, originals = None, None
     if not frames:
         message = f"no video frames could be decoded between {window}s"
         raise TroupeError("unsupported_media", message)
     extraction, judgement = screened_extraction(frames, info)
-    return Judged(window, frames, extraction, judgement)
+    return Judged(window, frames, extraction, judgement, strip_frames, originals)
 
 
 def screened_extraction(frames: list[Frame], info: MediaInfo) -> tuple[Extraction, Judgement]:
@@ -173,7 +189,7 @@ def _judge_chosen(path: Path, info: MediaInfo, window: Window | None) -> Judged:
     if window is not None:
         check_within(window, info.duration)
         try:
-            return judge_window(path, info, window)
+            return judge_window(path, info, window, to_build=True)
         except TroupeError as error:
             if error.code not in SUGGESTIBLE:
                 raise
@@ -181,27 +197,25 @@ def _judge_chosen(path: Path, info: MediaInfo, window: Window | None) -> Judged:
     found = accepted_windows(path, info, 1)
     if found:
         return found[0].judged
-    return judge_window(path, info, Window(0.0, min(info.duration, MAX_WINDOW_SECONDS)))
+    whole = Window(0.0, min(info.duration, MAX_WINDOW_SECONDS))
+    return judge_window(path, info, whole, to_build=True)
 
 
-def own_motion(path: Path, judged: Judged) -> list[StripFrame]:
-    """The window's every frame at STRIP_FPS at the analysis size, cut out along the
-    extraction's mattes. At the analysis size, as the references: cut-outs at the source's own
-    size (sharper) made the consistency scorer, whose fingerprints are taken at this size,
-    score renders of the demo's mascot 0.2-0.8 instead of 0.97."""
-    window = judged.window
-    frames = decode_window(
-        path, window.start, window.end, ANALYSIS_MAX_SIDE, STRIP_FPS, every_frame=True
-    )
-    return cut_out_strip(frames, judged.extraction.mattes)
-
-
-def profile_picture(path: Path, judged: Judged, info: MediaInfo) -> bytes:
-    """The profile picture from the best frame at up to SOURCE_MAX_SIDE: a character filling a
-    third of a 720p frame is soft when enlarged from the analysis size."""
+def window_pictures(path: Path, judged: Judged) -> tuple[list[Frame], list[Frame]]:
+    """The window's every frame at STRIP_FPS and the analysis size, for its own motion, and the
+    frames around the best one at up to SOURCE_MAX_SIDE, for the profile picture (a character
+    filling a third of a 720p frame is soft when enlarged from the analysis size): from the
+    pass that judged the window where it kept them, else from one more pass."""
     best = judged.extraction.report.best_frame_time
-    frames = decode_window(path, best - 0.5 / STRIP_FPS, best + 0.5 / STRIP_FPS, SOURCE_MAX_SIDE)
-    return profile_at_source_size(frames, judged.extraction, info.width)
+    near = 0.5 / STRIP_FPS
+    if judged.strip is not None and judged.originals is not None:
+        found = judged.originals.nearest(best, SOURCE_MAX_SIDE, near)
+        return judged.strip, [found] if found is not None else []
+    window = judged.window
+    strip = Grid(window.start, window.end, STRIP_FPS, ANALYSIS_MAX_SIDE)
+    around = Grid(best - near, best + near, None, SOURCE_MAX_SIDE)
+    (strip_frames, around_frames), _ = decode_grids(path, [strip, around])
+    return strip_frames, around_frames
 
 
 def build_character_files(
@@ -218,10 +232,15 @@ def build_character_files(
     judged = _judge_chosen(path, info, window)
     extraction = judged.extraction
     progress(70)
-    strip = own_motion(path, judged)
+    # At the analysis size, as the references: cut-outs at the source's own size (sharper)
+    # made the consistency scorer, whose fingerprints are taken at this size, score renders of
+    # the demo's mascot 0.2-0.8 instead of 0.97.
+    strip_frames, around_best = window_pictures(path, judged)
+    strip = cut_out_strip(strip_frames, extraction.mattes)
     progress(80)
+    profile = profile_at_source_size(around_best, extraction, info.width)
     keys: dict[str, Any] = {
-        "profile": blobs.put_bytes(f"{prefix}/profile.jpg", profile_picture(path, judged, info)),
+        "profile": blobs.put_bytes(f"{prefix}/profile.jpg", profile),
         "fingerprint": blobs.put_bytes(f"{prefix}/fingerprint.npz", extraction.fingerprint),
         "references": [
             blobs.put_bytes(f"{prefix}/reference_{index}.png", data)

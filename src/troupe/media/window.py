@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,33 @@ from troupe.media.frames import Frame
 from troupe.media.probe import main_video_stream, open_media
 
 AUDIO_RATE = 48000
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Which frames of a decoding pass to keep: those with start <= time < end on a grid of
+    `fps` a second (every frame without it), shrunk to fit `max_side`."""
+
+    start: float
+    end: float
+    fps: float | None = None
+    max_side: int | None = None
+
+
+@dataclass(frozen=True)
+class Kept:
+    """Frames of one grid as the decoder gave them, to be converted later at another size:
+    only the one picked pays for the conversion."""
+
+    frames: list[tuple[float, av.VideoFrame]]
+
+    def nearest(self, time: float, max_side: int | None, within: float) -> Frame | None:
+        """The kept frame nearest `time`, shrunk to fit `max_side`, if within `within` s."""
+        near = min(self.frames, key=lambda kept: abs(kept[0] - time), default=None)
+        if near is None or abs(near[0] - time) > within:
+            return None
+        t, frame = near
+        return Frame(time=t, image=_to_rgb(frame, _fit(frame, max_side), VideoReformatter()))
 
 
 def decode_window(
@@ -35,26 +63,46 @@ def decode_window(
     second never needs them, and only the kept ones pay for colour conversion and scaling.
     `every_frame` decodes them too, for a grid as dense as motion needs.
     """
-    frames: list[Frame] = []
-    step = 1.0 / fps if fps else 0.0
-    next_time = start
+    grid = Grid(start, end, fps, max_side)
+    [frames], _ = decode_grids(path, [grid], every_frame=every_frame or not fps)
+    return frames
+
+
+def decode_grids(
+    path: Path, grids: list[Grid], *, every_frame: bool = True, keep: int | None = None
+) -> tuple[list[list[Frame]], Kept]:
+    """One decoding pass that yields the frames of several grids, in order, each frame converted
+    once per size however many grids take it, and grid `keep`'s frames as decoded too. Without
+    `every_frame`, frames that no other frame references are not decoded."""
+    found: list[list[Frame]] = [[] for _ in grids]
+    kept: list[tuple[float, av.VideoFrame]] = []
+    next_times = [grid.start for grid in grids]
     with open_media(path) as container:
         video = _video_stream(container)
-        if fps and not every_frame:
+        if not every_frame:
             video.codec_context.skip_frame = "NONREF"
-        size = _scaled_size(video, max_side)
-        # One reformatter for the window: a new scaler context per frame costs more than
-        # the conversion itself.
+        sizes = [_scaled_size(video, grid.max_side) for grid in grids]
+        # One reformatter for the pass: a new scaler context per frame costs more than the
+        # conversion itself.
         reformatter = VideoReformatter()
-        for t, frame in _decode_from(container, video, start):
+        end = max(grid.end for grid in grids)
+        for t, frame in _decode_from(container, video, min(next_times)):
             if t >= end:
                 break
-            if t < next_time:
-                continue
-            frames.append(Frame(time=t, image=_to_rgb(frame, size, reformatter)))
-            while step and next_time <= t:  # a fixed grid, so odd frame rates do not drift
-                next_time += step
-    return frames
+            converted: dict[tuple[int, int] | None, np.ndarray] = {}
+            for index, grid in enumerate(grids):
+                if not next_times[index] <= t < grid.end:
+                    continue
+                size = sizes[index]
+                if size not in converted:
+                    converted[size] = _to_rgb(frame, size, reformatter)
+                found[index].append(Frame(time=t, image=converted[size]))
+                if index == keep:
+                    kept.append((t, frame))
+                step = 1.0 / grid.fps if grid.fps else 0.0
+                while step and next_times[index] <= t:  # a fixed grid: odd rates do not drift
+                    next_times[index] += step
+    return found, Kept(kept)
 
 
 def sample_frames(path: Path, fps: float, max_side: int) -> list[Frame]:
@@ -120,7 +168,15 @@ def _timed(frames: Iterator[Any], offset: float) -> Iterator[tuple[float, Any]]:
 
 
 def _scaled_size(video: VideoStream, max_side: int | None) -> tuple[int, int] | None:
-    width, height = video.codec_context.width, video.codec_context.height
+    return _shrunk(video.codec_context.width, video.codec_context.height, max_side)
+
+
+def _fit(frame: av.VideoFrame, max_side: int | None) -> tuple[int, int] | None:
+    return _shrunk(frame.width, frame.height, max_side)
+
+
+def _shrunk(width: int, height: int, max_side: int | None) -> tuple[int, int] | None:
+    """The size that fits `max_side`, or None when the frame already does."""
     longest = max(width, height)
     if max_side is None or longest <= max_side:
         return None
