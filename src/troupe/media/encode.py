@@ -56,7 +56,12 @@ def first_encoder(names: Iterable[str]) -> str:
 def add_audio_stream(
     out: av.container.OutputContainer, codec: str, layout: str, rate: int = AUDIO_RATE
 ) -> av.AudioStream:
-    stream = out.add_stream(codec, rate=rate, layout=layout)
+    # FFmpeg's own AAC encoder defaults to its "twoloop" coder, which took 2.6 times the CPU
+    # of "fast" here (8 s of stereo: 125 against 49 ms). At the default 128 kbps its
+    # maintainers found "fast" to sound better (FFmpeg fcb681a, "aacenc: use the fast coder as
+    # the default"), and on a harmonic test tone its SNR was higher (43 against 27 dB).
+    options = {"aac_coder": "fast"} if codec == "aac" else {}
+    stream = out.add_stream(codec, rate=rate, layout=layout, options=options)
     assert isinstance(stream, av.AudioStream)
     return stream
 

@@ -15,6 +15,7 @@ from av.audio.stream import AudioStream
 from av.video.reformatter import VideoReformatter
 from av.video.stream import VideoStream
 
+from troupe.media.encode import add_audio_stream
 from troupe.media.frames import Frame
 from troupe.media.probe import main_video_stream, open_media
 
@@ -244,7 +245,7 @@ def _write_m4a(samples: np.ndarray, layout: str, dest: Path) -> None:
 
 def _encode_aac(samples: np.ndarray, layout: str, dest: Path) -> None:
     with av.open(str(dest), mode="w", format="ipod") as out:
-        stream = out.add_stream("aac", rate=AUDIO_RATE, layout=layout)
+        stream = add_audio_stream(out, "aac", layout)
         frame = av.AudioFrame.from_ndarray(
             np.ascontiguousarray(samples, dtype=np.float32), format="fltp", layout=layout
         )
