@@ -3,15 +3,17 @@ stickers, a package and a toy, with pans, zooms, hand shake and a start hidden b
 
 from __future__ import annotations
 
+import re
 import statistics
 
 import pytest
 
 from tests.footage import FOOTAGE, Clip, build_footage, iou
 from tests.support import computed_each, run_dir
+from troupe.characters.create import ANALYSIS_MAX_SIDE, analysis_fps
 from troupe.characters.extract import QualityReport, extract_character
 from troupe.errors import TroupeError
-from troupe.media.window import decode_window
+from troupe.media.window import Grid, decode_grids
 
 # Everything but the human clips (those are for human screening) and one of the two empty ones.
 NAMES = [s.name for s in FOOTAGE if not s.human and s.name != "empty_brick_pan"]
@@ -38,7 +40,9 @@ def outcomes(
 
 
 def extract(clip: Clip) -> QualityReport | TroupeError:
-    frames = decode_window(clip.path, 0.0, clip.seconds, max_side=640)
+    """What a creation naming the clip's whole length as its window extracts."""
+    grid = Grid(0.0, clip.seconds, analysis_fps(clip.seconds), ANALYSIS_MAX_SIDE)
+    [frames], _ = decode_grids(clip.path, [grid])
     try:
         return extract_character(frames, clip.width, clip.height).report
     except TroupeError as error:
@@ -94,4 +98,8 @@ def test_footage_without_a_subject_is_refused(
         error = outcomes[clip.name]
         assert isinstance(error, TroupeError)
         assert error.code == "no_subject_found"
-        assert error.message.endswith(f"between 0.0s and {clip.seconds - 1 / 24:.1f}s")
+        # It names the span of the frames looked at: the window's, to its last grid point.
+        found = re.search(r"between 0\.0s and (\d+\.\d)s$", error.message)
+        assert found, error.message
+        last_step = 1 / analysis_fps(clip.seconds)
+        assert clip.seconds - last_step - 0.05 <= float(found.group(1)) < clip.seconds
