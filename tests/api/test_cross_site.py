@@ -63,6 +63,30 @@ def test_a_foreign_origin_may_not_write(server: ServerProcess) -> None:
         assert "access-control-allow-origin" not in listed.headers
 
 
+def test_a_page_elsewhere_queues_nothing_on_a_keyless_server(make_server: StartServer) -> None:
+    """The issue's case: with no key to send, a cross-site form or preflight-free `fetch` is a
+    write anyone's browser would make. It is refused, and no job or video is made."""
+    server = make_server({"TROUPE_API_KEYS": "", "TROUPE_WORKERS": "0"})
+    with server.client("") as browser:
+        as_text = browser.post(
+            "/v1/videos",
+            content=JSON_BODY,
+            headers={"Content-Type": "text/plain", "Origin": "http://evil.example"},
+        )
+        assert as_text.status_code in (403, 415), as_text.text
+        as_json = browser.post(
+            "/v1/videos", json={"prompt": "a kite"}, headers={"Origin": "http://evil.example"}
+        )
+        assert_error(as_json, 403, "origin_not_allowed")
+        assert browser.get("/v1/videos").json()["data"] == []
+        assert browser.get("/v1/tasks").json()["data"] == []
+        # The same body from the server's own page, or from a client that sends no origin, works.
+        own = browser.post(
+            "/v1/videos", json={"prompt": "a kite"}, headers={"Origin": server.base_url}
+        )
+        assert own.status_code == 200, own.text
+
+
 def test_the_servers_own_pages_and_origin_less_clients_may_write(server: ServerProcess) -> None:
     """The page the server serves sends its own origin; SDKs and curl send none."""
     for headers in ({"Origin": server.base_url}, {}):
