@@ -11,6 +11,7 @@ from troupe.characters.usernames import (
     derive_username,
     name_from_filename,
     name_from_source,
+    name_from_title,
     slugify,
 )
 from troupe.errors import TroupeError
@@ -187,3 +188,19 @@ def test_a_name_from_a_file_makes_a_valid_username() -> None:
     for filename in ("acme-mascot_v2.mp4", "char_char_x.mp4", "Ol.mp4", "マスコット.mp4"):
         username = derive_username(name_from_filename(filename), lambda _: False)
         assert check_username(username) == username
+
+
+@pytest.mark.parametrize(
+    ("title", "name"),
+    [
+        ("Big Buck Bunny", "Big Buck Bunny"),
+        ("  Acme\tMascot \n(take 2) ", "Acme Mascot (take 2)"),
+        ("Video", None),
+        ("2026-12-06 18:04", None),
+        ("", None),
+        (None, None),
+        ("x" * 300, "x" * 80),
+    ],
+)
+def test_name_from_title(title: str | None, name: str | None) -> None:
+    assert name_from_title(title) == name

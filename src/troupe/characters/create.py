@@ -264,4 +264,4 @@ def build_character_files(
             ],
         )
     progress(95)
-    return CharacterFiles(judged.window, extraction.report.to_dict(), keys, doubt)
+    return CharacterFiles(judged.window, extraction.report.to_dict(), keys, doubt, info.title)

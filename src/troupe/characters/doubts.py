@@ -128,6 +128,7 @@ def waiting_review(
             "window": [files.window.start, files.window.end],
             "quality": files.quality,
             "blobs": files.blobs,
+            "title": files.title,
         },
         created_at=created,
         created_ns=created_ns,
@@ -143,6 +144,7 @@ def reviewed_files(review: Review) -> CharacterFiles:
         quality=dict(review.files["quality"]),
         blobs=dict(review.files["blobs"]),
         doubt=Doubt(review.reason, list(review.evidence)),
+        title=review.files.get("title"),  # parked before titles were kept: None
     )
 
 

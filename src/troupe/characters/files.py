@@ -29,3 +29,5 @@ class CharacterFiles:
     # Set when the screening could not decide: the caller's policy (refuse, an operator's
     # review, the key's attestation) decides instead.
     doubt: Doubt | None = None
+    # The source's title tag, which may name the character (characters/usernames.py).
+    title: str | None = None

@@ -14,7 +14,7 @@ from troupe.characters import doubts
 from troupe.characters.files import CharacterFiles
 from troupe.characters.sources import SourceAccess, local_source
 from troupe.characters.timestamps import parse_timestamps
-from troupe.characters.usernames import derive_username, name_from_source
+from troupe.characters.usernames import derive_username, name_from_source, name_from_title
 from troupe.errors import TroupeError
 from troupe.jobs.parking import Parked
 from troupe.jobs.queue import ClaimedJob
@@ -125,8 +125,11 @@ def record_character(
     """Insert the character `request` asked for, made of `files`, and attach it to its task;
     `likeness` is kept with one let through despite a doubt (whose frames it keeps too)."""
     wanted: str | None = request.get("username")
-    # Unnamed, a character is called after its source's file ("fox.mp4": "fox", @fox).
-    name: str | None = request.get("name") or name_from_source(request["source"])
+    # Unnamed, a character is called after its source: its title tag where it has one, which
+    # its maker wrote, else its file ("fox.mp4": "fox", @fox).
+    name: str | None = (
+        request.get("name") or name_from_title(files.title) or name_from_source(request["source"])
+    )
     for _ in range(USERNAME_ATTEMPTS):
         username = wanted or derive_username(
             name, lambda taken: repo.username_in_use(session, taken)

@@ -83,6 +83,16 @@ def name_from_filename(filename: str) -> str | None:
     return words[:MAX_NAME_LENGTH].strip()
 
 
+def name_from_title(title: str | None) -> str | None:
+    """A source's title tag as a display name (`"Big Buck Bunny"`), its spaces tidied; None
+    when it names nothing: no letter in it, or a word any video could be called."""
+    printable = "".join(char if char.isprintable() else " " for char in title or "")
+    words = " ".join(printable.split())
+    if not any(char.isalpha() for char in words) or words.lower() in _GENERIC_STEMS:
+        return None
+    return words[:MAX_NAME_LENGTH].strip()
+
+
 def name_from_source(source: Mapping[str, Any]) -> str | None:
     """A display name for a character whose request named none: an upload's file name, or the
     last segment of the source URL's path; None for any other source, or one that names

@@ -20,6 +20,8 @@ from troupe.errors import TroupeError
 
 ALLOWED_FORMATS = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi"  # FFmpeg demuxer names
 VIDEO_CODECS = frozenset({"h264", "hevc", "vp8", "vp9", "av1", "mpeg4", "mjpeg", "prores"})
+# A title tag longer than this is cut: only a character's name is made of it.
+MAX_TITLE_LENGTH = 200
 AUDIO_CODECS = frozenset({"aac", "mp3", "opus", "vorbis", "flac", "ac3", "eac3", "alac"})
 MAX_STREAMS = 8
 # Phones film slow motion at up to 240 frames a second; a header claiming more is a decode bomb.
@@ -42,6 +44,7 @@ class MediaInfo:
     fps: float
     video_codec: str
     audio_codec: str | None
+    title: str | None = None  # the container's own title tag, as written
 
     @property
     def has_audio(self) -> bool:
@@ -99,6 +102,7 @@ def probe(path: Path, max_frame_pixels: int) -> MediaInfo:
             fps=_fps(video),
             video_codec=video_codec,
             audio_codec=_audio_codec(container),
+            title=_title(container),
         )
 
 
@@ -166,6 +170,12 @@ def _audio_codec(container: InputContainer) -> str | None:
     if name not in AUDIO_CODECS and not name.startswith("pcm_"):
         _refuse(f"audio codec {name!r} is not supported")
     return name
+
+
+def _title(container: InputContainer) -> str | None:
+    """The container's title tag, bounded: it is the uploader's text."""
+    title = str(container.metadata.get("title") or "").strip()
+    return title[:MAX_TITLE_LENGTH] or None
 
 
 def _container_name(container: InputContainer, path: Path) -> str:
