@@ -120,13 +120,13 @@ def test_one_pass_gives_each_grid_what_its_own_decode_would(clips: dict) -> None
     assert all(np.array_equal(f.image, every[round(f.time * 24)]) for f in strip)
     alone = decode_window(path, 1.9, 2.2, max_side=200)
     assert all(np.array_equal(a.image, b.image) for a, b in zip(around, alone, strict=True))
-    # The kept frames are converted when asked, at the size asked, and only near one.
+    # The kept frames are converted when asked, at the size asked, and only those asked for.
     assert [t for t, _ in kept.frames] == [f.time for f in sparse]
-    picked = kept.nearest(1.26, None, 0.05)
-    assert picked is not None and round(picked.time * 24) == 30
+    [picked] = kept.within(1.2, 1.3, None)
+    assert round(picked.time * 24) == 30
     assert np.array_equal(picked.image, every[30])
-    assert kept.nearest(1.26, 100, 0.05).image.shape == (75, 100, 3)
-    assert kept.nearest(2.5, None, 0.05) is None
+    assert [f.image.shape for f in kept.within(1.2, 1.3, 100)] == [(75, 100, 3)]
+    assert kept.within(2.4, 2.6, None) == []
 
 
 def test_720p_window(tmp_path: Path) -> None:

@@ -98,8 +98,7 @@ class Judged:
     judgement: Judgement
     # From the same decoding pass, for a window judged to be built: its every frame at
     # STRIP_FPS, and its analysis frames as decoded (for the profile picture's larger size).
-    strip: list[Frame] | None = None
-    originals: Kept | None = None
+    built: tuple[list[Frame], Kept] | None = None
 
 
 @dataclass(frozen=True)
@@ -147,17 +146,18 @@ def judge_window(path: Path, info: MediaInfo, window: Window, to_build: bool = F
     `to_build`: the window's files will be built if it passes, so the same decoding pass keeps
     what they need as well (a window merely tried skips the frames that nothing references)."""
     analysis = Grid(window.start, window.end, analysis_fps(window.length), ANALYSIS_MAX_SIDE)
-    strip = Grid(window.start, window.end, STRIP_FPS, ANALYSIS_MAX_SIDE)
+    built = None
     if to_build:
+        strip = Grid(window.start, window.end, STRIP_FPS, ANALYSIS_MAX_SIDE)
         (frames, strip_frames), originals = decode_grids(path, [analysis, strip], keep=0)
+        built = (strip_frames, originals)
     else:
         [frames], _ = decode_grids(path, [analysis], every_frame=False)
-        strip_frames, originals = None, None
     if not frames:
         message = f"no video frames could be decoded between {window}s"
         raise TroupeError("unsupported_media", message)
     extraction, judgement = screened_extraction(frames, info)
-    return Judged(window, frames, extraction, judgement, strip_frames, originals)
+    return Judged(window, frames, extraction, judgement, built)
 
 
 def screened_extraction(frames: list[Frame], info: MediaInfo) -> tuple[Extraction, Judgement]:
@@ -207,13 +207,13 @@ def window_pictures(path: Path, judged: Judged) -> tuple[list[Frame], list[Frame
     filling a third of a 720p frame is soft when enlarged from the analysis size): from the
     pass that judged the window where it kept them, else from one more pass."""
     best = judged.extraction.report.best_frame_time
-    near = 0.5 / STRIP_FPS
-    if judged.strip is not None and judged.originals is not None:
-        found = judged.originals.nearest(best, SOURCE_MAX_SIDE, near)
-        return judged.strip, [found] if found is not None else []
+    start, end = best - 0.5 / STRIP_FPS, best + 0.5 / STRIP_FPS
+    if judged.built is not None:
+        strip_frames, originals = judged.built
+        return strip_frames, originals.within(start, end, SOURCE_MAX_SIDE)
     window = judged.window
     strip = Grid(window.start, window.end, STRIP_FPS, ANALYSIS_MAX_SIDE)
-    around = Grid(best - near, best + near, None, SOURCE_MAX_SIDE)
+    around = Grid(start, end, None, SOURCE_MAX_SIDE)
     (strip_frames, around_frames), _ = decode_grids(path, [strip, around])
     return strip_frames, around_frames
 

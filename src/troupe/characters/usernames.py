@@ -76,11 +76,7 @@ def name_from_filename(filename: str) -> str | None:
     word any file could have (`video`, `blob`, `download`)."""
     base = re.split(r"[\\/]", filename.strip().rstrip("/\\"))[-1]
     stem = _EXTENSION.sub("", base)
-    printable = "".join(char if char.isprintable() else " " for char in stem)
-    words = " ".join(re.sub(r"[_\-.+~]+", " ", printable).split())
-    if not any(char.isalpha() for char in words) or words.lower() in _GENERIC_STEMS:
-        return None
-    return words[:MAX_NAME_LENGTH].strip()
+    return name_from_title(re.sub(r"[_\-.+~]+", " ", stem))
 
 
 def name_from_title(title: str | None) -> str | None:

@@ -40,13 +40,14 @@ class Kept:
 
     frames: list[tuple[float, av.VideoFrame]]
 
-    def nearest(self, time: float, max_side: int | None, within: float) -> Frame | None:
-        """The kept frame nearest `time`, shrunk to fit `max_side`, if within `within` s."""
-        near = min(self.frames, key=lambda kept: abs(kept[0] - time), default=None)
-        if near is None or abs(near[0] - time) > within:
-            return None
-        t, frame = near
-        return Frame(time=t, image=_to_rgb(frame, _fit(frame, max_side), VideoReformatter()))
+    def within(self, start: float, end: float, max_side: int | None) -> list[Frame]:
+        """The kept frames with start <= time < end, converted to fit `max_side`."""
+        reformatter = VideoReformatter()
+        return [
+            Frame(time=t, image=_to_rgb(frame, _fit(frame, max_side), reformatter))
+            for t, frame in self.frames
+            if start <= t < end
+        ]
 
 
 def decode_window(
