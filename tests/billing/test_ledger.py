@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import threading
+
 import pytest
 from sqlalchemy import select
 
@@ -79,3 +82,30 @@ def test_one_reservation_per_job(db: Database) -> None:
     with pytest.raises(Exception), db.transaction() as session:  # noqa: B017 (the driver's)
         reserve(session, "erin", "task_5", PRICE)
     assert kinds(db, "task_5") == ["reserve"]
+
+
+def test_usage_is_read_at_one_moment_while_jobs_settle(db: Database) -> None:
+    """The totals and the page come from one view of the ledger: a job settling between the two
+    reads once showed its refund in the page while its reservation was still counted as held."""
+    settled = threading.Event()
+
+    def settle_jobs() -> None:
+        for number in itertools.count():
+            if settled.is_set():
+                return
+            with db.transaction() as session:
+                reserve(session, "frank", f"task_f{number}", PRICE)
+            with db.transaction() as session:
+                settle_payment(session, f"task_f{number}", succeeded=False)
+
+    worker = threading.Thread(target=settle_jobs)
+    worker.start()
+    try:
+        for _ in range(300):
+            with db.snapshot() as session:
+                usage = read_usage(session, "frank", 5, None)
+            newest = usage.entries[0].kind if usage.entries else "refund"
+            assert usage.held_micros == (PRICE.amount_micros if newest == "reserve" else 0)
+    finally:
+        settled.set()
+        worker.join()

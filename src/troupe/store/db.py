@@ -156,6 +156,22 @@ class Database:
         with self._writers.scope(), self._sessions.begin() as session:
             yield session
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A transaction for reading only, whose statements all see the database at one moment.
+
+        A plain transaction does not: PostgreSQL's READ COMMITTED gives each statement its own
+        view, and Python's sqlite3 begins a transaction only at the first write, so each read
+        is its own. A total read beside a page could then count a job as held while the page
+        already showed its refund.
+        """
+        with self._sessions.begin() as session:
+            if self.is_postgresql:
+                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            else:
+                session.execute(text("BEGIN"))  # deferred: the view is taken at the first read
+            yield session
+
     def _before_statement(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         assert self._writers is not None
         self._writers.before_statement(statement)

@@ -25,7 +25,7 @@ def get_usage(
         int | None, Query(ge=1, le=2**63 - 1, description="Entries older than this entry id")
     ] = None,
 ) -> UsageObject:
-    with services_of(request).db.transaction() as session:
+    with services_of(request).db.snapshot() as session:
         usage = read_usage(session, owner, limit, before)
         entries = [
             LedgerEntryObject(
