@@ -17,11 +17,14 @@ from tests.characters.drawing import SPRITE, Box, background, draw_sprite
 from troupe.characters.extract import (
     MAX_ANALYSED_FRAMES,
     QUALITY_TIE_BREAK,
+    _mattes,
+    _Scored,
     extract_character,
     frame_scores,
 )
 from troupe.characters.fingerprint import load_fingerprint
-from troupe.characters.subject import model_frames
+from troupe.characters.frame_quality import exposure
+from troupe.characters.subject import Sighting, SubjectMask, model_frames
 from troupe.errors import TroupeError
 from troupe.media.frames import Frame
 
@@ -255,3 +258,24 @@ def test_a_720p_window_of_72_frames_reports_source_pixels() -> None:
     report = extract_character(frames, 1280, 720).report
     x, y, w, h = boxes[report.best_frame_time]
     assert iou(report.subject_box, (2 * x, 2 * y, 2 * w, 2 * h)) >= 0.85
+
+
+def test_own_motion_is_carried_only_from_frames_the_model_was_sure_of() -> None:
+    """A frame whose mask the model was unsure of may hold what passed in front of the subject
+    (a passer-by's legs over a parked bicycle, on real footage): it is no key of the strip."""
+    image = np.zeros((90, 160, 3), np.uint8)
+    mask = np.zeros((90, 160), bool)
+    mask[30:60, 60:100] = True
+
+    def scored(time: float, confidence: float, modelled: bool = True) -> _Scored:
+        subject = SubjectMask((60, 30, 40, 30), mask, float(mask.mean()), touches_edge=False)
+        sighting = Sighting(subject, size_ratio=1.0, speed=0.0, confidence=confidence)
+        return _Scored(Frame(time, image), image, exposure(image), 1.0, sighting, 1.0, modelled)
+
+    frames = [
+        scored(0.0, 0.9),
+        scored(0.5, 0.3),
+        scored(1.0, 0.6, modelled=False),
+        scored(1.5, 0.7),
+    ]
+    assert sorted(_mattes(frames)) == [0.0, 1.5]

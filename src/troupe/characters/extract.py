@@ -93,8 +93,9 @@ class Extraction:
     # Where the subject is in each analysed frame: (time, bool mask at the frame's analysis
     # size), for judging whether a person the screening saw is the character or beside it.
     subject_masks: list[tuple[float, np.ndarray]]
-    # Each frame the model looked at and the subject's soft matte in it (float 0..1 at the
-    # frame's size), in time order: what its own motion is cut out from.
+    # Each frame the model looked at and was sure of its subject in, with the subject's soft
+    # matte there (float 0..1 at the frame's size), in time order: what its own motion is cut
+    # out from.
     mattes: list[tuple[Frame, np.ndarray]]
 
 
@@ -190,9 +191,15 @@ def scan_chunks(frames: list[Frame]) -> list[list[Frame]]:
 
 
 def _mattes(scored: list[_Scored]) -> dict[float, tuple[Frame, np.ndarray]]:
-    """Every frame the model looked at and found the subject in, with its soft matte, by time,
-    two frames at a time: OpenCV releases the GIL while it filters."""
-    modelled = [s for s in scored if s.modelled and s.subject is not None]
+    """Every frame the model looked at and was sure of the subject in, with its soft matte, by
+    time, two frames at a time: OpenCV releases the GIL while it filters. A frame it was unsure
+    of is no key: there the mask may hold what passed in front (a passer-by's legs over a
+    parked bicycle, on real footage), which the strip would then carry as the subject's own."""
+    modelled = [
+        s
+        for s in scored
+        if s.modelled and s.subject is not None and _confidence(s) >= MIN_CONFIDENCE
+    ]
 
     def matte(s: _Scored) -> tuple[Frame, np.ndarray]:
         return s.frame, _alpha(s, cast(SubjectMask, s.subject))
