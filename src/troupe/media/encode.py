@@ -105,7 +105,7 @@ def write_mp4(
             sound = add_audio_stream(out, first_encoder(("aac",)), settings.audio_layout)
         written = done = 0
         for i, image in enumerate(frames):
-            out.mux(video.encode(_video_frame(image, i, settings)))
+            out.mux(video.encode(video_frame(image, i, settings)))
             written = i + 1
             if sound is not None and audio is not None:
                 end = round(written / settings.fps * AUDIO_RATE)
@@ -144,9 +144,11 @@ def _add_video_stream(out: av.container.OutputContainer, settings: VideoSettings
     return stream
 
 
-def _video_frame(
+def video_frame(
     image: np.ndarray | av.VideoFrame, index: int, settings: VideoSettings
 ) -> av.VideoFrame:
+    """The encoder's frame (I420) for `image`, the video's `index`-th frame; a copy, so the
+    image's buffer may be drawn over at once."""
     if isinstance(image, av.VideoFrame):
         frame = image.reformat(settings.width, settings.height, "yuv420p")
     else:
