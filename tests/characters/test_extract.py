@@ -17,6 +17,7 @@ from tests.characters.drawing import SPRITE, Box, background, draw_sprite
 from troupe.characters.extract import (
     MAX_ANALYSED_FRAMES,
     QUALITY_TIE_BREAK,
+    _diverse,
     _mattes,
     _Scored,
     extract_character,
@@ -260,22 +261,36 @@ def test_a_720p_window_of_72_frames_reports_source_pixels() -> None:
     assert iou(report.subject_box, (2 * x, 2 * y, 2 * w, 2 * h)) >= 0.85
 
 
-def test_own_motion_is_carried_only_from_frames_the_model_was_sure_of() -> None:
+def test_own_motion_is_carried_only_from_frames_whose_masks_are_trusted() -> None:
     """A frame whose mask the model was unsure of may hold what passed in front of the subject
-    (a passer-by's legs over a parked bicycle, on real footage): it is no key of the strip."""
-    image = np.zeros((90, 160, 3), np.uint8)
-    mask = np.zeros((90, 160), bool)
-    mask[30:60, 60:100] = True
-
-    def scored(time: float, confidence: float, modelled: bool = True) -> _Scored:
-        subject = SubjectMask((60, 30, 40, 30), mask, float(mask.mean()), touches_edge=False)
-        sighting = Sighting(subject, size_ratio=1.0, speed=0.0, confidence=confidence)
-        return _Scored(Frame(time, image), image, exposure(image), 1.0, sighting, 1.0, modelled)
-
+    (a passer-by's legs over a parked bicycle, on real footage), and one whose subject grew
+    past its track's trend something that merged into it: neither is a key of the strip."""
     frames = [
         scored(0.0, 0.9),
         scored(0.5, 0.3),
         scored(1.0, 0.6, modelled=False),
         scored(1.5, 0.7),
+        scored(2.0, 0.8, size_ratio=1.5),
     ]
     assert sorted(_mattes(frames)) == [0.0, 1.5]
+
+
+def scored(
+    time: float, confidence: float, modelled: bool = True, size_ratio: float = 1.0
+) -> _Scored:
+    """A frame of a grey picture whose subject is a red box, as the model and track saw it."""
+    image = np.full((90, 160, 3), 128, np.uint8)
+    image[30:60, 60:100] = (200, 40, 40)
+    mask = np.zeros((90, 160), bool)
+    mask[30:60, 60:100] = True
+    subject = SubjectMask((60, 30, 40, 30), mask, float(mask.mean()), touches_edge=False)
+    sighting = Sighting(subject, size_ratio=size_ratio, speed=0.0, confidence=confidence)
+    return _Scored(Frame(time, image), image, exposure(image), 1.0, sighting, 1.0, modelled)
+
+
+def test_a_frame_where_something_merged_into_the_subject_is_never_a_reference() -> None:
+    """Its mask holds more than the subject (a tree behind the demo's mascot grew one frame's
+    mask by half): though it looks most unlike the others, it is not cut out."""
+    frames = [scored(0.5 * i, 0.9) for i in range(4)] + [scored(2.0, 0.9, size_ratio=1.5)]
+    chosen = _diverse(frames, frames[0])
+    assert len(chosen) >= 3 and all(s.frame.time != 2.0 for s in chosen)

@@ -57,6 +57,9 @@ HD_SHORT_SIDE = 720
 # A subject below this share of the size its track expects is partly hidden: a warning for the
 # best frame, a refusal when no usable frame shows more.
 HIDDEN_RATIO = 0.8
+# Above this share, something merged into it: that frame's mask holds more than the subject (a
+# tree behind the demo's mascot, in one of its frames), so it is never cut out.
+MERGED_RATIO = 1 / HIDDEN_RATIO
 # Reference candidates must score at least this share of the best frame.
 REFERENCE_SCORE_SHARE = 0.5
 MIN_REFERENCES = 3
@@ -191,15 +194,11 @@ def scan_chunks(frames: list[Frame]) -> list[list[Frame]]:
 
 
 def _mattes(scored: list[_Scored]) -> dict[float, tuple[Frame, np.ndarray]]:
-    """Every frame the model looked at and was sure of the subject in, with its soft matte, by
-    time, two frames at a time: OpenCV releases the GIL while it filters. A frame it was unsure
-    of is no key: there the mask may hold what passed in front (a passer-by's legs over a
-    parked bicycle, on real footage), which the strip would then carry as the subject's own."""
-    modelled = [
-        s
-        for s in scored
-        if s.modelled and s.subject is not None and _confidence(s) >= MIN_CONFIDENCE
-    ]
+    """Every frame whose mask can be trusted, with its soft matte, by time, two frames at a
+    time: OpenCV releases the GIL while it filters. Another frame is no key of the strip: its
+    mask may hold what passed in front (a passer-by's legs over a parked bicycle, on real
+    footage) or merged in, which the strip would then carry as the subject's own."""
+    modelled = [s for s in scored if _trusted_mask(s)]
 
     def matte(s: _Scored) -> tuple[Frame, np.ndarray]:
         return s.frame, _alpha(s, cast(SubjectMask, s.subject))
@@ -307,9 +306,22 @@ def _best_or_raise(scored: list[_Scored], confidence: float, window: str) -> _Sc
 
 
 def _cut_out_worthy(s: _Scored) -> bool:
-    """A usable frame the model looked at itself (frames between have masks carried by flow,
-    not good enough to cut out) and where it is sure of its subject."""
-    return s.modelled and s.score > 0.0 and _confidence(s) >= MIN_CONFIDENCE
+    """A usable frame whose mask can be trusted to hold the subject alone."""
+    return s.score > 0.0 and _trusted_mask(s)
+
+
+def _trusted_mask(s: _Scored) -> bool:
+    """Whether the frame's mask holds the subject and nothing else: the model looked at the
+    frame itself (frames between have masks carried by flow, not good enough to cut out), it
+    is sure of its subject there, and nothing merged into it. A partly hidden subject is still
+    itself, and may be all a window shows: it is warned of, not left out."""
+    sighting = s.sighting
+    return (
+        s.modelled
+        and sighting is not None
+        and sighting.confidence >= MIN_CONFIDENCE
+        and sighting.size_ratio <= MERGED_RATIO
+    )
 
 
 def _exposure_error(scored: list[_Scored], window: str) -> TroupeError:
