@@ -15,6 +15,7 @@ from starlette.middleware.cors import CORSMiddleware
 from troupe import __version__
 from troupe.api.auth import KeyCache
 from troupe.api.body_limit import BodyLimitMiddleware
+from troupe.api.character_json import CharacterJson
 from troupe.api.errors import install_error_handlers
 from troupe.api.idempotency import IdempotencyMiddleware
 from troupe.api.limits import RateLimiter, RateLimitMiddleware
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.state.key_cache = KeyCache()
     app.state.settled_cache = SettledCache()
+    app.state.character_json = CharacterJson()
     for module in (windows, characters, videos, tasks, reviews, usage, files, health, docs, web):
         app.include_router(module.router)
     document_answers(app)

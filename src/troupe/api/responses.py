@@ -8,9 +8,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from fastapi import Request, Response
 from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from troupe.api.character_json import CharacterJson
 
 JSON = "application/json"
 # How long a settled object's answer is reused without reading the database. A client polling a
@@ -70,6 +74,10 @@ def settled_cache_of(request: Request) -> SettledCache:
     return request.app.state.settled_cache  # type: ignore[no-any-return]
 
 
+def character_json_of(request: Request) -> CharacterJson:
+    return request.app.state.character_json  # type: ignore[no-any-return]
+
+
 def json_answer(
     shown: BaseModel, status_code: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
@@ -81,7 +89,10 @@ def tagged(shown: BaseModel) -> Tagged:
     """The object's JSON and an ETag that is a digest of those very bytes, so whatever changes
     them (a video's files expiring, a character made public, another Host in its URLs)
     changes the tag as well."""
-    body = shown.model_dump_json().encode()
+    return tagged_bytes(shown.model_dump_json().encode())
+
+
+def tagged_bytes(body: bytes) -> Tagged:
     return Tagged(body, '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"')
 
 

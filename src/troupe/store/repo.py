@@ -15,6 +15,9 @@ from troupe.store.db import notify_jobs
 from troupe.store.tables import ApiKey, Character, Job, Review, Task, Video, WebhookEvent
 
 Row = TypeVar("Row", Character, Video, Task, Review)
+Item = TypeVar("Item")
+# A SELECT of any columns, kept as its own type through the filters added to it.
+Query = TypeVar("Query", bound=Select[*tuple[Any, ...]])
 
 
 def hash_key(key: str) -> str:
@@ -256,8 +259,8 @@ def get_live_character_by_id(session: Session, character_id: str) -> Character |
 
 
 @dataclass(frozen=True)
-class Page(Generic[Row]):
-    rows: list[Row]
+class Page(Generic[Item]):
+    rows: list[Item]
     has_more: bool
 
 
@@ -265,7 +268,28 @@ def list_characters(
     session: Session, owner: str, *, after: str | None, limit: int, order: str, query: str | None
 ) -> Page[Character]:
     """Live characters, newest first for `desc`; `query` is a username or name prefix."""
-    statement = select(Character).where(Character.owner == owner, Character.deleted_at.is_(None))
+    statement = _owned_characters(select(Character), owner, query)
+    return _page(session, Character, statement, owner, after, limit, order)
+
+
+def list_character_keys(
+    session: Session, owner: str, *, after: str | None, limit: int, order: str, query: str | None
+) -> Page[tuple[str, str]]:
+    """The page `list_characters` gives, as each character's id and visibility: all of a
+    character that ever changes, so a reader holding the rest need not load it again."""
+    statement = _owned_characters(select(Character.id, Character.visibility), owner, query)
+    key = _cursor(session, Character, owner, after)
+    paged = _keyset(statement, (Character.created_ns, Character.id), key, order)
+    rows = [(ident, visibility) for ident, visibility in session.execute(paged.limit(limit + 1))]
+    return Page(rows=rows[:limit], has_more=len(rows) > limit)
+
+
+def characters_by_id(session: Session, ids: list[str]) -> list[Character]:
+    return list(session.scalars(select(Character).where(Character.id.in_(ids)))) if ids else []
+
+
+def _owned_characters(statement: Query, owner: str, query: str | None) -> Query:
+    statement = statement.where(Character.owner == owner, Character.deleted_at.is_(None))
     if query:
         prefix = query.removeprefix("@").lower().replace("%", r"\%").replace("_", r"\_") + "%"
         statement = statement.where(
@@ -274,7 +298,7 @@ def list_characters(
                 func.lower(Character.display_name).like(prefix, escape="\\"),
             )
         )
-    return _page(session, Character, statement, owner, after, limit, order)
+    return statement
 
 
 def _page(
@@ -288,11 +312,21 @@ def _page(
 ) -> Page[Row]:
     """Cursor pagination over (created_ns, id): ids alone are random, seconds alone tie."""
     created, ident = model.created_ns, model.id  # type: ignore[attr-defined]
-    cursor = session.get(model, after) if after else None
-    key = None
-    if cursor is not None and cursor.owner == owner:  # type: ignore[attr-defined]
-        key = (cursor.created_ns, cursor.id)  # type: ignore[attr-defined]
+    key = _cursor(session, model, owner, after)
     return keyset_page(session, statement, (created, ident), key, limit, order)
+
+
+def _cursor(
+    session: Session, model: type[Row], owner: str, after: str | None
+) -> tuple[int, str] | None:
+    """The ordering values of the owner's row `after`; None when it names none of theirs."""
+    if not after:
+        return None
+    created, ident, row_owner = model.created_ns, model.id, model.owner  # type: ignore[attr-defined]
+    found = session.execute(
+        select(created, ident).where(ident == after, row_owner == owner)
+    ).first()
+    return (found[0], found[1]) if found else None
 
 
 def keyset_page(
@@ -305,6 +339,14 @@ def keyset_page(
 ) -> Page[Row]:
     """A page of `statement` ordered by `columns` (a creation time and a unique id), starting
     past the row whose values of them are `after`."""
+    rows = list(session.scalars(_keyset(statement, columns, after, order).limit(limit + 1)))
+    return Page(rows=rows[:limit], has_more=len(rows) > limit)
+
+
+def _keyset(
+    statement: Query, columns: tuple[Any, Any], after: tuple[int, str] | None, order: str
+) -> Query:
+    """`statement` ordered by `columns`, past the row whose values of them are `after`."""
     created, ident = columns
     descending = order == "desc"
     if after is not None:
@@ -317,9 +359,7 @@ def keyset_page(
                 or_(created > after[0], (created == after[0]) & (ident > after[1]))
             )
     sort = (created, ident)
-    statement = statement.order_by(*(c.desc() for c in sort) if descending else sort)
-    rows = list(session.scalars(statement.limit(limit + 1)))
-    return Page(rows=rows[:limit], has_more=len(rows) > limit)
+    return statement.order_by(*(c.desc() for c in sort) if descending else sort)
 
 
 def delete_character(session: Session, character: Character) -> None:

@@ -11,7 +11,15 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from troupe.api.auth import authenticated_owner, rights_of
-from troupe.api.responses import json_answer, settled_answer, settled_cache_of, tagged
+from troupe.api.character_json import list_json
+from troupe.api.responses import (
+    character_json_of,
+    json_answer,
+    settled_answer,
+    settled_cache_of,
+    tagged,
+    tagged_bytes,
+)
 from troupe.api.schemas import (
     CharacterCreateBody,
     CharacterDeleted,
@@ -23,7 +31,6 @@ from troupe.api.schemas import (
     answers_by_reference,
     character_object,
     error_answers,
-    page_of,
     task_object,
     video_object,
 )
@@ -275,11 +282,14 @@ def list_characters(
     q: str | None = None,
 ) -> Response:
     services = services_of(request)
-    with services.db.transaction() as session:
-        page = repo.list_characters(session, owner, after=after, limit=limit, order=order, query=q)
     base = base_url(request)
-    data = [character_object(row, base) for row in page.rows]
-    return settled_answer(request, page_of(CharacterList, data, page.has_more))
+    with services.db.snapshot() as session:
+        page = repo.list_character_keys(
+            session, owner, after=after, limit=limit, order=order, query=q
+        )
+        items = character_json_of(request).page(session, page, base)
+    body = list_json(items, [ident for ident, _ in page.rows], page.has_more)
+    return settled_answer(request, tagged_bytes(body))
 
 
 def find_character(request: Request, owner: str, ref: str) -> Response:
