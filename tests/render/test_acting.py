@@ -18,6 +18,7 @@ from tests.render.test_rig import gingerbread
 from troupe.media.strip import StripFrame, strip_bytes
 from troupe.render.animatic.acting import Looped, Posed, outline_change
 from troupe.render.animatic.production import FPS, produce, render_animatic
+from troupe.render.animatic.rig import CYCLES_PER_SECOND
 from troupe.render.backend import CastMember, RenderRequest
 
 BLUE = (40, 90, 220, 255)
@@ -115,6 +116,22 @@ def test_a_character_with_limbs_walks_and_waves_with_them(tmp_path: Path) -> Non
         assert isinstance(actor.moves, Posed), prompt
         drawn = looks(request(prompt, member))
         assert departure(drawn) > 0.05 and mean_change(drawn) > 0.005, prompt
+
+
+def test_a_walk_draws_each_pose_of_its_cycle_once_and_as_posing_it_anew_would(
+    tmp_path: Path,
+) -> None:
+    member = cast_member(tmp_path, "ginger", gingerbread(), strip=False)
+    walk = produce(request("@ginger walking through a park", member, 8), acting=True)
+    posed = walk.compositor.actors[0].moves
+    assert isinstance(posed, Posed) and posed.motion.action == "walk"
+    cycle = round(FPS / CYCLES_PER_SECOND["walk"])
+    frames = [posed.at(i / FPS) for i in range(8 * FPS)]
+    # 192 frames, at most a cycle of poses for each way the walk heads, each drawn once
+    assert len({id(frame) for frame in frames}) == len(posed.drawn) <= 2 * cycle
+    for t in (0.0, 1.3, 5.25):
+        again = Posed(posed.cutout, posed.rig, posed.motion).at(t)
+        assert np.array_equal(again.rgba, posed.at(t).rgba)
 
 
 def test_a_figure_without_limbs_moves_as_one_piece(tmp_path: Path) -> None:

@@ -10,8 +10,10 @@ import pytest
 
 from troupe.render.animatic.motion import ACTIONS
 from troupe.render.animatic.rig import (
+    _CORE_SHARE,
     CYCLES_PER_SECOND,
     Rig,
+    _core,
     build_rig,
     deform,
     draw,
@@ -414,3 +416,18 @@ def test_a_part_the_solve_cannot_place_follows_its_neighbour_rigidly() -> None:
     posed = deform(rig, limb_pose(rig, "walk", 0.25))
     moved = posed[rig.loose] - rig.vertices[rig.loose]
     np.testing.assert_allclose(moved, posed[rig.anchors] - rig.vertices[rig.anchors], atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "alpha",
+    [gingerbread()[:, :, 3], mascot()[:, :, 3], photo_sticker(), triangle()],
+    ids=["gingerbread", "mascot", "photo_sticker", "triangle"],
+)
+def test_the_core_is_the_opening_by_its_disc(alpha: np.ndarray) -> None:
+    """Taken with distance transforms, it is what OpenCV's opening by the same disc keeps."""
+    solid = (alpha > 127).astype(np.uint8)
+    radius = max(1, round(_CORE_SHARE * float(cv2.distanceTransform(solid, cv2.DIST_L2, 5).max())))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    opened = cv2.morphologyEx(solid, cv2.MORPH_OPEN, disc, borderType=cv2.BORDER_CONSTANT) > 0
+    core = _core(solid) > 0
+    assert (opened & core).sum() / (opened | core).sum() > 0.98

@@ -5,7 +5,7 @@ for the others. Both are prepared once per video and give the cut-out to draw at
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -25,6 +25,9 @@ MAX_TURN = 30.0
 TURN_STEP = 2.0
 # A strip this short is a still: no motion worth looping.
 MIN_STRIP_FRAMES = 4
+# Poses kept per character and video: two headings of a slow cycle at 24 fps, with room to spare.
+MAX_POSES = 256
+POSE_DIGITS = 9
 
 
 @dataclass(frozen=True)
@@ -53,18 +56,32 @@ def own_motion(strip: Path, height: float, light: Gain, phase: float) -> Looped 
 
 @dataclass(frozen=True)
 class Posed:
-    """A prepared cut-out on a rig, posed for its motion's action at each instant."""
+    """A prepared cut-out on a rig, posed for its motion's action at each instant. An action
+    repeats its cycle, so each pose is drawn once per video and kept (a walk at 24 fps draws
+    24, however long the video): bending and drawing were two thirds of an acting frame."""
 
     cutout: Cutout
     rig: Rig
     motion: Motion
+    drawn: dict[tuple[float, int], Cutout] = field(default_factory=dict, compare=False, repr=False)
 
     def at(self, t: float) -> Cutout:
         m = self.motion
         phase = CYCLES_PER_SECOND.get(m.action, 0.0) * t + m.phase
-        targets = limb_pose(self.rig, m.action, phase, _heading(m, t))
+        # The same instant of the cycle, to well under a frame's step, whatever the float sums.
+        key = (round(phase % 1.0, POSE_DIGITS), _heading(m, t))
+        pose = self.drawn.get(key)
+        if pose is None:
+            if len(self.drawn) >= MAX_POSES:
+                self.drawn.clear()
+            pose = self.drawn[key] = self._pose(*key)
+        return pose
+
+    def _pose(self, phase: float, heading: int) -> Cutout:
+        targets = limb_pose(self.rig, self.motion.action, phase, heading)
         image, offset = draw(self.cutout.rgba, self.rig, deform(self.rig, targets))
-        return Cutout(_feet_at_bottom_centre(image, offset, self.cutout.rgba.shape), m.slot.height)
+        height = self.motion.slot.height
+        return Cutout(_feet_at_bottom_centre(image, offset, self.cutout.rgba.shape), height)
 
 
 def posed_body(cutout: Cutout, motion: Motion) -> Posed | None:

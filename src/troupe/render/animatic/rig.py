@@ -237,11 +237,17 @@ def _rows(mask: np.ndarray) -> tuple[int, int]:
 
 
 def _core(solid: np.ndarray) -> np.ndarray:
-    """The figure without its thin parts: what a disc of half its thickest half-width sweeps."""
-    thickest = float(cv2.distanceTransform(solid, cv2.DIST_L2, 5).max())
-    radius = max(1, round(_CORE_SHARE * thickest))
-    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    return cv2.morphologyEx(solid, cv2.MORPH_OPEN, disc, borderType=cv2.BORDER_CONSTANT)
+    """The figure without its thin parts: what a disc of half its thickest half-width sweeps.
+    The opening by that disc is taken with two distance transforms (where the disc's centre
+    fits, then what it covers from there), in time that does not grow with the disc: OpenCV's
+    opening with a large disc took 0.12 s of a render's set-up for the demo's mascot."""
+    inside = cv2.distanceTransform(solid, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    radius = max(1, round(_CORE_SHARE * float(inside.max())))
+    centres = (inside > radius).astype(np.uint8)
+    if not centres.any():
+        return np.zeros_like(solid)
+    reach = cv2.distanceTransform(1 - centres, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    return ((reach <= radius) & (solid > 0)).astype(solid.dtype)
 
 
 @dataclass(frozen=True, eq=False)
