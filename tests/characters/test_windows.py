@@ -8,11 +8,12 @@ import cv2
 import numpy as np
 from skimage import data
 
-from troupe.characters.create import accepted_windows
+from troupe.characters.create import accepted_windows, judge_window
 from troupe.characters.timestamps import Window
 from troupe.characters.windows import rank_windows, window_lengths
 from troupe.media.encode import VideoSettings, write_mp4
 from troupe.media.probe import probe
+from troupe.media.synthetic import ClipSpec, make_mascot_clip
 
 
 def frame_times(duration: float, fps: float = 4.0) -> list[float]:
@@ -85,3 +86,19 @@ def test_windows_where_a_real_person_shows_are_never_suggested(tmp_path: Path) -
     found = accepted_windows(path, probe(path, 1920 * 1080), 5)
     assert found and found[0].candidate.score > 0.2
     assert all(f.candidate.window.start >= 3.0 for f in found), found
+
+
+def test_a_window_suggested_is_judged_on_the_frames_creation_judges(tmp_path: Path) -> None:
+    """A window tried (the windows route, a scan) and one built (a creation naming it) see the
+    same frames: a source with B-frames once gave the scan the frames after those creation
+    took, and the two could judge one window differently."""
+    path = tmp_path / "mascot.mp4"
+    make_mascot_clip(path, ClipSpec(seconds=3, width=640, height=360))
+    info = probe(path, 1920 * 1080)
+    tried = judge_window(path, info, Window(1.0, 3.0))
+    built = judge_window(path, info, Window(1.0, 3.0), to_build=True)
+    assert [f.time for f in tried.frames] == [f.time for f in built.frames]
+    assert all(
+        np.array_equal(a.image, b.image) for a, b in zip(tried.frames, built.frames, strict=True)
+    )
+    assert tried.extraction.report == built.extraction.report

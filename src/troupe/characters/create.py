@@ -144,7 +144,9 @@ def with_suggestion(error: TroupeError, path: Path, info: MediaInfo, tried: Wind
 def judge_window(path: Path, info: MediaInfo, window: Window, to_build: bool = False) -> Judged:
     """Decode the window as creation does, extract the character and judge its likeness.
     `to_build`: the window's files will be built if it passes, so the same decoding pass keeps
-    what they need as well (a window merely tried skips the frames that nothing references)."""
+    what they need as well. A window merely tried decodes every frame too: skipping the frames
+    nothing references (B-frames) made its grid take later frames than creation's, so the
+    windows route could suggest a window that creation, judging other frames, refused."""
     analysis = Grid(window.start, window.end, analysis_fps(window.length), ANALYSIS_MAX_SIDE)
     built = None
     if to_build:
@@ -152,7 +154,7 @@ def judge_window(path: Path, info: MediaInfo, window: Window, to_build: bool = F
         (frames, strip_frames), originals = decode_grids(path, [analysis, strip], keep=0)
         built = (strip_frames, originals)
     else:
-        [frames], _ = decode_grids(path, [analysis], every_frame=False)
+        [frames], _ = decode_grids(path, [analysis])
     if not frames:
         message = f"no video frames could be decoded between {window}s"
         raise TroupeError("unsupported_media", message)
