@@ -93,7 +93,7 @@ def raw_decode_seconds(path: Path, start: float, end: float) -> float:
 def extraction_seconds(path: Path, start: float, end: float) -> float:
     began = time.perf_counter()
     fps = analysis_fps(end - start)
-    frames = decode_window(path, start, end, max_side=ANALYSIS_MAX_SIDE, fps=fps)
+    frames = decode_window(path, start, end, ANALYSIS_MAX_SIDE, fps, every_frame=True)
     screened_extraction(frames, probe(path, 3840 * 2160))
     return time.perf_counter() - began
 
@@ -101,7 +101,7 @@ def extraction_seconds(path: Path, start: float, end: float) -> float:
 def model_seconds_per_frame(path: Path, start: float, end: float) -> float:
     """The model alone on the frames of the window it sees in an extraction."""
     fps = analysis_fps(end - start)
-    frames = decode_window(path, start, end, max_side=ANALYSIS_MAX_SIDE, fps=fps)
+    frames = decode_window(path, start, end, ANALYSIS_MAX_SIDE, fps, every_frame=True)
     frames = frames[:MAX_ANALYSED_FRAMES]
     images = [resize_long_side(frames[i].image, WORK_SIDE) for i in model_frames(len(frames))]
     began = time.perf_counter()

@@ -50,8 +50,9 @@ class Outcome:
 
 
 def decode(clip: Clip) -> list[Frame]:
+    # every frame decoded, as creation's judgement decodes them
     return decode_window(
-        clip.path, 0.0, clip.seconds, max_side=ANALYSIS_MAX_SIDE, fps=analysis_fps(clip.seconds)
+        clip.path, 0.0, clip.seconds, ANALYSIS_MAX_SIDE, analysis_fps(clip.seconds), True
     )
 
 
@@ -82,7 +83,7 @@ def window_timing(
         raw.append(raw_decode_seconds(path, *window))
         began = time.perf_counter()
         fps = analysis_fps(window[1] - window[0])
-        frames = decode_window(path, *window, max_side=ANALYSIS_MAX_SIDE, fps=fps)
+        frames = decode_window(path, *window, ANALYSIS_MAX_SIDE, fps, every_frame=True)
         decoded = time.perf_counter()
         screened_extraction(frames, info)
         decode.append(decoded - began)

@@ -71,8 +71,13 @@ def judge(clip: dict, path: Path, window: Window, verbose: bool) -> Outcome:
     """One window through decode, the detectors, extraction and the judgement, each timed."""
     seconds: dict[str, float] = {}
     began = time.perf_counter()
-    frames = decode_window(
-        path, window.start, window.end, max_side=ANALYSIS_MAX_SIDE, fps=analysis_fps(window.length)
+    frames = decode_window(  # every frame decoded, as creation's judgement decodes them
+        path,
+        window.start,
+        window.end,
+        max_side=ANALYSIS_MAX_SIDE,
+        fps=analysis_fps(window.length),
+        every_frame=True,
     )
     seconds["decode"] = time.perf_counter() - began
     info = probe(path, 3840 * 2160)
