@@ -53,9 +53,9 @@ class ReviewDesk:
             review, task = waiting(session, task_id)
             files = doubts.reviewed_files(review)
             assert files.doubt is not None
-            likeness = doubts.likeness_record(
-                files.doubt, attested=False, reviewed_at=now_seconds()
-            )
+            # One moment for the review's decision and the character's record of it.
+            now = now_seconds()
+            likeness = doubts.likeness_record(files.doubt, attested=False, reviewed_at=now)
 
             def record(inner: Session) -> None:
                 record_character(inner, task_id, task.owner, dict(task.request), files, likeness)
@@ -67,7 +67,7 @@ class ReviewDesk:
             except TroupeError as error:
                 failure = error
                 finished = finish_parked(session, task_id, None, error)
-            self._decide(session, review, finished, "approved", by, why)
+            self._decide(session, review, finished, "approved", by, why, now)
             status = "completed" if failure is None else "failed"
             self._events(session, task_id, "character.review_approved", status)
         self._after(task_id, files if failure is not None else None)
@@ -78,7 +78,7 @@ class ReviewDesk:
         with self.db.transaction() as session:
             review, _ = waiting(session, task_id)
             finished = finish_parked(session, task_id, None, doubts.rejection(why))
-            self._decide(session, review, finished, "rejected", by, why)
+            self._decide(session, review, finished, "rejected", by, why, now_seconds())
             self._events(session, task_id, "character.review_rejected", "failed")
             files = doubts.reviewed_files(review)
         self._after(task_id, files)
@@ -104,7 +104,7 @@ class ReviewDesk:
             period = review.expires_at - review.created_at
             why = f"nobody reviewed it within {doubts.period_text(period)}"
             finished = finish_parked(session, task_id, None, doubts.expiry(period))
-            self._decide(session, review, finished, "expired", EXPIRY_DECIDER, why)
+            self._decide(session, review, finished, "expired", EXPIRY_DECIDER, why, now_seconds())
             self._events(session, task_id, "character.review_expired", "failed")
             files = doubts.reviewed_files(review)
         self._after(task_id, files)
@@ -117,9 +117,12 @@ class ReviewDesk:
         status: str,
         by: str,
         why: str | None,
+        at: int,
     ) -> None:
         # Both are conditional: whoever finished the parked job first decided, alone.
-        if not finished or not reviews.record_decision(session, review.task_id, status, by, why):
+        if not finished or not reviews.record_decision(
+            session, review.task_id, status, by, why, at
+        ):
             raise not_waiting(review.task_id, "decided meanwhile")
 
     def _events(self, session: Session, task_id: str, decision: str, status: str) -> None:

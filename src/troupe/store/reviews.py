@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from troupe.ids import now_seconds
 from troupe.store.repo import Page, keyset_page
 from troupe.store.tables import Review
 
@@ -38,13 +37,13 @@ def list_reviews(
 
 
 def record_decision(
-    session: Session, task_id: str, status: str, decided_by: str, why: str | None
+    session: Session, task_id: str, status: str, decided_by: str, why: str | None, decided_at: int
 ) -> bool:
     """Write a decision on a waiting review; False when it was no longer waiting."""
     done = session.execute(
         update(Review)
         .where(Review.task_id == task_id, Review.status == WAITING)
-        .values(status=status, decided_by=decided_by[:200], decided_at=now_seconds(), why=why)
+        .values(status=status, decided_by=decided_by[:200], decided_at=decided_at, why=why)
     ).rowcount  # type: ignore[attr-defined]
     return bool(done)
 
