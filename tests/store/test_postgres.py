@@ -142,13 +142,13 @@ def test_list_pagination_and_prefix_search(db: Database) -> None:
         after = None
         while True:
             with db.transaction() as session:
-                page = repo.list_characters(
+                page = repo.list_character_keys(
                     session, "o", after=after, limit=2, order=order, query="PG_"
                 )
-            seen += [row.id for row in page.rows]
+            seen += [ident for ident, _ in page.rows]
             if not page.has_more:
                 return seen
-            after = page.rows[-1].id
+            after = seen[-1]
 
     descending, ascending = walk("desc"), walk("asc")
     assert sorted(descending) == [f"char_{index}" for index in range(5)], "`_` is literal"

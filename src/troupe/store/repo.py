@@ -264,19 +264,12 @@ class Page(Generic[Item]):
     has_more: bool
 
 
-def list_characters(
-    session: Session, owner: str, *, after: str | None, limit: int, order: str, query: str | None
-) -> Page[Character]:
-    """Live characters, newest first for `desc`; `query` is a username or name prefix."""
-    statement = _owned_characters(select(Character), owner, query)
-    return _page(session, Character, statement, owner, after, limit, order)
-
-
 def list_character_keys(
     session: Session, owner: str, *, after: str | None, limit: int, order: str, query: str | None
 ) -> Page[tuple[str, str]]:
-    """The page `list_characters` gives, as each character's id and visibility: all of a
-    character that ever changes, so a reader holding the rest need not load it again."""
+    """Live characters, newest first for `desc` (`query` is a username or name prefix), as
+    each one's id and visibility: all of a character that ever changes, so a reader holding
+    the rest need not load it again."""
     statement = _owned_characters(select(Character.id, Character.visibility), owner, query)
     key = _cursor(session, Character, owner, after)
     paged = _keyset(statement, (Character.created_ns, Character.id), key, order)
