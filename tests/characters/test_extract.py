@@ -289,8 +289,8 @@ def scored(
 
 
 def test_a_frame_where_something_merged_into_the_subject_is_never_a_reference() -> None:
-    """Its mask holds more than the subject (a tree behind the demo's mascot grew one frame's
-    mask by half): though it looks most unlike the others, it is not cut out."""
+    """Its mask holds more than the subject (a tree behind the subject, merged into one frame's
+    mask): though it looks most unlike the others, it is not cut out."""
     frames = [scored(0.5 * i, 0.9) for i in range(4)] + [scored(2.0, 0.9, size_ratio=1.5)]
     chosen = _diverse(frames, frames[0])
     assert len(chosen) >= 3 and all(s.frame.time != 2.0 for s in chosen)

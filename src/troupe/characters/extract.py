@@ -57,8 +57,9 @@ HD_SHORT_SIDE = 720
 # A subject below this share of the size its track expects is partly hidden: a warning for the
 # best frame, a refusal when no usable frame shows more.
 HIDDEN_RATIO = 0.8
-# Above this share, something merged into it: that frame's mask holds more than the subject (a
-# tree behind the demo's mascot, in one of its frames), so it is never cut out.
+# Above this share, something merged into it: that frame's mask holds more than the subject (the
+# tree behind the demo's mascot took half as much again in one frame, with B-frames skipped), so
+# it is never cut out.
 MERGED_RATIO = 1 / HIDDEN_RATIO
 # Reference candidates must score at least this share of the best frame.
 REFERENCE_SCORE_SHARE = 0.5
@@ -96,9 +97,8 @@ class Extraction:
     # Where the subject is in each analysed frame: (time, bool mask at the frame's analysis
     # size), for judging whether a person the screening saw is the character or beside it.
     subject_masks: list[tuple[float, np.ndarray]]
-    # Each frame the model looked at and was sure of its subject in, with the subject's soft
-    # matte there (float 0..1 at the frame's size), in time order: what its own motion is cut
-    # out from.
+    # Each frame whose mask can be trusted (`_trusted_mask`), with the subject's soft matte there
+    # (float 0..1 at the frame's size), in time order: what its own motion is cut out from.
     mattes: list[tuple[Frame, np.ndarray]]
 
 
