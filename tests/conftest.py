@@ -13,7 +13,14 @@ import pytest
 from filelock import FileLock
 
 from tests.postgres import PostgresCluster, remove_cluster, start_cluster
-from tests.support import MediaServer, ServerProcess, WorkerProcess, run_dir, start_media_server
+from tests.support import (
+    MediaServer,
+    ServerProcess,
+    WorkerProcess,
+    computed_each,
+    run_dir,
+    start_media_server,
+)
 from troupe.media.synthetic import ClipSpec, make_mascot_clip, write_bytes_file
 from troupe.store.db import Database, upgrade_database
 
@@ -45,9 +52,18 @@ NOT_VIDEOS = {
 
 @pytest.fixture(scope="session")
 def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Each test worker's own folder of sources (tests add files to it), whose clips are made
+    once for the run and linked in: about 5 s of encoding a worker otherwise repeated."""
     root = tmp_path_factory.mktemp("media")
-    for name, spec in CLIPS.items():
-        make_mascot_clip(root / name, spec)
+    shared = run_dir(tmp_path_factory) / "clips"
+    shared.mkdir(exist_ok=True)
+
+    def make(name: str) -> str:
+        make_mascot_clip(shared / name, CLIPS[name])
+        return name
+
+    for name in computed_each(tmp_path_factory, "clips_made", list(CLIPS), make):
+        os.link(shared / name, root / name)
     for name, kind in NOT_VIDEOS.items():
         write_bytes_file(root / name, kind, target=root / "mascot.mp4")
     return root
