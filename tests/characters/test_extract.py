@@ -7,6 +7,7 @@ import io
 import json
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -14,10 +15,13 @@ import pytest
 from PIL import Image
 
 from tests.characters.drawing import SPRITE, Box, background, draw_sprite
+from troupe.characters.create import judge_window
 from troupe.characters.extract import (
     MAX_ANALYSED_FRAMES,
+    MERGED_AREA,
     QUALITY_TIE_BREAK,
     _diverse,
+    _mark_merged,
     _mattes,
     _Scored,
     extract_character,
@@ -26,8 +30,11 @@ from troupe.characters.extract import (
 from troupe.characters.fingerprint import load_fingerprint
 from troupe.characters.frame_quality import exposure
 from troupe.characters.subject import Sighting, SubjectMask, model_frames
+from troupe.characters.timestamps import Window
 from troupe.errors import TroupeError
 from troupe.media.frames import Frame
+from troupe.media.probe import probe
+from troupe.media.synthetic import ClipSpec, make_mascot_clip
 
 
 @functools.cache  # several tests share a window; they never modify it
@@ -276,13 +283,22 @@ def test_own_motion_is_carried_only_from_frames_whose_masks_are_trusted() -> Non
 
 
 def scored(
-    time: float, confidence: float, modelled: bool = True, size_ratio: float = 1.0
+    time: float,
+    confidence: float,
+    modelled: bool = True,
+    size_ratio: float = 1.0,
+    beside: tuple[int, tuple[int, int, int]] | None = None,
 ) -> _Scored:
-    """A frame of a grey picture whose subject is a red box, as the model and track saw it."""
+    """A frame of a grey picture whose subject is a red box, as the model and track saw it;
+    `beside`: (width, colour) of a patch right of the box that its mask took in too."""
     image = np.full((90, 160, 3), 128, np.uint8)
     image[30:60, 60:100] = (200, 40, 40)
     mask = np.zeros((90, 160), bool)
     mask[30:60, 60:100] = True
+    if beside is not None:
+        width, colour = beside
+        image[30:60, 100 : 100 + width] = colour
+        mask[30:60, 100 : 100 + width] = True
     subject = SubjectMask((60, 30, 40, 30), mask, float(mask.mean()), touches_edge=False)
     sighting = Sighting(subject, size_ratio=size_ratio, speed=0.0, confidence=confidence)
     return _Scored(Frame(time, image), image, exposure(image), 1.0, sighting, 1.0, modelled)
@@ -294,3 +310,31 @@ def test_a_frame_where_something_merged_into_the_subject_is_never_a_reference() 
     frames = [scored(0.5 * i, 0.9) for i in range(4)] + [scored(2.0, 0.9, size_ratio=1.5)]
     chosen = _diverse(frames, frames[0])
     assert len(chosen) >= 3 and all(s.frame.time != 2.0 for s in chosen)
+
+
+def test_a_mask_that_took_in_something_of_other_colours_is_marked_merged() -> None:
+    """The tree behind the test mascot joined its mask through the model's fringe in one
+    frame, while the tracked region, and so the size ratio, stayed the subject's. A mask half
+    as large again in colours the others lack is marked; one as large in the subject's own
+    colours (coming closer) or of new colours at the subject's size (turning) is not."""
+    steady = [scored(0.5 * i, 0.9) for i in range(3)]
+    tree = scored(1.5, 0.9, beside=(20, (40, 140, 40)))
+    closer = scored(2.0, 0.9, beside=(20, (200, 40, 40)))
+    turned = scored(2.5, 0.9, beside=(4, (40, 40, 200)))
+    marked = _mark_merged([*steady, tree, closer, turned])
+    assert [s.merged for s in marked] == [False, False, False, True, False, False]
+    chosen = _diverse(marked, marked[0])
+    assert all(s.frame.time != 1.5 for s in chosen)
+
+
+def test_the_test_mascots_references_hold_the_mascot_alone(tmp_path: Path) -> None:
+    """At the seeds' window "1,3" of the suite's 720p mascot clip, the frame at 2.83 s has two
+    trees joined to the mascot's mask: none of the references is that frame's cut-out, so each
+    is about the mascot's size (the tree frame's picture was 1.9 times the median's area)."""
+    clip = tmp_path / "mascot.mp4"
+    make_mascot_clip(clip, ClipSpec(seconds=4, width=1280, height=720))
+    judged = judge_window(clip, probe(clip, 1 << 40), Window(1.0, 3.0))
+    areas = [
+        float(np.prod(Image.open(io.BytesIO(png)).size)) for png in judged.extraction.references_png
+    ]
+    assert max(areas) <= MERGED_AREA * float(np.median(areas)), areas

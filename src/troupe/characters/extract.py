@@ -61,6 +61,17 @@ HIDDEN_RATIO = 0.8
 # tree behind the demo's mascot took half as much again in one frame, with B-frames skipped), so
 # it is never cut out.
 MERGED_RATIO = 1 / HIDDEN_RATIO
+# A frame's mask can also take in something beside the subject where the model's fringe joins
+# it (trees behind the test mascot: half as much area again, in green and brown) while the
+# tracked region, and so its size ratio, stays as it was. Such a mask is larger than
+# MERGED_AREA times the median of the window's other confident masks and holds at least
+# NOVEL_COLOUR of its pixels in colours those masks hardly hold (under NOVEL_FACTOR of its own
+# share of them). A subject turning shows new colours at much its own size; one coming closer
+# grows in the colours it had.
+MERGED_AREA = 1.25
+NOVEL_COLOUR = 0.15
+NOVEL_FACTOR = 0.25
+COLOUR_LEVELS = 4  # per RGB channel: bins coarse enough that shading stays in its own
 # Reference candidates must score at least this share of the best frame.
 REFERENCE_SCORE_SHARE = 0.5
 MIN_REFERENCES = 3
@@ -113,6 +124,7 @@ class _Scored:
     sighting: Sighting | None
     score: float
     modelled: bool  # the segmentation model looked at this frame itself
+    merged: bool = False  # its mask took in something beside the subject (MERGED_AREA)
 
     @property
     def subject(self) -> SubjectMask | None:
@@ -240,7 +252,35 @@ def _score_frames(frames: list[Frame]) -> tuple[list[_Scored], Track]:
         sharp = sharpness(image, sighting.subject.box if sighting else None)
         score = _frame_score(exp, sharp, sighting)
         scored.append(_Scored(frame, image, exp, sharp, sighting, score, modelled))
-    return scored, track
+    return _mark_merged(scored), track
+
+
+def _mark_merged(scored: list[_Scored]) -> list[_Scored]:
+    """The frames, each confident mask that took in something beside the subject marked."""
+    confident = [
+        s for s in scored if s.modelled and s.sighting and s.sighting.confidence >= MIN_CONFIDENCE
+    ]
+    if len(confident) < 3:
+        return scored
+    areas = [float(cast(SubjectMask, s.subject).mask.sum()) for s in confident]
+    colours = [_colour_shares(s.image, cast(SubjectMask, s.subject).mask) for s in confident]
+    merged = set()
+    for i, s in enumerate(confident):
+        others = [j for j in range(len(confident)) if j != i]
+        larger = areas[i] > MERGED_AREA * float(np.median([areas[j] for j in others]))
+        usual = np.mean([colours[j] for j in others], axis=0)
+        novel = float(colours[i][usual < NOVEL_FACTOR * colours[i]].sum())
+        if larger and novel >= NOVEL_COLOUR:
+            merged.add(id(s))
+    return [replace(s, merged=True) if id(s) in merged else s for s in scored]
+
+
+def _colour_shares(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The share of the mask's pixels in each of COLOUR_LEVELS³ RGB bins."""
+    levels = image[mask].astype(np.int32) * COLOUR_LEVELS // 256
+    bins = (levels[:, 0] * COLOUR_LEVELS + levels[:, 1]) * COLOUR_LEVELS + levels[:, 2]
+    counts = np.bincount(bins, minlength=COLOUR_LEVELS**3).astype(np.float64)
+    return counts / max(float(counts.sum()), 1.0)
 
 
 def _scenery(scored: list[_Scored], track: Track, best: _Scored) -> SceneryVerdict:
@@ -321,6 +361,7 @@ def _trusted_mask(s: _Scored) -> bool:
         and sighting is not None
         and sighting.confidence >= MIN_CONFIDENCE
         and sighting.size_ratio <= MERGED_RATIO
+        and not s.merged
     )
 
 
