@@ -3,7 +3,7 @@ laid out and choreographed, the sound mixed, then the frames drawn and encoded."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +25,7 @@ from troupe.render.animatic.compose import (
 )
 from troupe.render.animatic.motion import SKATEBOARD_HEIGHT, Choreography, choreograph
 from troupe.render.animatic.scene import Scene, build_scene
+from troupe.render.animatic.talking import Talking, find_mouth, loudness
 from troupe.render.animatic.weather import plan_particles
 from troupe.render.audio import soundtrack
 from troupe.render.backend import CastMember, RenderProgress, RenderRequest
@@ -100,7 +101,11 @@ def produce(request: RenderRequest, acting: bool = False) -> Production:
     else:
         scene = build_scene(plan.scene, size, scene_rng, request.input_reference)
     strips = [m.motion for m in request.cast]
-    actors = _actors(cutouts, strips, choreography, scene.sprite_light, acting)
+    voiced = [
+        loudness(voice, window) if voice is not None and window else None
+        for voice, window in zip(voices, talk, strict=True)
+    ]
+    actors = _actors(cutouts, strips, voiced, choreography, scene.sprite_light, acting)
     particles = plan_particles(plan.scene, size, weather_rng)
     plate = Plate(request.plate, size) if request.plate else None
     return Production(
@@ -129,12 +134,18 @@ def _first_cutout(member: CastMember) -> Path:
 def _actors(
     cutouts: list[np.ndarray],
     strips: list[Path | None],
+    voiced: list[Callable[[float], float] | None],
     choreography: Choreography,
     light: tuple[float, float, float],
     acting: bool,
 ) -> list[Actor]:
+    """Each character ready to draw. One drawn as its cut-out moves its mouth while its voice
+    plays (`voiced`: how loud at each moment), where a mouth is drawn on it; one that acts moves
+    as its own motion or its posed body does."""
     actors = []
-    for rgba, strip, motion in zip(cutouts, strips, choreography.motions, strict=True):
+    for rgba, strip, loud, motion in zip(
+        cutouts, strips, voiced, choreography.motions, strict=True
+    ):
         height = motion.slot.height
         cutout = prepare_cutout(rgba, height, light)
         board = None
@@ -145,6 +156,9 @@ def _actors(
             moves = own_motion(strip, height, light, motion.phase)
         if acting and moves is None:
             moves = posed_body(cutout, motion)
+        if moves is None and loud is not None:
+            mouth = find_mouth(cutout.rgba)
+            moves = Talking(cutout, mouth, loud) if mouth is not None else None
         actors.append(Actor(cutout, board, moves))
     return actors
 
