@@ -2,10 +2,12 @@
 cut-out opens as far as the voice is loud at that moment.
 
 The mouth is found on the cut-out itself, as a cartoon draws one: a dark mark enclosed by the
-figure, near its middle line, wider than tall rather than round like a pupil. A figure with no
-such mark (a box, a ball, a photographed toy) keeps the body's pulse alone. The mouth opens by
-pulling what lies under its middle line downwards, so the dark of the mouth grows taller and the
-chin below gives way, as in cut-out animation.
+figure, near its middle line, wider than tall (round pupils are not), under two eyes level with
+each other. It is looked for only on figures drawn or rendered in smooth colours: on fur, paint,
+print and wood, dark marks were eyes, labels and feet. A figure where none is found keeps the
+body's pulse alone. Precision matters more than finding every mouth: a wrong one would open an
+eye or a label. The mouth opens by pulling what lies under its middle line downwards, so the
+dark of the mouth grows taller and the chin below gives way, as in cut-out animation.
 """
 
 from __future__ import annotations
@@ -21,6 +23,13 @@ from troupe.render.animatic.compose import Cutout
 
 Window = tuple[float, float]
 
+# Only a figure drawn or rendered in smooth colours has its mouth looked for: at least FLAT of
+# it, seen FLAT_HEIGHT pixels tall, changes less than FLAT_SLOPE (Sobel) between pixels. On
+# the real-footage characters the mouths found on fur, paint, print and wood (flat 0.08-0.26)
+# were eyes, labels and feet; those on smooth emoji people (0.54-0.59) were their mouths.
+FLAT = 0.45
+FLAT_HEIGHT = 200
+FLAT_SLOPE = 20.0
 # Inside the figure: alpha from this on, with an outline this share of its height left out.
 OPAQUE = 200
 OUTLINE = 0.02
@@ -33,6 +42,14 @@ MOUTH_AREA = (0.001, 0.08)
 OFF_CENTRE = 0.2
 LOWEST = 0.85
 WIDER = 1.3
+# Above a mouth sit two eyes (marks under EYE_DARK of the median brightness, pupils or whole
+# eyes): this far apart in mouth widths, level within LEVEL of their distance, the mouth under
+# their middle within CENTRED of it, and as far below them as EYES_ABOVE of their distance.
+EYE_DARK = 0.75
+EYES_APART = (0.5, 4.0)
+LEVEL = 0.35
+CENTRED = 0.25
+EYES_ABOVE = (0.3, 2.5)
 # How far a wide open mouth's lower lip drops, in half widths of the mouth, and how far out
 # its corners reach (in half widths), where the lip no longer drops.
 OPENING = 0.6
@@ -55,6 +72,17 @@ class Mouth:
     half_height: float
 
 
+@dataclass(frozen=True)
+class _Mark:
+    """A mark enclosed by the figure: its centre, width, height and pixel count."""
+
+    x: float
+    y: float
+    width: int
+    height: int
+    pixels: int
+
+
 def find_mouth(rgba: np.ndarray) -> Mouth | None:
     """The mouth drawn on an RGBA cut-out (premultiplied or not), or None where none is."""
     height = rgba.shape[0]
@@ -63,32 +91,80 @@ def find_mouth(rgba: np.ndarray) -> Mouth | None:
     inside = cv2.erode(opaque, np.ones((side, side), np.uint8)) > 0
     if inside.sum() < 100:
         return None
+    if _flat_share(rgba) < FLAT:
+        return None
     luma = cv2.cvtColor(np.ascontiguousarray(rgba[:, :, :3]), cv2.COLOR_RGB2GRAY).astype(float)
-    dark = inside & (luma < DARK * float(np.median(luma[inside])))
-    count, labels, stats, centres = cv2.connectedComponentsWithStats(dark.astype(np.uint8))
+    usual = float(np.median(luma[inside]))
     xs = np.nonzero(inside.any(axis=0))[0]
     middle, span = (xs[0] + xs[-1]) / 2, xs[-1] - xs[0] + 1
     area = float(inside.sum())
-    found = []
+    eyes = _marks(inside, luma < EYE_DARK * usual)
+    found = [
+        mark
+        for mark in _marks(inside, luma < DARK * usual)
+        if MOUTH_AREA[0] <= mark.pixels / area <= MOUTH_AREA[1]
+        and abs(mark.x - middle) <= OFF_CENTRE * span
+        and mark.y <= LOWEST * height
+        and mark.width >= WIDER * mark.height
+        and _under_eyes(mark, eyes)
+    ]
+    if not found:
+        return None
+    best = min(found, key=lambda mark: abs(mark.x - middle))
+    return Mouth(best.x, best.y, best.width / 2, best.height / 2)
+
+
+def _flat_share(rgba: np.ndarray) -> float:
+    """The share of the figure, seen FLAT_HEIGHT pixels tall, where its brightness hardly
+    changes from pixel to pixel."""
+    height, width = rgba.shape[:2]
+    scale = FLAT_HEIGHT / height
+    size = (max(1, round(width * scale)), FLAT_HEIGHT)
+    seen = cv2.resize(rgba, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    inside = cv2.erode((seen[:, :, 3] >= OPAQUE).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    if not inside.any():
+        return 0.0
+    luma = cv2.cvtColor(np.ascontiguousarray(seen[:, :, :3]), cv2.COLOR_RGB2GRAY)
+    slope = np.hypot(cv2.Sobel(luma, cv2.CV_32F, 1, 0), cv2.Sobel(luma, cv2.CV_32F, 0, 1))
+    return float((slope[inside] < FLAT_SLOPE).mean())
+
+
+def _marks(inside: np.ndarray, dark: np.ndarray) -> list[_Mark]:
+    """The dark marks that the figure encloses."""
+    count, labels, stats, centres = cv2.connectedComponentsWithStats(
+        (inside & dark).astype(np.uint8)
+    )
+    marks = []
     for i in range(1, count):
         x, y, w, h, pixels = (int(v) for v in stats[i])
-        cx, cy = centres[i]
-        enclosed = x > 0 and y > 0 and _enclosed(labels == i, inside)
-        if (
-            enclosed
-            and MOUTH_AREA[0] <= pixels / area <= MOUTH_AREA[1]
-            and abs(cx - middle) <= OFF_CENTRE * span
-            and cy <= LOWEST * height
-            and w >= WIDER * h
-        ):
-            found.append((abs(cx - middle), Mouth(float(cx), float(cy), w / 2, h / 2)))
-    return min(found, key=lambda item: item[0])[1] if found else None
+        if x > 0 and y > 0 and _enclosed(labels == i, inside):
+            marks.append(_Mark(float(centres[i][0]), float(centres[i][1]), w, h, pixels))
+    return marks
 
 
 def _enclosed(mark: np.ndarray, inside: np.ndarray) -> bool:
     """Whether the mark, grown by a pixel, still lies inside the figure."""
     grown = cv2.dilate(mark.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
     return bool(inside[grown].all())
+
+
+def _under_eyes(mouth: _Mark, eyes: list[_Mark]) -> bool:
+    """Whether two marks sit above the mouth, one either side of it and level with each other,
+    as far apart as a face's eyes are for a mouth of its width, and the mouth under their
+    middle: a dark eye, eyebrow, label or wing alone is not a mouth."""
+    above = [eye for eye in eyes if eye.y < mouth.y and eye is not mouth]
+    for left in (eye for eye in above if eye.x < mouth.x):
+        for right in (eye for eye in above if eye.x > mouth.x):
+            apart = right.x - left.x
+            drop = mouth.y - (left.y + right.y) / 2
+            if (
+                EYES_APART[0] * mouth.width <= apart <= EYES_APART[1] * mouth.width
+                and abs(left.y - right.y) <= LEVEL * apart
+                and abs(mouth.x - (left.x + right.x) / 2) <= CENTRED * apart
+                and EYES_ABOVE[0] * apart <= drop <= EYES_ABOVE[1] * apart
+            ):
+                return True
+    return False
 
 
 def open_mouth(rgba: np.ndarray, mouth: Mouth, amount: float) -> np.ndarray:
