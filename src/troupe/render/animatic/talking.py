@@ -152,7 +152,7 @@ def _under_eyes(mouth: _Mark, eyes: list[_Mark]) -> bool:
     """Whether two marks sit above the mouth, one either side of it and level with each other,
     as far apart as a face's eyes are for a mouth of its width, and the mouth under their
     middle: a dark eye, eyebrow, label or wing alone is not a mouth."""
-    above = [eye for eye in eyes if eye.y < mouth.y and eye is not mouth]
+    above = [eye for eye in eyes if eye.y < mouth.y]
     for left in (eye for eye in above if eye.x < mouth.x):
         for right in (eye for eye in above if eye.x > mouth.x):
             apart = right.x - left.x
