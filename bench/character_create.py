@@ -141,7 +141,7 @@ def staged_build(clip: Path, blobs: BlobStore) -> dict[str, float]:
     with stage_clock() as spent:
         began = time.perf_counter()
         window = create.Window(*WINDOW)
-        build_character_files(clip, window, rules, blobs, "bench", lambda _: None)
+        build_character_files(clip, window, rules, blobs, "bench", None, lambda _: None)
         total = time.perf_counter() - began
     stages = dict(spent)
     stages["tracking (besides the model)"] -= stages["salient-object model"]

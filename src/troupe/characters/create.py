@@ -25,6 +25,7 @@ from troupe.characters.likeness import (
     judge_likeness,
 )
 from troupe.characters.own_motion import STRIP_FPS, cut_out_strip, profile_at_source_size
+from troupe.characters.reuse import Earlier, copy_files
 from troupe.characters.sources import SourceRules
 from troupe.characters.timestamps import MAX_WINDOW_SECONDS, Window, check_within
 from troupe.characters.windows import WindowCandidate, rank_windows
@@ -226,10 +227,18 @@ def build_character_files(
     rules: SourceRules,
     blobs: BlobStore,
     prefix: str,
+    earlier: Earlier | None,
     progress: Callable[[int], None],
 ) -> CharacterFiles:
-    """Run the whole extraction and write its files under `prefix` in the blob store."""
+    """Run the whole extraction and write its files under `prefix` in the blob store; with an
+    `earlier` character made by the same extraction, copy its files instead, once the source
+    passes today's rules."""
     info = check_source(path, rules)
+    if earlier is not None:
+        try:
+            return copy_files(blobs, earlier, prefix)
+        except FileNotFoundError:
+            pass  # deleted since it was found: extract anew
     progress(15)
     judged = _judge_chosen(path, info, window)
     extraction = judged.extraction

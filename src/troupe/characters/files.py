@@ -31,3 +31,7 @@ class CharacterFiles:
     doubt: Doubt | None = None
     # The source's title tag, which may name the character (characters/usernames.py).
     title: str | None = None
+    # What identifies the extraction (characters/reuse.py), and the character whose files
+    # these are copies of when an earlier one had the same.
+    extraction_key: str | None = None
+    reused_from: str | None = None

@@ -4,7 +4,10 @@ when the screening was uncertain, refuse it or park it for an operator, as the p
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -12,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from troupe.characters import doubts
 from troupe.characters.files import CharacterFiles
+from troupe.characters.reuse import Earlier, extraction_key, find_earlier
 from troupe.characters.sources import SourceAccess, local_source
 from troupe.characters.timestamps import parse_timestamps
 from troupe.characters.usernames import derive_username, name_from_source, name_from_title
@@ -53,8 +57,12 @@ class CharacterExecutor:
 
     def __call__(self, job: ClaimedJob, progress: ProgressFn) -> Apply | Parked:
         owner, request = task_request(self.db, job)
-        files = character_files(request, self.access, progress)
+        files = character_files(request, self.access, progress, partial(self._earlier, owner))
         return screened_outcome(job.task_id, owner, request, files, self.policy, self.access.blobs)
+
+    def _earlier(self, owner: str, key: str) -> Earlier | None:
+        with self.db.transaction() as session:
+            return find_earlier(session, owner, key)
 
 
 def screened_outcome(
@@ -88,10 +96,14 @@ def screened_outcome(
 
 
 def character_files(
-    request: dict[str, Any], access: SourceAccess, progress: ProgressFn
+    request: dict[str, Any],
+    access: SourceAccess,
+    progress: ProgressFn,
+    find_earlier: Callable[[str], Earlier | None] = lambda key: None,
 ) -> CharacterFiles:
     """Extract the character that `request` (a character task's, or a video's inline one) asks
-    for from its source into the blob store, decoding in a sandboxed child."""
+    for from its source into the blob store, decoding in a sandboxed child; or, where
+    `find_earlier` finds a character made by the same extraction, copy its files."""
     # Imported here: extraction brings OpenCV and PyAV, which a process that never runs this
     # job does not need (the sandbox's fork server, where extraction runs, has them loaded).
     from troupe.characters.create import build_character_files
@@ -102,7 +114,8 @@ def character_files(
     with ExitStack() as stack:
         source_path = local_source(request["source"], access, stack)
         progress(10)
-        return run_sandboxed(
+        key = extraction_key(source_path, window)
+        files = run_sandboxed(
             access.decode_limits,
             build_character_files,
             source_path,
@@ -110,8 +123,10 @@ def character_files(
             access.rules,
             access.blobs,
             character_blob_prefix(request["character_id"]),
+            find_earlier(key),
             progress=progress,
         )
+        return replace(files, extraction_key=key)
 
 
 def record_character(
@@ -182,6 +197,9 @@ def _character_row(
             "task_id": source.get("task_id"),
             "filename": source.get("filename"),
             "timestamps": str(files.window),
+            "title": files.title,
+            "extraction_key": files.extraction_key,
+            "reused_from": files.reused_from,
         },
         quality=files.quality,
         blobs=blobs,

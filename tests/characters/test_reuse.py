@@ -1,0 +1,87 @@
+"""A character made again from the same bytes and window as a live one of its owner's copies
+that one's files instead of extracting anew: over real HTTP, on a server of its own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from tests.conftest import StartServer
+from tests.support import MediaServer, ServerProcess
+from troupe.characters.reuse import extraction_key
+from troupe.characters.timestamps import Window
+from troupe.store.db import Database
+from troupe.store.tables import Character
+
+
+def test_the_key_names_the_bytes_and_the_window(tmp_path: Path, media_dir: Path) -> None:
+    copy = tmp_path / "copy.mp4"
+    copy.write_bytes((media_dir / "small.mp4").read_bytes())
+    key = extraction_key(media_dir / "small.mp4", Window(0, 2))
+    assert extraction_key(copy, Window(0.0, 2.0)) == key
+    assert extraction_key(copy, Window(0, 1)) != key
+    assert extraction_key(copy, None) != key
+    assert extraction_key(media_dir / "silent.mp4", Window(0, 2)) != key
+
+
+def create(client: httpx.Client, **body: Any) -> dict[str, Any]:
+    response = client.post("/v1/characters", json=body)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def reused_from(server: ServerProcess, character_id: str) -> str | None:
+    db = Database(f"sqlite:///{server.data_dir / 'troupe.db'}")
+    try:
+        with db.transaction() as session:
+            row = session.scalars(select(Character).where(Character.id == character_id)).one()
+            return row.source["reused_from"]
+    finally:
+        db.dispose()
+
+
+def picture(client: httpx.Client, character: dict[str, Any]) -> bytes:
+    response = client.get(character["profile_picture_url"])
+    assert response.status_code == 200, response.text
+    return response.content
+
+
+def test_the_same_bytes_and_window_again_copy_the_live_characters_files(
+    make_server: StartServer, media: MediaServer, media_dir: Path
+) -> None:
+    server = make_server()
+    url = media.url("small.mp4")
+    with server.client() as client, server.client("test-key-beta") as other:
+        first = create(client, url=url, timestamps="0,2")
+        again = create(client, url=url, timestamps="0,2")
+        video = (media_dir / "small.mp4").read_bytes()
+        uploaded = client.post(
+            "/v1/videos/characters",
+            files={"video": ("small.mp4", video, "video/mp4")},
+            data={"timestamps": "0.0,2.0"},
+        )
+        assert uploaded.status_code == 200, uploaded.text
+        elsewhere = create(client, url=url, timestamps="1,3")
+        not_theirs = create(other, url=url, timestamps="0,2")
+
+        assert reused_from(server, first["id"]) is None
+        assert reused_from(server, again["id"]) == first["id"]
+        assert reused_from(server, uploaded.json()["id"]) == first["id"]
+        assert reused_from(server, elsewhere["id"]) is None
+        assert reused_from(server, not_theirs["id"]) is None  # another owner's work is its own
+        assert again["quality"] == first["quality"]
+        assert again["profile_picture_url"] != first["profile_picture_url"]
+        assert picture(client, again) == picture(client, first)
+
+        # Each owns its files: the copy outlives the character it was copied from.
+        assert client.delete(f"/v1/characters/{first['id']}").is_success
+        assert picture(client, again) == picture(other, not_theirs)
+        for made in (again, uploaded.json()):
+            assert client.delete(f"/v1/characters/{made['id']}").is_success
+        # With none of them left, the extraction runs again.
+        fresh = create(client, url=url, timestamps="0,2")
+        assert reused_from(server, fresh["id"]) is None
+        assert fresh["quality"] == again["quality"]
