@@ -3,16 +3,21 @@ that one's files instead of extracting anew: over real HTTP, on a server of its 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from tests.conftest import StartServer
 from tests.support import MediaServer, ServerProcess
-from troupe.characters.reuse import extraction_key
+from troupe.characters.files import CharacterFiles
+from troupe.characters.reuse import Earlier, copy_files, extraction_key, find_earlier
 from troupe.characters.timestamps import Window
+from troupe.store import repo
+from troupe.store.blobs import BlobStore
 from troupe.store.db import Database
 from troupe.store.tables import Character
 
@@ -25,6 +30,53 @@ def test_the_key_names_the_bytes_and_the_window(tmp_path: Path, media_dir: Path)
     assert extraction_key(copy, Window(0, 1)) != key
     assert extraction_key(copy, None) != key
     assert extraction_key(media_dir / "silent.mp4", Window(0, 2)) != key
+
+
+def stored(character_id: str, owner: str, key: str | None, **fields: Any) -> Character:
+    return Character(
+        id=character_id,
+        owner=owner,
+        username=character_id,
+        display_name=character_id,
+        created_at=1,
+        created_ns=int(character_id[-1]),
+        source={"type": "url", "timestamps": "0,2", "extraction_key": key, "title": "Fox"},
+        quality={"sharpness": 0.5},
+        blobs={"profile": f"characters/{character_id}/profile.jpg"},
+        **fields,
+    )
+
+
+def test_only_the_owners_live_characters_made_without_a_doubt_are_found(db: Database) -> None:
+    with db.transaction() as session:
+        for row in (
+            stored("char_1", "other", "k"),
+            stored("char_2", "me", "k", deleted_at=5),
+            stored("char_3", "me", "k", likeness={"screening": "uncertain"}),
+            stored("char_4", "me", "another"),
+            stored("char_5", "me", None),
+            stored("char_6", "me", "k"),
+            stored("char_7", "me", "k"),
+        ):
+            repo.insert_character(session, row)
+    with db.transaction() as session:
+        earlier = find_earlier(session, "me", "k")
+        assert find_earlier(session, "nobody", "k") is None
+    assert earlier is not None and earlier.character_id == "char_6"  # the first made
+    assert earlier.files.window == Window(0, 2)
+    assert earlier.files.title == "Fox"
+    assert earlier.files.blobs == {"profile": "characters/char_6/profile.jpg"}
+
+
+def test_a_copy_cut_short_by_a_deletion_leaves_nothing(tmp_path: Path) -> None:
+    blobs = BlobStore(tmp_path / "blobs")
+    kept = blobs.put_bytes("characters/char_1/profile.jpg", b"jpeg")
+    files = CharacterFiles(Window(0, 2), {}, {"profile": kept, "voice": "characters/char_1/v.m4a"})
+    with pytest.raises(FileNotFoundError):
+        copy_files(blobs, Earlier("char_1", files), "characters/char_2")
+    assert blobs.listing("characters/char_2") == []
+    copied = copy_files(blobs, Earlier("char_1", replace(files, blobs={"profile": kept})), "c/2")
+    assert copied.blobs == {"profile": "c/2/profile.jpg"} and copied.reused_from == "char_1"
 
 
 def create(client: httpx.Client, **body: Any) -> dict[str, Any]:
