@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import StartServer
-from tests.support import MediaServer, ServerProcess
+from tests.support import MediaServer, ServerProcess, wait_for_task
 from troupe.characters.files import CharacterFiles
 from troupe.characters.reuse import Earlier, copy_files, extraction_key, find_earlier
 from troupe.characters.timestamps import Window
@@ -122,6 +122,20 @@ def test_the_same_bytes_and_window_again_copy_the_live_characters_files(
         assert reused_from(server, again["id"]) == first["id"]
         assert reused_from(server, uploaded.json()["id"]) == first["id"]
         assert reused_from(server, not_theirs["id"]) is None  # another owner's work is its own
+        # A video's own character, named inline, is made the same way.
+        video = client.post(
+            "/v1/videos",
+            json={
+                "prompt": "@inline waves",
+                "character_url": url,
+                "character_timestamps": "0,2",
+                "character_username": "inline",
+            },
+        )
+        assert video.status_code == 200, video.text
+        assert wait_for_task(client, video.json()["id"])["status"] == "completed"
+        inline = client.get("/v1/characters/@inline").json()
+        assert reused_from(server, inline["id"]) == first["id"]
         assert again["quality"] == first["quality"]
         assert again["profile_picture_url"] != first["profile_picture_url"]
         assert picture(client, again) == picture(client, first)
@@ -129,7 +143,7 @@ def test_the_same_bytes_and_window_again_copy_the_live_characters_files(
         # Each owns its files: the copy outlives the character it was copied from.
         assert client.delete(f"/v1/characters/{first['id']}").is_success
         assert picture(client, again) == picture(other, not_theirs)
-        for made in (again, uploaded.json()):
+        for made in (again, uploaded.json(), inline):
             assert client.delete(f"/v1/characters/{made['id']}").is_success
         # With none of them left, the extraction runs again.
         fresh = create(client, url=url, timestamps="0,2")

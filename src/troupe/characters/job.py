@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from troupe.characters import doubts
 from troupe.characters.files import CharacterFiles
-from troupe.characters.reuse import Earlier, extraction_key, find_earlier
+from troupe.characters.reuse import Earlier, earlier_in, extraction_key
 from troupe.characters.sources import SourceAccess, local_source
 from troupe.characters.timestamps import parse_timestamps
 from troupe.characters.usernames import derive_username, name_from_source, name_from_title
@@ -57,12 +57,8 @@ class CharacterExecutor:
 
     def __call__(self, job: ClaimedJob, progress: ProgressFn) -> Apply | Parked:
         owner, request = task_request(self.db, job)
-        files = character_files(request, self.access, progress, partial(self._earlier, owner))
+        files = character_files(request, self.access, progress, partial(earlier_in, self.db, owner))
         return screened_outcome(job.task_id, owner, request, files, self.policy, self.access.blobs)
-
-    def _earlier(self, owner: str, key: str) -> Earlier | None:
-        with self.db.transaction() as session:
-            return find_earlier(session, owner, key)
 
 
 def screened_outcome(

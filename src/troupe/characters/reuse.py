@@ -19,6 +19,7 @@ import troupe.media
 from troupe.characters.files import CharacterFiles
 from troupe.characters.timestamps import Window, parse_timestamps
 from troupe.store.blobs import BlobStore
+from troupe.store.db import Database
 from troupe.store.tables import Character
 
 CHUNK_BYTES = 1 << 20
@@ -72,6 +73,12 @@ def find_earlier(session: Session, owner: str, key: str) -> Earlier | None:
             )
             return Earlier(row.id, files)
     return None
+
+
+def earlier_in(db: Database, owner: str, key: str) -> Earlier | None:
+    """`find_earlier` in a transaction of its own."""
+    with db.transaction() as session:
+        return find_earlier(session, owner, key)
 
 
 def copy_files(blobs: BlobStore, earlier: Earlier, prefix: str) -> CharacterFiles:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from troupe.characters import doubts
 from troupe.characters.files import CharacterFiles
 from troupe.characters.job import character_files, record_character
+from troupe.characters.reuse import earlier_in
 from troupe.characters.sources import SourceAccess
 from troupe.errors import TroupeError, format_apart
 from troupe.ids import now_seconds
@@ -72,7 +74,12 @@ class VideoExecutor:
         likeness = None
         if inline is not None:
             # Its extraction takes the first tenth of the job's progress.
-            files = character_files(inline, self.access, lambda percent: progress(percent // 10))
+            files = character_files(
+                inline,
+                self.access,
+                lambda percent: progress(percent // 10),
+                partial(earlier_in, self.db, owner),
+            )
             likeness = self._inline_likeness(inline, files)
         members, fingerprints = self._load_cast(cast, inline, files)
         with ExitStack() as stack:
