@@ -3,13 +3,27 @@ with a still, hand-held, panning or zooming camera, an occluder, a distraction a
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
 from skimage import data
 
 from tests.characters.drawing import Box, background, busy_background, camera_view, draw_sprite
-from troupe.characters.subject import Sighting, SubjectMask, track_subject
+from troupe.characters.create import judge_window
+from troupe.characters.subject import (
+    CORE,
+    FRINGE,
+    SALIENT,
+    Sighting,
+    SubjectMask,
+    _Blob,
+    _regions,
+    track_subject,
+)
+from troupe.characters.timestamps import Window
+from troupe.media.probe import probe
 
 W, H = 640, 360
 FPS = 8.0
@@ -224,3 +238,50 @@ def test_a_real_photograph_the_cup_not_the_table() -> None:
     found = [s for s in track.sightings if s is not None]
     assert len(found) == 10
     assert min(iou(s.subject.box, b) for s, b in zip(found, boxes, strict=True)) >= 0.8
+
+
+# --- a sure core over a half-salient backdrop -------------------------------------------------
+
+SKY_RENDER = Path(__file__).parent / "media" / "beach_sky_salient.mp4"
+
+
+def backdrop_map(core: float, backdrop: float) -> np.ndarray:
+    """A 108x192 probability map: a backdrop across the top half, reaching both sides, joined to
+    a round figure below it."""
+    probability = np.full((192, 108), 0.05, np.float32)
+    probability[:100, :] = backdrop
+    cv2.circle(probability, (54, 120), 36, core, -1)
+    return probability
+
+
+def regions_of(probability: np.ndarray) -> list[_Blob]:
+    moving = np.zeros(probability.shape, bool)
+    lab = np.zeros((*probability.shape, 3), np.float32)
+    return _regions(probability, moving, lab, np.eye(3))
+
+
+def test_a_sure_figure_joined_to_a_half_salient_backdrop_is_a_candidate_of_its_own() -> None:
+    candidates = regions_of(backdrop_map(core=0.98, backdrop=0.7))
+    best = candidates[0]
+    assert best.cut == (CORE, CORE)
+    ys, xs = np.nonzero(best.mask)
+    assert (xs.min(), xs.max(), ys.max()) == (18, 90, 156)  # the figure alone
+    # The backdrop is no rival for the figure's share of the salience: with it, about 0.3.
+    assert best.confidence > 0.8
+    assert any(blob.cut == (SALIENT, FRINGE) for blob in candidates)  # the whole region stays
+
+
+def test_a_region_sure_all_over_is_left_whole() -> None:
+    # A close-up reaching across the frame: no weaker backdrop to set its core apart from.
+    candidates = regions_of(backdrop_map(core=0.98, backdrop=0.95))
+    assert [blob.cut for blob in candidates] == [(SALIENT, FRINGE)]
+
+
+def test_troupes_own_render_whose_sky_the_model_finds_salient_keeps_its_character() -> None:
+    # An animatic render (seed 1908417953, "walks along a beach at sunset") that the model saw
+    # as one region from the mascot up through the painted sky: refused as a band of scenery.
+    info = probe(SKY_RENDER, 10**8)
+    judged = judge_window(SKY_RENDER, info, Window(0.0, 2.8))
+    assert judged.judgement.verdict == "character"
+    _, top, width, _ = judged.extraction.report.subject_box
+    assert width < 0.75 * info.width and top > 0.2 * info.height  # the mascot, not the sky

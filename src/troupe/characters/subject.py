@@ -26,6 +26,14 @@ MODEL_FRAMES = 4
 SALIENT = 0.5
 # Weaker pixels join the detailed mask where they touch the salient core.
 FRINGE = 0.3
+# The model can find a painted sky or backdrop half salient, joined to the character in front
+# of it: one region reaching across the frame, which is scenery. Where such a region holds a
+# core the model is sure of (from CORE), touching no edge of the frame, and at most
+# CORE_SHARE of the region's salience (the rest is the weaker backdrop), that core is a
+# candidate too, cut out at CORE alone; a close-up reaching across the frame is sure all over
+# and is left whole. The backdrop is then no rival for the core's share of the frame's salience.
+CORE = 0.9
+CORE_SHARE = 0.75
 MIN_REGION_PIXELS = 6
 MAX_SUBJECT_FRACTION = 0.92
 # Residual motion (analysis pixels per second, the camera's motion taken out) that counts as
@@ -109,6 +117,8 @@ class _Blob:
     frame_centre: np.ndarray
     colour: np.ndarray  # mean CIE Lab
     confidence: float
+    # The probabilities its region and its detailed mask's fringe were cut at.
+    cut: tuple[float, float] = (SALIENT, FRINGE)
 
     @property
     def mask(self) -> np.ndarray:
@@ -137,7 +147,7 @@ def track_subject(images: list[np.ndarray], times: list[float]) -> Track:
         if blob is None:
             sightings.append(None)
             continue
-        subject = _detailed_subject(detailed[i], blob.mask) if i in detailed else None
+        subject = _detailed_subject(detailed[i], blob.mask, blob.cut) if i in detailed else None
         subject = subject or _to_subject(blob.mask, image.shape[:2])
         sightings.append(Sighting(subject, ratios[i], speeds[i], blob.confidence))
     confidence = _track_confidence([path[i] for i in picked])
@@ -207,35 +217,71 @@ def _lab(small: np.ndarray) -> np.ndarray:
 def _regions(
     probability: np.ndarray, moving: np.ndarray, lab: np.ndarray, camera: np.ndarray
 ) -> list[_Blob]:
-    """The strongest candidate regions of one frame: components of its salient pixels."""
+    """The strongest candidate regions of one frame: components of its salient pixels, and the
+    sure cores of those that reach across the frame over a weaker backdrop."""
     seed = (probability > SALIENT).astype(np.uint8)
     count, labels, stats, centroids = cv2.connectedComponentsWithStats(seed, connectivity=8)
+    mass = np.bincount(labels.ravel(), weights=probability.ravel(), minlength=count)
+    h, w = seed.shape
+    spanning = [i for i in range(1, count) if _spans(_edges_touched(stats[i], w, h))]
+    total = max(float(probability.sum()), 1e-6)
+    found = _blobs(labels, stats, centroids, probability, moving, lab, camera, total)
+    cores = (probability > CORE) & np.isin(labels, spanning)
+    if spanning and cores.any():
+        core = cv2.connectedComponentsWithStats(cores.astype(np.uint8), connectivity=8)
+        core_mass = float(probability[cores].sum())
+        if core_mass <= CORE_SHARE * float(mass[spanning].sum()):
+            backdrop = float(mass[spanning].sum()) - core_mass
+            found += _blobs(
+                *core[1:3], core[3], probability, moving, lab, camera,
+                max(total - backdrop, 1e-6), cut=(CORE, CORE), inside=True,
+            )  # fmt: skip
+    return sorted(found, key=lambda blob: -blob.strength)[:CANDIDATES]
+
+
+def _spans(edges: tuple[bool, bool, bool, bool]) -> bool:
+    return (edges[0] and edges[2]) or (edges[1] and edges[3])
+
+
+def _blobs(
+    labels: np.ndarray,
+    stats: np.ndarray,
+    centroids: np.ndarray,
+    probability: np.ndarray,
+    moving: np.ndarray,
+    lab: np.ndarray,
+    camera: np.ndarray,
+    total: float,
+    cut: tuple[float, float] = (SALIENT, FRINGE),
+    inside: bool = False,
+) -> list[_Blob]:
+    """A candidate for each component of `labels` (those touching an edge left out when
+    `inside`), its share of the frame's salience taken of `total`."""
+    count = len(stats)
     flat = labels.ravel()
     mass = np.bincount(flat, weights=probability.ravel(), minlength=count)
     areas = stats[:, cv2.CC_STAT_AREA]
     moved = np.bincount(flat, weights=moving.ravel(), minlength=count) / np.maximum(areas, 1)
     sums = [np.bincount(flat, weights=c.ravel(), minlength=count) for c in cv2.split(lab)]
     colours = np.stack(sums, axis=-1) / np.maximum(areas, 1)[:, None]
-    total = max(float(probability.sum()), 1e-6)
-    h, w = seed.shape
+    h, w = labels.shape
     magnify = scale_of(camera) ** 2
     found = []
     for i in range(1, count):
-        if not MIN_REGION_PIXELS <= areas[i] <= MAX_SUBJECT_FRACTION * seed.size:
+        if not MIN_REGION_PIXELS <= areas[i] <= MAX_SUBJECT_FRACTION * labels.size:
             continue
         edges = _edges_touched(stats[i], w, h)
-        if all(edges):  # the whole frame's border: scenery
+        if all(edges) or (inside and any(edges)):  # the whole frame's border: scenery
             continue
         certainty, share = mass[i] / areas[i], mass[i] / total
         offset = np.hypot(*(centroids[i] / (w, h) - 0.5)) / np.hypot(0.5, 0.5)
-        spans = (edges[0] and edges[2]) or (edges[1] and edges[3])
         strength = (
             mass[i]
-            / seed.size
+            / labels.size
             * (1.0 + MOTION_BONUS * moved[i])
             * (1.0 + CENTRE_BONUS * (1.0 - offset))
             * EDGE_DISCOUNT ** sum(edges)
-            * (SPANNING_DISCOUNT if spans else 1.0)
+            * (SPANNING_DISCOUNT if _spans(edges) else 1.0)
         )
         found.append(
             _Blob(
@@ -246,10 +292,11 @@ def _regions(
                 centre=(camera @ [*centroids[i], 1.0])[:2],
                 frame_centre=centroids[i] / w,
                 colour=colours[i],
-                confidence=float(certainty**2 * share),
+                confidence=float(certainty**2 * min(share, 1.0)),
+                cut=cut,
             )
         )
-    return sorted(found, key=lambda blob: -blob.strength)[:CANDIDATES]
+    return found
 
 
 def _edges_touched(stat: np.ndarray, w: int, h: int) -> tuple[bool, bool, bool, bool]:
@@ -258,17 +305,21 @@ def _edges_touched(stat: np.ndarray, w: int, h: int) -> tuple[bool, bool, bool, 
     return x <= 0, y <= 0, x + bw >= w, y + bh >= h
 
 
-def _detailed_subject(probability: np.ndarray, region: np.ndarray) -> SubjectMask | None:
-    """The model's own mask at the frame's resolution, kept near the tracked region."""
+def _detailed_subject(
+    probability: np.ndarray, region: np.ndarray, cut: tuple[float, float] = (SALIENT, FRINGE)
+) -> SubjectMask | None:
+    """The model's own mask at the frame's resolution, kept near the tracked region: pixels
+    from `cut[0]`, and those from `cut[1]` joined to them."""
     h, w = probability.shape
     resized = cv2.resize(region.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
     side = max(3, round(REGION_MARGIN * max(h, w)) | 1)
     near = cv2.dilate(resized, np.ones((side, side), np.uint8)) > 0
-    core = (probability > SALIENT) & near
+    salient, fringe = cut
+    core = (probability > salient) & near
     if not core.any():
         return None
     # Thin limbs and fringes get a middling probability: they count where they join the core.
-    count, labels = cv2.connectedComponents((probability > FRINGE).astype(np.uint8))
+    count, labels = cv2.connectedComponents((probability > fringe).astype(np.uint8))
     joined = np.zeros(count, bool)
     joined[labels[core]] = True
     joined[0] = False
