@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from tests.conftest import StartServer
 from tests.support import MediaServer, ServerProcess, wait_for_task
+from troupe.characters import humans, imagenet, rendered, saliency
 from troupe.characters.files import CharacterFiles
-from troupe.characters.reuse import Earlier, copy_files, extraction_key, find_earlier
+from troupe.characters.reuse import WEIGHTS, Earlier, copy_files, extraction_key, find_earlier
 from troupe.characters.timestamps import Window
 from troupe.store import repo
 from troupe.store.blobs import BlobStore
@@ -30,6 +31,17 @@ def test_the_key_names_the_bytes_and_the_window(tmp_path: Path, media_dir: Path)
     assert extraction_key(copy, Window(0, 1)) != key
     assert extraction_key(copy, None) != key
     assert extraction_key(media_dir / "silent.mp4", Window(0, 2)) != key
+
+
+def test_every_weight_package_that_extraction_loads_is_in_the_key() -> None:
+    loaded = {
+        saliency.MODEL_PACKAGE,
+        humans._FACE_PACKAGE,
+        humans._BODY_PACKAGE,
+        imagenet.MODEL_PACKAGE,
+        rendered.ENCODER_PACKAGE,
+    }
+    assert loaded <= set(WEIGHTS)
 
 
 def stored(character_id: str, owner: str, key: str | None, **fields: Any) -> Character:

