@@ -220,20 +220,22 @@ def _regions(
     """The strongest candidate regions of one frame: components of its salient pixels, and the
     sure cores of those that reach across the frame over a weaker backdrop."""
     seed = (probability > SALIENT).astype(np.uint8)
-    count, labels, stats, centroids = cv2.connectedComponentsWithStats(seed, connectivity=8)
-    mass = np.bincount(labels.ravel(), weights=probability.ravel(), minlength=count)
+    _, labels, stats, centroids = cv2.connectedComponentsWithStats(seed, connectivity=8)
     h, w = seed.shape
-    spanning = [i for i in range(1, count) if _spans(_edges_touched(stats[i], w, h))]
+    spanning = [i for i in range(1, len(stats)) if _spans(_edges_touched(stats[i], w, h))]
     total = max(float(probability.sum()), 1e-6)
     found = _blobs(labels, stats, centroids, probability, moving, lab, camera, total)
-    cores = (probability > CORE) & np.isin(labels, spanning)
-    if spanning and cores.any():
-        core = cv2.connectedComponentsWithStats(cores.astype(np.uint8), connectivity=8)
-        core_mass = float(probability[cores].sum())
-        if core_mass <= CORE_SHARE * float(mass[spanning].sum()):
-            backdrop = float(mass[spanning].sum()) - core_mass
+    if spanning:
+        region = np.isin(labels, spanning)
+        cores = (probability > CORE) & region
+        core_mass, region_mass = float(probability[cores].sum()), float(probability[region].sum())
+        if cores.any() and core_mass <= CORE_SHARE * region_mass:
+            _, core_labels, core_stats, core_centroids = cv2.connectedComponentsWithStats(
+                cores.astype(np.uint8), connectivity=8
+            )
+            backdrop = region_mass - core_mass
             found += _blobs(
-                *core[1:3], core[3], probability, moving, lab, camera,
+                core_labels, core_stats, core_centroids, probability, moving, lab, camera,
                 max(total - backdrop, 1e-6), cut=(CORE, CORE), inside=True,
             )  # fmt: skip
     return sorted(found, key=lambda blob: -blob.strength)[:CANDIDATES]
