@@ -56,6 +56,10 @@ def computed_each(
     return {key: found[key] for key in keys}
 
 
+# Ports tried by a server start: another process may take a free port before the server binds it.
+PORT_TRIES = 3
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -83,6 +87,16 @@ class ServerProcess:
         return self.data_dir.parent / f"{self.data_dir.name}-server.log"
 
     def start(self, timeout: float = 60.0) -> ServerProcess:
+        """Start the server and wait until it answers. A port from `free_port` may be taken by
+        another test's process before the server binds it: the server then exits, and another
+        troupe may be answering /healthz there, so it starts again on a new port."""
+        for _ in range(PORT_TRIES):
+            if self._launch(timeout):
+                return self
+            self.port = free_port()
+        raise RuntimeError(f"server found no free port:\n{self.log_path.read_text()[-4000:]}")
+
+    def _launch(self, timeout: float) -> bool:
         env = {
             **os.environ,
             "TROUPE_ALLOWED_HOSTS": "127.0.0.1",
@@ -92,23 +106,35 @@ class ServerProcess:
         command = [*self.program, "serve", "--port", str(self.port)]
         command += ["--data-dir", str(self.data_dir), *self.args]
         with self.log_path.open("ab") as log:
+            logged_from = log.tell()  # a restart on the same data dir appends to the same log
             self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-        self._wait_healthy(timeout)
-        return self
+        return self._wait_healthy(timeout, logged_from)
 
-    def _wait_healthy(self, timeout: float) -> None:
+    def _wait_healthy(self, timeout: float, logged_from: int) -> bool:
+        """True once this process says it listens on the port and /healthz answers there;
+        False when it exits because the port was taken."""
+        listening = f"Uvicorn running on {self.base_url}"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.process is not None
+            log = self._log_since(logged_from)
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.log_path.read_text()[-4000:]}")
+                if "address already in use" in log:
+                    return False
+                raise RuntimeError(f"server exited early:\n{log[-4000:]}")
             try:
-                if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
-                    return
+                answered = httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200
             except httpx.TransportError:
-                pass
+                answered = False
+            if answered and listening in log:
+                return True
             time.sleep(0.1)
-        raise RuntimeError(f"server did not start:\n{self.log_path.read_text()[-4000:]}")
+        raise RuntimeError(f"server did not start:\n{self._log_since(logged_from)[-4000:]}")
+
+    def _log_since(self, offset: int) -> str:
+        with self.log_path.open("rb") as log:
+            log.seek(offset)
+            return log.read().decode(errors="replace")
 
     def kill(self) -> None:
         """SIGKILL: the process gets no chance to clean up."""
