@@ -192,7 +192,7 @@ def create_fresh(client: httpx.Client, body: dict[str, str]) -> float:
     began = time.perf_counter()
     created = client.post("/v1/characters", json=body)
     seconds = time.perf_counter() - began
-    created.raise_for_status()
+    assert created.is_success, created.text
     client.delete(f"/v1/characters/{created.json()['id']}").raise_for_status()
     return seconds
 
