@@ -62,7 +62,11 @@ def make_character(clip: Path, window: Window, name: str, root: Path) -> tuple[C
         references.append(path)
     strip = root / f"{name}_motion.zip"
     frames, _ = window_pictures(clip, judged)
-    strip.write_bytes(strip_bytes(cut_out_strip(frames, judged.extraction.mattes)))
+    strip.write_bytes(
+        strip_bytes(
+            cut_out_strip(frames, judged.extraction.mattes, judged.extraction.doubtful_times)
+        )
+    )
     member = CastMember(f"char_{name}", name, name.title(), tuple(references), None, strip)
     return member, judged.extraction.fingerprint
 

@@ -91,3 +91,33 @@ def test_a_key_seen_off_the_strips_grid_is_moved_onto_its_nearest_frame() -> Non
     for entry, t in zip(carried, times, strict=True):
         # left where the key saw it, the matte would overlap the figure by 0.87 to 0.9
         assert entry is not None and iou(entry[0] > 0.5, figure(t)[1]) > 0.95
+
+
+OCCLUDER = (20, 30, 110)
+
+
+def test_no_matte_is_carried_to_where_the_models_mask_was_doubtful() -> None:
+    """A figure standing still while a dark post passes in front of it; the model looked at
+    frames 0, 6 and 12 and could not trust its mask in frame 6, which took in the post (as a
+    passer-by's legs over a parked bicycle on real footage). The frames nearer frame 6 than to
+    frames 0 and 12 are left out, so no cut-out holds the post."""
+    times = [i / 12 for i in range(13)]
+    image, mask = figure(0.0)
+    frames = []
+    for index, t in enumerate(times):
+        scene = image.copy()
+        if 4 <= index <= 8:  # over the figure's body, from its left edge to its right
+            x = 56 + 10 * index
+            scene[:, x : x + 30] = OCCLUDER
+        frames.append(Frame(t, scene))
+    keys = [(frames[i], mask.astype(np.float32)) for i in (0, 12)]
+    strip = cut_out_strip(frames, keys, doubtful=[times[6]])
+    assert [f.time for f in strip] == [t for i, t in enumerate(times) if not 4 <= i <= 8]
+    assert not any(holds_occluder(cut.rgba) for cut in strip)
+    # without the doubt, the post is carried in and cut out as part of the figure
+    assert any(holds_occluder(cut.rgba) for cut in cut_out_strip(frames, keys))
+
+
+def holds_occluder(rgba: np.ndarray) -> bool:
+    opaque = rgba[rgba[:, :, 3] > 127][:, :3].astype(int)
+    return bool((np.abs(opaque - OCCLUDER).max(axis=1) < 10).any())

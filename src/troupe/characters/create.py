@@ -247,7 +247,7 @@ def build_character_files(
     # made the consistency scorer, whose fingerprints are taken at this size, score renders of
     # the demo's mascot 0.2-0.8 instead of 0.97.
     strip_frames, around_best = window_pictures(path, judged)
-    strip = cut_out_strip(strip_frames, extraction.mattes)
+    strip = cut_out_strip(strip_frames, extraction.mattes, extraction.doubtful_times)
     progress(80)
     profile = profile_at_source_size(around_best, extraction, info.width)
     keys: dict[str, Any] = {

@@ -111,6 +111,9 @@ class Extraction:
     # Each frame whose mask can be trusted (`_trusted_mask`), with the subject's soft matte there
     # (float 0..1 at the frame's size), in time order: what its own motion is cut out from.
     mattes: list[tuple[Frame, np.ndarray]]
+    # The times of the frames the model looked at whose masks could not be trusted: what passed
+    # in front of the subject or merged into it there must not be carried into its own motion.
+    doubtful_times: list[float]
 
 
 @dataclass(frozen=True)
@@ -170,6 +173,7 @@ def extract_character(
         ),
         subject_masks=masks,
         mattes=[mattes[time] for time in sorted(mattes)],
+        doubtful_times=[s.frame.time for s in scored if s.modelled and not _trusted_mask(s)],
     )
 
 

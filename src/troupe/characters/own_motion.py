@@ -5,6 +5,7 @@ picture from a frame larger than the analysis's."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import cv2
@@ -31,14 +32,20 @@ LOST_DIFFERENCE = 24.0
 LOST_AREA = 0.3
 
 
-def cut_out_strip(frames: list[Frame], mattes: list[tuple[Frame, np.ndarray]]) -> list[StripFrame]:
+def cut_out_strip(
+    frames: list[Frame],
+    mattes: list[tuple[Frame, np.ndarray]],
+    doubtful: Sequence[float] = (),
+) -> list[StripFrame]:
     """Each frame's cut-out, its matte carried from the key (a frame the model looked at and
     the float matte in it, at that frame's size) nearest in time: by the flow from the key's
-    frame to the nearest of these frames, then along the flows between neighbouring ones."""
+    frame to the nearest of these frames, then along the flows between neighbouring ones.
+    Frames nearer a `doubtful` time (one the model looked at and could not trust its mask)
+    than to any key are left out, and no matte is carried past them."""
     if not frames or not mattes:
         return []
     frames = sorted(frames, key=lambda f: f.time)
-    carried = _carried_mattes(frames, mattes)
+    carried = _carried_mattes(frames, mattes, doubtful)
     found = [(frame, entry) for frame, entry in zip(frames, carried, strict=True) if entry]
 
     def cut_out(item: tuple[Frame, tuple[np.ndarray, float]]) -> StripFrame | None:
@@ -51,13 +58,18 @@ def cut_out_strip(frames: list[Frame], mattes: list[tuple[Frame, np.ndarray]]) -
 
 
 def _carried_mattes(
-    frames: list[Frame], mattes: list[tuple[Frame, np.ndarray]]
+    frames: list[Frame], mattes: list[tuple[Frame, np.ndarray]], doubtful: Sequence[float] = ()
 ) -> list[tuple[np.ndarray, float] | None]:
     """Every frame's matte and the opaque area of the key it came from; None where the flow
-    could not follow the subject there (it left the frame, or something hid it)."""
+    could not follow the subject there (it left the frame, or something hid it), or where the
+    frame is nearer a doubtful time than to a key: a passer-by's legs over a parked bicycle,
+    which the model's mask took in there, the flow would otherwise carry in as the subject's."""
     times = np.array([f.time for f in frames])
     keys = {int(np.argmin(np.abs(times - key.time))): (key, matte) for key, matte in mattes}
     owner = [min(keys, key=lambda k: (abs(times[k] - times[i]), k)) for i in range(len(frames))]
+    doubted = [
+        any(abs(t - d) < abs(t - times[owner[i]]) for d in doubtful) for i, t in enumerate(times)
+    ]
     greys = [_flow_grey(f.image) for f in frames]
     flow = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
     out: list[tuple[np.ndarray, float] | None] = [None] * len(frames)
@@ -69,7 +81,7 @@ def _carried_mattes(
         out[nearest] = (cv2.remap(matte, *start, cv2.INTER_LINEAR, borderValue=0.0), area)
         for step in (1, -1):
             i, where = nearest + step, start
-            while 0 <= i < len(frames) and owner[i] == nearest:
+            while 0 <= i < len(frames) and owner[i] == nearest and not doubted[i]:
                 # Where each pixel of frame i was in the key frame: the flow to its neighbour
                 # nearer the key, then where that neighbour's pixel was. One resampling of the
                 # key's matte at the end, not one per step, keeps its edges sharp.
