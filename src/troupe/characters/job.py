@@ -95,7 +95,7 @@ def character_files(
     request: dict[str, Any],
     access: SourceAccess,
     progress: ProgressFn,
-    find_earlier: Callable[[str], Earlier | None] = lambda key: None,
+    find_earlier: Callable[[str], Earlier | None],
 ) -> CharacterFiles:
     """Extract the character that `request` (a character task's, or a video's inline one) asks
     for from its source into the blob store, decoding in a sandboxed child; or, where

@@ -273,7 +273,9 @@ def _blobs(
         if not MIN_REGION_PIXELS <= areas[i] <= MAX_SUBJECT_FRACTION * labels.size:
             continue
         edges = _edges_touched(stats[i], w, h)
-        if all(edges) or (inside and any(edges)):  # the whole frame's border: scenery
+        # The whole frame's border is scenery; a core found inside a spanning region is a
+        # candidate only clear of every edge.
+        if all(edges) or (inside and any(edges)):
             continue
         certainty, share = mass[i] / areas[i], mass[i] / total
         offset = np.hypot(*(centroids[i] / (w, h) - 0.5)) / np.hypot(0.5, 0.5)
