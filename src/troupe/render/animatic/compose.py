@@ -32,6 +32,8 @@ from troupe.render.clip import Plate
 # Cut-outs are prepared this much taller than their slot, so zooming in does not enlarge them.
 PREPARED_SCALE = 1.25
 _SHADOW_OPACITY = 0.35
+# Silhouettes are compared at this square size: enough for an arm or a stray piece of scenery.
+_SILHOUETTE_SIDE = 64
 _WARP = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
 
 
@@ -52,6 +54,28 @@ def read_cutout(path: Path) -> np.ndarray:
     if len(ys) == 0:
         raise ValueError(f"the cut-out {path.name} is empty")
     return np.ascontiguousarray(rgba[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1])
+
+
+def typical_cutout(cutouts: list[np.ndarray]) -> np.ndarray:
+    """The cut-out whose silhouette agrees best with the others' (the medoid by IoU), the
+    earliest on a tie: a reference whose mask lost a limb, or took in a piece of scenery, is
+    the one least like the rest. The demo's mascot: its best frame's mask lost both arms."""
+    silhouettes = [
+        cv2.resize(
+            (c[:, :, 3] > 127).astype(np.uint8),
+            (_SILHOUETTE_SIDE, _SILHOUETTE_SIDE),
+            interpolation=cv2.INTER_AREA,
+        ).astype(bool)
+        for c in cutouts
+    ]
+
+    def agreement(index: int) -> float:
+        mine = silhouettes[index]
+        return sum(
+            float((mine & other).sum()) / max(1, int((mine | other).sum())) for other in silhouettes
+        )
+
+    return cutouts[max(range(len(cutouts)), key=lambda i: (agreement(i), -i))]
 
 
 def aspect(rgba: np.ndarray) -> float:

@@ -22,6 +22,7 @@ from troupe.render.animatic.compose import (
     prepare_cutout,
     read_cutout,
     skateboard,
+    typical_cutout,
 )
 from troupe.render.animatic.motion import SKATEBOARD_HEIGHT, Choreography, choreograph
 from troupe.render.animatic.scene import Scene, build_scene
@@ -81,7 +82,7 @@ def produce(request: RenderRequest, acting: bool = False) -> Production:
         np.random.default_rng(s) for s in np.random.SeedSequence(request.seed).spawn(4)
     )
     size = (request.width, request.height)
-    cutouts = [read_cutout(_first_cutout(m)) for m in request.cast]
+    cutouts = [typical_cutout([read_cutout(path) for path in _cutouts(m)]) for m in request.cast]
     voices = [read_audio(m.voice) if m.voice else None for m in request.cast]
     bed = read_audio(request.plate) if request.plate else None
     audio, talk = soundtrack(plan.scene, request.seconds, voices, audio_rng, bed)
@@ -125,10 +126,10 @@ def _check(request: RenderRequest) -> None:
         raise ValueError(f"at most {MAX_CAST} characters fit in one animatic")
 
 
-def _first_cutout(member: CastMember) -> Path:
+def _cutouts(member: CastMember) -> tuple[Path, ...]:
     if not member.cutouts:
         raise ValueError(f"character {member.id} has no cut-out")
-    return member.cutouts[0]
+    return member.cutouts
 
 
 def _actors(
