@@ -4,9 +4,14 @@ writes, read at one moment, and never stale for the one thing about a character 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from troupe.api.character_json import CharacterJson, list_json
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from troupe.api.character_json import CharacterJson, list_json, listed_page
 from troupe.api.schemas import CharacterList, character_object, page_of
 from troupe.store import repo
 from troupe.store.db import Database
@@ -30,13 +35,28 @@ def character(number: int, **fields: Any) -> Character:
     return Character(id=f"char_{number:04d}", username=f"star_{number}", **values)
 
 
-def listed(db: Database, known: CharacterJson, **query: Any) -> bytes:
-    with db.snapshot() as session:
-        page = repo.list_character_keys(
-            session, "olga", after=None, limit=3, order="desc", query=None, **query
-        )
-        items = known.page(session, page, BASE)
+def read_page(session: Session) -> repo.Page[tuple[str, str]]:
+    return repo.list_character_keys(session, "olga", after=None, limit=3, order="desc", query=None)
+
+
+def listed(db: Database, known: CharacterJson) -> bytes:
+    page, items = listed_page(db, known, read_page, BASE)
     return list_json(items, [ident for ident, _ in page.rows], page.has_more)
+
+
+@contextmanager
+def statements(db: Database) -> Iterator[list[str]]:
+    """Every statement the database is sent meanwhile."""
+    sent: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement.split()[0].upper())
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        yield sent
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
 
 
 def test_a_page_is_what_the_list_model_writes_and_follows_visibility(db: Database) -> None:
@@ -54,7 +74,9 @@ def test_a_page_is_what_the_list_model_writes_and_follows_visibility(db: Databas
         "char_0003",
         "char_0002",
     ]
-    assert listed(db, known) == first  # from the JSON at hand
+    with statements(db) as sent:
+        assert listed(db, known) == first  # from the JSON at hand
+    assert sent == ["SELECT"]  # the page's query alone: no snapshot to begin, no rows to load
     assert listed(db, CharacterJson(max_entries=2)) == first  # one that starts over as it fills
 
     with db.transaction() as session:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
 from troupe.api.schemas import character_object
 from troupe.store import repo
+from troupe.store.db import Database
 
 # About 1.5 kB each: the process keeps at most ~15 MB, then starts over.
 MAX_ENTRIES = 10_000
@@ -39,11 +41,35 @@ class CharacterJson:
             self._put((row.id, row.visibility, base), body)
         return [found[ident] or b"" for ident, _ in page.rows]
 
+    def at_hand(self, page: repo.Page[tuple[str, str]], base: str) -> list[bytes] | None:
+        """Each listed character's JSON, in the page's order, if every one is at hand."""
+        items = [self._entries.get((ident, visibility, base)) for ident, visibility in page.rows]
+        return None if None in items else [item for item in items if item is not None]
+
     def _put(self, key: Key, body: bytes) -> None:
         with self._lock:
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()
             self._entries[key] = body
+
+
+PageRead = Callable[[Session], repo.Page[tuple[str, str]]]
+
+
+def listed_page(
+    db: Database, known: CharacterJson, read: PageRead, base: str
+) -> tuple[repo.Page[tuple[str, str]], list[bytes]]:
+    """A page of characters (`read` queries its ids and visibilities) and each one's JSON.
+    Where every one's JSON is at hand, the page's one query is all there is to read; else the
+    page is read again in a snapshot with the rows it lacks, so that both see one moment."""
+    with db.single_read() as session:
+        page = read(session)
+    items = known.at_hand(page, base)
+    if items is not None:
+        return page, items
+    with db.snapshot() as session:
+        page = read(session)
+        return page, known.page(session, page, base)
 
 
 def list_json(items: list[bytes], ids: list[str], has_more: bool) -> bytes:

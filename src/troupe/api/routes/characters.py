@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from troupe.api.auth import authenticated_owner, rights_of
-from troupe.api.character_json import list_json
+from troupe.api.character_json import list_json, listed_page
 from troupe.api.responses import (
     character_json_of,
     json_answer,
@@ -283,11 +283,14 @@ def list_characters(
 ) -> Response:
     services = services_of(request)
     base = base_url(request)
-    with services.db.snapshot() as session:
-        page = repo.list_character_keys(
+    page, items = listed_page(
+        services.db,
+        character_json_of(request),
+        lambda session: repo.list_character_keys(
             session, owner, after=after, limit=limit, order=order, query=q
-        )
-        items = character_json_of(request).page(session, page, base)
+        ),
+        base,
+    )
     body = list_json(items, [ident for ident, _ in page.rows], page.has_more)
     return settled_answer(request, tagged_bytes(body))
 
