@@ -32,7 +32,7 @@ from tests.render.test_acting import padded
 from troupe.characters.consistency import score_video
 from troupe.characters.create import judge_window, window_pictures
 from troupe.characters.fingerprint import load_fingerprint
-from troupe.characters.own_motion import cut_out_strip
+from troupe.characters.own_motion import cut_out_strip, references_at_source_size
 from troupe.characters.timestamps import Window
 from troupe.cli.demo import SCENES
 from troupe.media.probe import probe
@@ -55,13 +55,14 @@ CHANGED = 0.02
 def make_character(clip: Path, window: Window, name: str, root: Path) -> tuple[CastMember, bytes]:
     """The character the real extraction makes of the window: its cast member and fingerprint."""
     judged = judge_window(clip, probe(clip, 3840 * 2160), window, to_build=True)
+    frames, at_source = window_pictures(clip, judged)
     references = []
-    for index, data in enumerate(judged.extraction.references_png[1::2]):
+    # As creation stores them: cut at the source's size, alternating on white and with alpha.
+    for index, data in enumerate(references_at_source_size(at_source, judged.extraction)[1::2]):
         path = root / f"{name}_{index}.png"
         path.write_bytes(data)
         references.append(path)
     strip = root / f"{name}_motion.zip"
-    frames, _ = window_pictures(clip, judged)
     strip.write_bytes(
         strip_bytes(
             cut_out_strip(frames, judged.extraction.mattes, judged.extraction.doubtful_times)

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from tests.characters.drawing import SPRITE, Box, background, draw_sprite
-from troupe.characters.create import judge_window
+from troupe.characters.create import judge_window, window_pictures
 from troupe.characters.extract import (
     MAX_ANALYSED_FRAMES,
     MERGED_AREA,
@@ -29,6 +29,7 @@ from troupe.characters.extract import (
 )
 from troupe.characters.fingerprint import load_fingerprint
 from troupe.characters.frame_quality import exposure
+from troupe.characters.own_motion import references_at_source_size
 from troupe.characters.subject import Sighting, SubjectMask, model_frames
 from troupe.characters.timestamps import Window
 from troupe.errors import TroupeError
@@ -327,14 +328,26 @@ def test_a_mask_that_took_in_something_of_other_colours_is_marked_merged() -> No
     assert all(s.frame.time != 1.5 for s in chosen)
 
 
-def test_the_test_mascots_references_hold_the_mascot_alone(tmp_path: Path) -> None:
+def test_the_test_mascots_references_hold_the_mascot_alone_at_the_sources_size(
+    tmp_path: Path,
+) -> None:
     """At the seeds' window "1,3" of the suite's 720p mascot clip, the frame at 2.83 s has two
     trees joined to the mascot's mask: none of the references is that frame's cut-out, so each
-    is about the mascot's size (the tree frame's picture was 1.9 times the median's area)."""
+    is about the mascot's size (the tree frame's picture was 1.9 times the median's area).
+    Cut again from the frames as decoded, the references are as tall as the mascot is in the
+    source, not as in the analysis frames (half that)."""
     clip = tmp_path / "mascot.mp4"
-    make_mascot_clip(clip, ClipSpec(seconds=4, width=1280, height=720))
-    judged = judge_window(clip, probe(clip, 1 << 40), Window(1.0, 3.0))
+    truth = make_mascot_clip(clip, ClipSpec(seconds=4, width=1280, height=720))
+    judged = judge_window(clip, probe(clip, 1 << 40), Window(1.0, 3.0), to_build=True)
     areas = [
         float(np.prod(Image.open(io.BytesIO(png)).size)) for png in judged.extraction.references_png
     ]
     assert max(areas) <= MERGED_AREA * float(np.median(areas)), areas
+    _, at_source = window_pictures(clip, judged)
+    pngs = references_at_source_size(at_source, judged.extraction)
+    assert len(pngs) == len(judged.extraction.references_png)
+    mascot_height = truth[0][1][3]
+    for png in pngs[1::2]:
+        alpha = np.asarray(Image.open(io.BytesIO(png)))[:, :, 3]
+        rows = np.nonzero((alpha > 127).any(axis=1))[0]
+        assert 0.85 * mascot_height <= rows[-1] - rows[0] + 1 <= 1.1 * mascot_height

@@ -8,6 +8,7 @@ import pytest
 
 from troupe.characters.pictures import (
     guided_filter,
+    matte_on,
     rgba_cut_out,
     soft_alpha,
     square_around,
@@ -110,3 +111,17 @@ def test_a_cut_out_carries_no_colour_where_it_is_transparent() -> None:
     clear = rgba[:, :, 3] == 0
     assert clear.any() and rgba[clear][:, :3].max() == 0
     assert np.array_equal(rgba[6:-6, 6:-6, :3], image[20:60, 30:70])
+
+
+def test_a_matte_brought_to_a_larger_picture_has_that_pictures_edge() -> None:
+    # A disc on a background, and a matte made at a quarter of its size: scaled up alone its
+    # edge is a ramp four pixels wide; brought on, the larger picture's own edge sharpens it.
+    big = np.full((400, 400, 3), (40, 120, 60), np.uint8)
+    cv2.circle(big, (200, 200), 120, (230, 60, 40), -1)
+    truth = cv2.cvtColor(big, cv2.COLOR_RGB2GRAY) != cv2.cvtColor(big, cv2.COLOR_RGB2GRAY)[0, 0]
+    small = cv2.resize(truth.astype(np.float32), (100, 100), interpolation=cv2.INTER_AREA)
+    alpha = matte_on(big, cv2.resize(small, (400, 400), interpolation=cv2.INTER_LINEAR), 400)
+    inside = alpha > 0.5
+    assert (inside & truth).sum() / (inside | truth).sum() > 0.98
+    edge = (alpha > 0.05) & (alpha < 0.95)
+    assert edge.sum() < 2 * 2 * np.pi * 120  # under two pixels wide around the disc

@@ -18,7 +18,7 @@ from tests.render.test_rig import gingerbread
 from troupe.characters.consistency import score_video
 from troupe.characters.create import judge_window, window_pictures
 from troupe.characters.fingerprint import build_fingerprint, load_fingerprint
-from troupe.characters.own_motion import cut_out_strip
+from troupe.characters.own_motion import cut_out_strip, references_at_source_size
 from troupe.characters.timestamps import Window
 from troupe.media.probe import probe
 from troupe.media.strip import StripFrame, strip_bytes
@@ -169,12 +169,12 @@ def made_character(root: Path, name: str, spec: ClipSpec) -> tuple[CastMember, b
     make_mascot_clip(clip, spec)
     judged = judge_window(clip, probe(clip, 3840 * 2160), Window(1.0, 3.0), to_build=True)
     extraction = judged.extraction
+    strip_frames, at_source = window_pictures(clip, judged)
     # References alternate subject-on-white and subject-with-alpha; renders take the latter.
     cutouts = []
-    for index, data in enumerate(extraction.references_png[1::2]):
+    for index, data in enumerate(references_at_source_size(at_source, extraction)[1::2]):
         cutouts.append(root / f"{name}_{index}.png")
         cutouts[-1].write_bytes(data)
-    strip_frames, _ = window_pictures(clip, judged)
     motion = root / f"{name}.zip"
     motion.write_bytes(
         strip_bytes(cut_out_strip(strip_frames, extraction.mattes, extraction.doubtful_times))

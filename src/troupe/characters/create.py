@@ -24,7 +24,12 @@ from troupe.characters.likeness import (
     faces_on_subject,
     judge_likeness,
 )
-from troupe.characters.own_motion import STRIP_FPS, cut_out_strip, profile_at_source_size
+from troupe.characters.own_motion import (
+    STRIP_FPS,
+    cut_out_strip,
+    profile_at_source_size,
+    references_at_source_size,
+)
 from troupe.characters.reuse import Earlier, copy_files
 from troupe.characters.sources import SourceRules
 from troupe.characters.timestamps import MAX_WINDOW_SECONDS, Window, check_within
@@ -205,20 +210,29 @@ def _judge_chosen(path: Path, info: MediaInfo, window: Window | None) -> Judged:
 
 
 def window_pictures(path: Path, judged: Judged) -> tuple[list[Frame], list[Frame]]:
-    """The window's every frame at STRIP_FPS and the analysis size, for its own motion, and the
-    frames around the best one at up to SOURCE_MAX_SIDE, for the profile picture (a character
-    filling a third of a 720p frame is soft when enlarged from the analysis size): from the
-    pass that judged the window where it kept them, else from one more pass."""
-    best = judged.extraction.report.best_frame_time
-    start, end = best - 0.5 / STRIP_FPS, best + 0.5 / STRIP_FPS
+    """The window's every frame at STRIP_FPS and the analysis size, for its own motion, and at
+    up to SOURCE_MAX_SIDE the frames around the best one, for the profile picture, and the
+    references' frames, to cut them again (a character filling a third of a 720p frame is soft
+    when enlarged from the analysis size): from the pass that judged the window where it kept
+    them, else from one more pass."""
+    extraction = judged.extraction
+    times = [extraction.report.best_frame_time] + [t for t, _ in extraction.reference_boxes]
+    spans = [(t - 0.5 / STRIP_FPS, t + 0.5 / STRIP_FPS) for t in times]
     if judged.built is not None:
         strip_frames, originals = judged.built
-        return strip_frames, originals.within(start, end, SOURCE_MAX_SIDE)
+        return strip_frames, _distinct(
+            [f for start, end in spans for f in originals.within(start, end, SOURCE_MAX_SIDE)]
+        )
     window = judged.window
     strip = Grid(window.start, window.end, STRIP_FPS, ANALYSIS_MAX_SIDE)
-    around = Grid(start, end, None, SOURCE_MAX_SIDE)
-    (strip_frames, around_frames), _ = decode_grids(path, [strip, around])
-    return strip_frames, around_frames
+    around = [Grid(start, end, None, SOURCE_MAX_SIDE) for start, end in spans]
+    (strip_frames, *at_source), _ = decode_grids(path, [strip, *around])
+    return strip_frames, _distinct([frame for frames in at_source for frame in frames])
+
+
+def _distinct(frames: list[Frame]) -> list[Frame]:
+    """One of each frame, in time order: the spans around the times may overlap."""
+    return sorted({frame.time: frame for frame in frames}.values(), key=lambda frame: frame.time)
 
 
 def build_character_files(
@@ -243,19 +257,19 @@ def build_character_files(
     judged = _judge_chosen(path, info, window)
     extraction = judged.extraction
     progress(70)
-    # At the analysis size, as the references: cut-outs at the source's own size (sharper)
-    # made the consistency scorer, whose fingerprints are taken at this size, score renders of
-    # the demo's mascot 0.2-0.8 instead of 0.97.
-    strip_frames, around_best = window_pictures(path, judged)
+    # The strip at the analysis size; the references at the source's, as sharp as it shows
+    # the character. The fingerprint stays at the analysis size its scorer was calibrated at.
+    strip_frames, at_source = window_pictures(path, judged)
     strip = cut_out_strip(strip_frames, extraction.mattes, extraction.doubtful_times)
     progress(80)
-    profile = profile_at_source_size(around_best, extraction, info.width)
+    profile = profile_at_source_size(at_source, extraction, info.width)
+    references = references_at_source_size(at_source, extraction)
     keys: dict[str, Any] = {
         "profile": blobs.put_bytes(f"{prefix}/profile.jpg", profile),
         "fingerprint": blobs.put_bytes(f"{prefix}/fingerprint.npz", extraction.fingerprint),
         "references": [
             blobs.put_bytes(f"{prefix}/reference_{index}.png", data)
-            for index, data in enumerate(extraction.references_png)
+            for index, data in enumerate(references)
         ],
     }
     if strip:

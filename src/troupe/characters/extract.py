@@ -114,6 +114,9 @@ class Extraction:
     # The times of the frames the model looked at whose masks could not be trusted: what passed
     # in front of the subject or merged into it there must not be carried into its own motion.
     doubtful_times: list[float]
+    # Each reference's frame time and subject box (in its analysis frame's pixels), in the order
+    # of references_png: to cut them again from the frames as decoded, at the source's size.
+    reference_boxes: list[tuple[float, Box]]
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,9 @@ def extract_character(
         subject_masks=masks,
         mattes=[mattes[time] for time in sorted(mattes)],
         doubtful_times=[s.frame.time for s in scored if s.modelled and not _trusted_mask(s)],
+        reference_boxes=[
+            (s.frame.time, _full_box(s, cast(SubjectMask, s.subject))) for s in chosen
+        ],
     )
 
 

@@ -11,8 +11,14 @@ from concurrent.futures import ThreadPoolExecutor
 import cv2
 import numpy as np
 
-from troupe.characters.extract import Extraction
-from troupe.characters.pictures import margin_box, profile_jpeg
+from troupe.characters.extract import REFERENCE_MARGIN, Extraction
+from troupe.characters.pictures import (
+    margin_box,
+    matte_on,
+    profile_jpeg,
+    reference_pngs,
+    rgba_cut_out,
+)
 from troupe.media.frames import Frame
 from troupe.media.strip import StripFrame
 
@@ -163,6 +169,10 @@ def _cut_out(frame: Frame, matte: np.ndarray, key_area: float) -> StripFrame | N
     return StripFrame(frame.time, np.dstack([colour, opacity]), feet)
 
 
+# Frames decoded in two passes carry the same timestamps: one frame's, within float rounding.
+SAME_FRAME = 1e-4
+
+
 def profile_at_source_size(frames: list[Frame], extraction: Extraction, source_width: int) -> bytes:
     """The profile picture from the frame (at its own size, larger than the analysis's) nearest
     the one the extraction chose; the extraction's own where none is near."""
@@ -172,6 +182,29 @@ def profile_at_source_size(frames: list[Frame], extraction: Extraction, source_w
     scale = best.width / source_width
     x, y, w, h = (round(v * scale) for v in extraction.report.subject_box)
     return profile_jpeg(best.image, (x, y, max(1, w), max(1, h)))
+
+
+def references_at_source_size(frames: list[Frame], extraction: Extraction) -> list[bytes]:
+    """The reference PNGs cut again from the frames as decoded (larger than the analysis's), so
+    that a character filling a third of a 720p frame is drawn from as many pixels as it had
+    there; each from the very frame its matte was made on, or the extraction's own where that
+    frame is not among `frames` or is no larger."""
+    mattes = {frame.time: matte for frame, matte in extraction.mattes}
+    pngs: list[bytes] = []
+    for index, (time, box) in enumerate(extraction.reference_boxes):
+        source = next((frame for frame in frames if abs(frame.time - time) < SAME_FRAME), None)
+        matte = mattes.get(time)
+        if source is None or matte is None or source.width <= matte.shape[1]:
+            pngs.extend(extraction.references_png[2 * index : 2 * index + 2])
+            continue
+        scale = source.width / matte.shape[1]
+        x, y, w, h = (round(v * scale) for v in box)
+        x0, y0, x1, y1 = margin_box(source.image.shape, (x, y, w, h), REFERENCE_MARGIN)
+        crop = source.image[y0:y1, x0:x1]
+        scaled = cv2.resize(matte, (source.width, source.height), interpolation=cv2.INTER_LINEAR)
+        alpha = matte_on(crop, scaled[y0:y1, x0:x1], max(source.image.shape[:2]))
+        pngs.extend(reference_pngs(rgba_cut_out(crop, alpha, (0, 0, x1 - x0, y1 - y0), 0.0)))
+    return pngs
 
 
 def _nearest(frames: list[Frame], time: float) -> Frame | None:

@@ -64,6 +64,20 @@ def soft_alpha(image: np.ndarray, probability: np.ndarray, mask: np.ndarray) -> 
         hard = near & (probability > 0.5)
     else:
         hard = _grabcut(image, _trimap(solid, near & (probability > FAINT), around))
+    return _softened(image, hard, long_side)
+
+
+def matte_on(image: np.ndarray, matte: np.ndarray, long_side: int) -> np.ndarray:
+    """A matte made on a smaller copy of `image` (or a crop of one), brought to the image's own
+    size: its shape scaled up, then its edge softened along the larger picture's own edges, as
+    `soft_alpha` softens it; `long_side` is the whole larger picture's, for the edge's width."""
+    h, w = image.shape[:2]
+    hard = _fit(matte.astype(np.float32), w, h, cv2.INTER_LINEAR) > 0.5
+    return _softened(image, hard, long_side)
+
+
+def _softened(image: np.ndarray, hard: np.ndarray, long_side: int) -> np.ndarray:
+    """The hard mask's edge softened by a guided filter on the picture's grey."""
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
     radius = max(2, round(MATTE_RADIUS * long_side))
     matte = guided_filter(grey, hard.astype(np.float32), radius, MATTE_EPSILON)
