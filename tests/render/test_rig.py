@@ -375,6 +375,14 @@ def test_a_mascot_moves_its_stubs_and_keeps_its_body(
     assert np.abs(posed[egg] - rig.vertices[egg]).max() < 0.01 * rig.height
 
 
+def test_a_mascot_waves_its_stub_through_a_visible_arc(stubby_rig: Rig) -> None:
+    # Its stub turns at most about 40°: a wave of 20° either side of a raised arm, past that
+    # range, moved the hand 2.7 % of the mascot's height over a cycle (now 5 %).
+    hands = np.array([limb_pose(stubby_rig, "wave", phase)["right_hand"] for phase in PHASES])
+    travel = np.linalg.norm(hands.max(axis=0) - hands.min(axis=0))
+    assert travel > 0.04 * stubby_rig.height
+
+
 @pytest.mark.parametrize(("action", "direction"), list(itertools.product(sorted(ACTIONS), (1, -1))))
 def test_no_triangle_of_a_mascot_flips_over_a_cycle(
     stubby_rig: Rig, action: str, direction: int

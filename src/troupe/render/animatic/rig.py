@@ -53,6 +53,9 @@ _TORSO_STIFFNESS = 10.0  # weight of the core's triangles against the limbs'
 _GRIP = 0.85  # a tip handle sits this share of the way from the limb's root to its tip
 # Beyond this turn (degrees) the bend where a limb joins the torso folds over itself.
 _MAX_SWING = 90.0
+# How far a waving hand drops, in degrees and as a share of its raise.
+WAVE_DROP = 40.0
+WAVE_DROP_SHARE = 0.7
 _STRIDE_LEG = 0.15  # share of the height: a foot steps as if its leg were at least this long
 _INWARD_SWING = 0.4  # share of its swing a limb takes when it turns towards the torso
 _REACH = 0.15  # a limb turned by _MAX_SWING reaches this share further
@@ -824,12 +827,18 @@ def _bounce(rig: Rig, u: float, direction: int) -> _Moves:
 
 
 def _wave(rig: Rig, u: float, direction: int) -> _Moves:
-    """The hand on the travel side (or the only one) raised above the shoulder, waving."""
+    """The hand on the travel side (or the only one) raised as far towards 15° from straight up
+    as its limb turns, then dropped by WAVE_DROP (at most WAVE_DROP_SHARE of that raise) and
+    raised again. Waving about a fixed angle instead (35° from up, 20° either way) moved the
+    demo mascot's stub 3°: both ends lay past the end of its 38° range."""
     hands = _hands(rig)
     if not hands:
         return _Moves()
     hand = "right_hand" if direction > 0 and "right_hand" in hands else hands[0]
-    return _Moves({hand: _raise(rig, hand, 35.0 + 20.0 * math.sin(2 * math.pi * u))})
+    top = _limited(rig, hand, _raise(rig, hand, 15.0))
+    drop = min(WAVE_DROP, WAVE_DROP_SHARE * abs(top))
+    lowered = 0.5 - 0.5 * math.cos(2 * math.pi * u)  # 0 at the top of the wave, 1 at its foot
+    return _Moves({hand: top - math.copysign(drop * lowered, top)})
 
 
 def _dance(rig: Rig, u: float, direction: int) -> _Moves:
