@@ -36,6 +36,8 @@ LOST_DIFFERENCE = 24.0
 # A carried matte smaller than this share of its key's area lost the subject (it left, or the
 # flow failed): that frame is left out of the strip.
 LOST_AREA = 0.3
+# Frames decoded in two passes carry the same timestamps: one frame's, within float rounding.
+SAME_FRAME = 1e-4
 
 
 def cut_out_strip(
@@ -167,10 +169,6 @@ def _cut_out(frame: Frame, matte: np.ndarray, key_area: float) -> StripFrame | N
     weights = opacity[ys, xs].astype(np.float64)
     feet = (float(np.average(xs, weights=weights)), float(ys.max() + 1))
     return StripFrame(frame.time, np.dstack([colour, opacity]), feet)
-
-
-# Frames decoded in two passes carry the same timestamps: one frame's, within float rounding.
-SAME_FRAME = 1e-4
 
 
 def profile_at_source_size(frames: list[Frame], extraction: Extraction, source_width: int) -> bytes:
