@@ -28,19 +28,15 @@ import av
 import numpy as np
 from PIL import Image
 
-from tests.render.test_acting import padded
+from tests.render.test_acting import character_from, padded
 from troupe.characters.consistency import score_video
-from troupe.characters.create import judge_window, window_pictures
 from troupe.characters.fingerprint import load_fingerprint
-from troupe.characters.own_motion import cut_out_strip, references_at_source_size
 from troupe.characters.timestamps import Window
 from troupe.cli.demo import SCENES
-from troupe.media.probe import probe
-from troupe.media.strip import strip_bytes
 from troupe.media.synthetic import ClipSpec, make_mascot_clip
 from troupe.render.animatic.acting import outline_change
 from troupe.render.animatic.production import FPS, produce, render_animatic
-from troupe.render.backend import CastMember, RenderRequest
+from troupe.render.backend import RenderRequest
 
 BUNNY = Path.home() / ".cache/troupe-real-footage/clips/cgi_bbb_bunny.mp4"
 PROMPTS = [prompt for _, prompt in SCENES] + [
@@ -50,26 +46,6 @@ PROMPTS = [prompt for _, prompt in SCENES] + [
 ]
 SHEET_FRAMES = 8
 CHANGED = 0.02
-
-
-def make_character(clip: Path, window: Window, name: str, root: Path) -> tuple[CastMember, bytes]:
-    """The character the real extraction makes of the window: its cast member and fingerprint."""
-    judged = judge_window(clip, probe(clip, 3840 * 2160), window, to_build=True)
-    frames, at_source = window_pictures(clip, judged)
-    references = []
-    # As creation stores them: cut at the source's size, alternating on white and with alpha.
-    for index, data in enumerate(references_at_source_size(at_source, judged.extraction)[1::2]):
-        path = root / f"{name}_{index}.png"
-        path.write_bytes(data)
-        references.append(path)
-    strip = root / f"{name}_motion.zip"
-    strip.write_bytes(
-        strip_bytes(
-            cut_out_strip(frames, judged.extraction.mattes, judged.extraction.doubtful_times)
-        )
-    )
-    member = CastMember(f"char_{name}", name, name.title(), tuple(references), None, strip)
-    return member, judged.extraction.fingerprint
 
 
 def outline_changes(request: RenderRequest, acting: bool) -> tuple[str, list[float]]:
@@ -103,9 +79,9 @@ def main() -> None:
         root = Path(scratch)
         mascot_clip = root / "mascot.mp4"
         make_mascot_clip(mascot_clip, ClipSpec(seconds=4, width=1280, height=720))
-        characters = {"mascot": make_character(mascot_clip, Window(1.0, 3.0), "mascot", root)}
+        characters = {"mascot": character_from(mascot_clip, Window(1.0, 3.0), "mascot", root)}
         if BUNNY.exists():
-            characters["bunny"] = make_character(BUNNY, Window(1.0, 3.0), "bunny", root)
+            characters["bunny"] = character_from(BUNNY, Window(1.0, 3.0), "bunny", root)
         print(
             f"{'character':8} {'prompt':58} {'acts as':8} {'change':>7} {'>2%':>5} "
             f"{'own':>5} {'other':>6} {'s/s':>5}"

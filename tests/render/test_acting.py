@@ -162,12 +162,10 @@ def test_an_acting_character_renders_to_a_whole_video(tmp_path: Path, prompt: st
     check_mp4(dest, 320, 240, 2)
 
 
-def made_character(root: Path, name: str, spec: ClipSpec) -> tuple[CastMember, bytes]:
-    """A character as the real extraction makes it from a window of a synthetic clip: its
-    cut-outs, its own motion and its fingerprint."""
-    clip = root / f"{name}.mp4"
-    make_mascot_clip(clip, spec)
-    judged = judge_window(clip, probe(clip, 3840 * 2160), Window(1.0, 3.0), to_build=True)
+def character_from(clip: Path, window: Window, name: str, root: Path) -> tuple[CastMember, bytes]:
+    """The character the real extraction makes of a clip's window, as creation stores it: its
+    cut-outs at the source's size, its own motion, and its fingerprint."""
+    judged = judge_window(clip, probe(clip, 3840 * 2160), window, to_build=True)
     extraction = judged.extraction
     strip_frames, at_source = window_pictures(clip, judged)
     # References alternate subject-on-white and subject-with-alpha; renders take the latter.
@@ -179,16 +177,17 @@ def made_character(root: Path, name: str, spec: ClipSpec) -> tuple[CastMember, b
     motion.write_bytes(
         strip_bytes(cut_out_strip(strip_frames, extraction.mattes, extraction.doubtful_times))
     )
-    return CastMember(
-        name, name, name.title(), tuple(cutouts), None, motion
-    ), extraction.fingerprint
+    member = CastMember(f"char_{name}", name, name.title(), tuple(cutouts), None, motion)
+    return member, extraction.fingerprint
 
 
 @pytest.fixture(scope="module")
 def demo_mascot(tmp_path_factory: pytest.TempPathFactory) -> tuple[CastMember, bytes]:
     """The demo's mascot, made by the real extraction from the demo's source clip."""
     root = tmp_path_factory.mktemp("demo-mascot")
-    return made_character(root, "mascot", ClipSpec(seconds=4, width=1280, height=720))
+    clip = root / "mascot.mp4"
+    make_mascot_clip(clip, ClipSpec(seconds=4, width=1280, height=720))
+    return character_from(clip, Window(1.0, 3.0), "mascot", root)
 
 
 def test_a_flat_cartoon_playing_its_own_motion_still_scores_as_itself(
