@@ -4,7 +4,7 @@ fingerprint, from geometrically verified SIFT matches and the colours where they
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -22,6 +22,8 @@ WORK_SIDE = 800
 # The strongest keypoints are kept: too few, and a busy background crowds out a small subject.
 FRAME_KEYPOINTS = 3000
 MAX_FRAME_PIXELS = 3840 * 2160  # probe's limit for the videos scored
+# Frames are decoded up to this side (a rendered video's previews are), for the closer look.
+SAMPLED_SIDE = 1280
 COLOUR_SIDE = 200
 RATIO = 0.8  # Lowe's ratio test
 # RANSAC runs from frame to view, so its tolerance is in view pixels (a subject ~256 px across)
@@ -49,6 +51,14 @@ COLOUR_NEAR, COLOUR_FAR = 15.0, 50.0
 REGION_SHARE = 0.75
 # Pool the best half of the frames: the character may be out of shot for a while.
 POOLED_SHARE = 0.5
+# A match this weak (a score below about 0.9) is looked at again closer up: the frame's own
+# pixels around where the view landed, scaled to the view's size, where SIFT finds the features
+# that the working size blurred away. A character drawn small and soft (a CGI bunny a third of a
+# 720p frame tall) verifies 3-7 inliers at the working size and more at the view's.
+ZOOM_BELOW = 6
+ZOOM_MARGIN = 0.25  # of the landed view's size, on every side
+MAX_ZOOM = 4.0  # crop px per image px: beyond it, enlarging adds nothing SIFT can use
+ZOOM_KEYPOINTS = 1000
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,6 +69,8 @@ class FrameFeatures:
     descriptors: np.ndarray  # (N, 128) float32
     lab: np.ndarray  # 8-bit Lab, long side COLOUR_SIDE
     colour_scale: float  # lab pixels per working pixel
+    image: np.ndarray  # the RGB frame as given, for a closer look
+    image_scale: float  # image pixels per working pixel
 
 
 @dataclass(frozen=True)
@@ -73,7 +85,7 @@ class _Match:
 def score_video(fingerprint: Fingerprint, path: Path, samples: int = 8) -> float:
     """Consistency of the character across about `samples` frames spread over the video."""
     duration = probe(path, MAX_FRAME_PIXELS).duration
-    frames = sample_frames(path, fps=samples / max(duration, 0.1), max_side=WORK_SIDE)
+    frames = sample_frames(path, fps=samples / max(duration, 0.1), max_side=SAMPLED_SIDE)
     return score_frames(fingerprint, frames[:samples])
 
 
@@ -96,17 +108,26 @@ def score_frames(fingerprint: Fingerprint, frames: list[Frame]) -> float:
 def analyse_frame(image: np.ndarray) -> FrameFeatures:
     """SIFT features and a small Lab copy of an RGB uint8 frame."""
     work = resize_long_side(image, WORK_SIDE)
-    gray = cv2.cvtColor(work, cv2.COLOR_RGB2GRAY)
-    keypoints, descriptors = sift_detector(FRAME_KEYPOINTS).detectAndCompute(gray, None)
+    keypoints, descriptors = _sift(work, FRAME_KEYPOINTS)
     small = resize_long_side(work, COLOUR_SIDE)
     return FrameFeatures(
-        keypoints=np.array(
-            [(k.pt[0], k.pt[1], k.size, k.angle) for k in keypoints], np.float32
-        ).reshape(-1, 4),
-        descriptors=descriptors if descriptors is not None else np.zeros((0, 128), np.float32),
+        keypoints=keypoints,
+        descriptors=descriptors,
         lab=cv2.cvtColor(small, cv2.COLOR_RGB2Lab),
         colour_scale=small.shape[1] / work.shape[1],
+        image=image,
+        image_scale=image.shape[1] / work.shape[1],
     )
+
+
+def _sift(image: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 4) keypoint rows and (N, 128) float32 descriptors of an RGB uint8 image."""
+    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    keypoints, descriptors = sift_detector(count).detectAndCompute(gray, None)
+    rows = np.array([(k.pt[0], k.pt[1], k.size, k.angle) for k in keypoints], np.float32)
+    if descriptors is None:
+        descriptors = np.zeros((0, 128), np.float32)
+    return rows.reshape(-1, 4), descriptors
 
 
 def score_features(fingerprint: Fingerprint, frames: list[FrameFeatures]) -> float:
@@ -125,8 +146,58 @@ def frame_score(fingerprint: Fingerprint, frame: FrameFeatures) -> float:
     # Colours alone are no evidence: any scene may hold the character's palette somewhere.
     if match is None:
         return 0.0
-    geometric = 1.0 / (1.0 + math.exp(-(match.inliers - INLIER_MIDPOINT) / INLIER_WIDTH))
+    inliers = match.inliers
+    if inliers < ZOOM_BELOW:
+        inliers = max(inliers, _closer_inliers(fingerprint, frame, match))
+    geometric = 1.0 / (1.0 + math.exp(-(inliers - INLIER_MIDPOINT) / INLIER_WIDTH))
     return geometric * _colour_agreement(fingerprint, frame, match)
+
+
+def _closer_inliers(fingerprint: Fingerprint, frame: FrameFeatures, match: _Match) -> int:
+    """Inliers of the matched view in the frame's own pixels around where it landed, enlarged
+    (up to MAX_ZOOM) so that the view's features are at the scale they were found at."""
+    landed = _landed_crop(fingerprint, frame, match)
+    if landed is None:
+        return 0
+    crop, to_frame = landed
+    keypoints, descriptors = _sift(crop, ZOOM_KEYPOINTS)
+    # In working pixels, as the transform and the keypoints' scale check expect.
+    keypoints[:, :2] = keypoints[:, :2] @ to_frame[:, :2].T + to_frame[:, 2]
+    keypoints[:, 2] *= to_frame[0, 0]
+    closer = replace(frame, keypoints=keypoints, descriptors=descriptors)
+    rows = _candidate_matches(fingerprint, closer)
+    rows = rows[fingerprint.views[rows[:, 0].astype(np.intp)] == match.view]
+    found = _verify(fingerprint, closer, match.view, _one_to_one(rows))
+    return found.inliers if found is not None else 0
+
+
+def _landed_crop(
+    fingerprint: Fingerprint, frame: FrameFeatures, match: _Match
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The frame's own pixels around the view's landing, at the view's scale (at most
+    MAX_ZOOM times the image's), and the 2x3 map from crop pixels to working pixels; None
+    where the landing is off the frame or a sliver."""
+    w, h = fingerprint.view_sizes[match.view]
+    to_view = np.vstack([match.transform, (0.0, 0.0, 1.0)])
+    corners = np.array([(0, 0, 1), (w, 0, 1), (0, h, 1), (w, h, 1)], np.float64)
+    landed = (np.linalg.inv(to_view) @ corners.T).T[:, :2] * frame.image_scale  # image px
+    low, high = landed.min(axis=0), landed.max(axis=0)
+    margin = (high - low) * ZOOM_MARGIN
+    height, width = frame.image.shape[:2]
+    x0, y0 = np.maximum(np.floor(low - margin), 0).astype(int)
+    x1, y1 = np.minimum(np.ceil(high + margin), (width, height)).astype(int)
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return None
+    view_per_image = math.hypot(*match.transform[:, 0]) / frame.image_scale
+    zoom = min(max(view_per_image, 1.0), MAX_ZOOM)
+    crop = cv2.resize(
+        frame.image[y0:y1, x0:x1], None, fx=zoom, fy=zoom, interpolation=cv2.INTER_CUBIC
+    )
+    per_crop_px = 1.0 / (zoom * frame.image_scale)  # working px per crop px
+    to_frame = np.array(
+        [[per_crop_px, 0.0, x0 / frame.image_scale], [0.0, per_crop_px, y0 / frame.image_scale]]
+    )
+    return crop, to_frame
 
 
 def _candidate_matches(fingerprint: Fingerprint, frame: FrameFeatures) -> np.ndarray:
