@@ -1,6 +1,7 @@
 """Animatic render time per second of video, against encoding alone the same number of frames.
 
-Run: .venv/bin/python bench/render.py [--repeats N] [--seconds S]
+Run: .venv/bin/python bench/render.py [--repeats N] [--seconds S] [--acting]
+(--acting renders as TROUPE_ANIMATIC_ACTING=true does: bolt's walk and pip's dance posed.)
 For 1280x720 and 720x1280: an 8 s video of two drawn characters (tests/characters) in a rainy
 city with a camera pan. Prints, as medians: the whole render (prompt to MP4 on disk) in seconds
 per second of video, then the same encoder settings writing the same number of frames and the
@@ -46,15 +47,15 @@ def drawn_cast(root: Path) -> tuple[CastMember, ...]:
     return tuple(cast)
 
 
-def render_seconds(request: RenderRequest, dest: Path) -> float:
+def render_seconds(request: RenderRequest, dest: Path, acting: bool) -> float:
     began = time.perf_counter()
-    AnimaticBackend().render(request, dest, lambda fraction: None)
+    AnimaticBackend(acting).render(request, dest, lambda fraction: None)
     return time.perf_counter() - began
 
 
-def encode_only_seconds(request: RenderRequest, dest: Path) -> float:
+def encode_only_seconds(request: RenderRequest, dest: Path, acting: bool) -> float:
     """Write the video's frame count of already drawn frames with the render's settings."""
-    production = produce(request)
+    production = produce(request, acting)
     step = production.frame_count // DISTINCT_FRAMES
     drawn = [production.compositor.frame(i * step / FPS).copy() for i in range(DISTINCT_FRAMES)]
     frames = itertools.islice(itertools.cycle(drawn), production.frame_count)
@@ -67,19 +68,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--acting", action="store_true")
     args = parser.parse_args()
-    print(f"prompt: {PROMPT!r}, {args.seconds} s at {FPS} fps, medians of {args.repeats} runs")
+    acting = ", acting" if args.acting else ""
+    print(
+        f"prompt: {PROMPT!r}, {args.seconds} s at {FPS} fps{acting}, medians of {args.repeats} runs"
+    )
     print(f"{'size':<10} {'render':>14} {'encode only':>14} {'ratio':>7}")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         cast = drawn_cast(root)
         for width, height in SIZES:
             request = RenderRequest(PROMPT, cast, args.seconds, width, height, seed=7)
-            render_seconds(request, root / "warm.mp4")  # imports, caches
+            render_seconds(request, root / "warm.mp4", args.acting)  # imports, caches
             renders, encodes = [], []
             for _ in range(args.repeats):
-                renders.append(render_seconds(request, root / "render.mp4"))
-                encodes.append(encode_only_seconds(request, root / "encode.mp4"))
+                renders.append(render_seconds(request, root / "render.mp4", args.acting))
+                encodes.append(encode_only_seconds(request, root / "encode.mp4", args.acting))
             render = statistics.median(renders) / args.seconds
             encode = statistics.median(encodes) / args.seconds
             print(

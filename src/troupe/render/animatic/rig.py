@@ -44,6 +44,8 @@ _MIN_NOTCH = 0.25
 # So a figure filling this much of its convex hull (its soft edge aside) has no notch, and
 # no limb: it is not searched for any (a box, a ball, a sticker fill 1.0).
 _CONVEX = 0.99
+# Places where a part meets the core within this many pixels of each other are one join.
+_JOIN_REACH = 2
 # A limb rooted in the core's top share, within this share of the core's half-width of its
 # middle, crowns the head (an antenna, ears, a hat, a lid, a stalk): it follows the head.
 _CROWN_TOP = 0.1
@@ -187,7 +189,7 @@ def _figure_region(solid: np.ndarray) -> np.ndarray | None:
     """The figure's main piece, grown by the margin its soft edge needs; None for a convex
     figure or one in several pieces."""
     area = cv2.countNonZero(solid)
-    if area == 0 or area >= _CONVEX * cv2.contourArea(cv2.convexHull(cv2.findNonZero(solid))):
+    if area == 0 or area >= _CONVEX * cv2.contourArea(_hull_corners(solid)):
         return None
     region = _main_piece(cv2.dilate(solid, np.ones((2 * _MARGIN + 1,) * 2, np.uint8)))
     if cv2.countNonZero(solid & (1 - region)) > _LOOSE_PARTS * area:
@@ -267,48 +269,78 @@ class _Limb:
 def _limbs(solid: np.ndarray, core: np.ndarray, height: float) -> list[_Limb]:
     """The thin parts joined to the core, in one place, that stick out of it: long enough,
     further than they are wide where they join it, and leaving a notch beside them."""
-    count, labels = cv2.connectedComponents(solid - core, connectivity=8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(solid - core, connectivity=8)
     touching = cv2.dilate(core, np.ones((3, 3), np.uint8)).astype(bool)
     away = cv2.distanceTransform(1 - core, cv2.DIST_L2, 5)
-    core_hull = _hull(core)
+    core_corners = _hull_corners(core)
+    core_hull = _filled(core_corners, core.shape)
     limbs = []
     for label in range(1, count):
-        part = labels == label
-        joint = part & touching
+        x, y, w, h = stats[label, :4]
+        # Its root and tip lie in its box: a box too small holds no limb long enough. Most
+        # parts are crumbs of the edge the core left, each cheap to skip in its box alone.
+        if math.hypot(w - 1, h - 1) < _MIN_LIMB_LENGTH * height:
+            continue
+        box = _grown_box(x, y, w, h, solid.shape)
+        part = labels[box] == label
+        joint = part & touching[box]
         if not joint.any() or not _joined_once(joint):
             continue
-        contact = np.argwhere(joint)[:, ::-1].astype(np.float64)
-        pixels = np.argwhere(part)[:, ::-1].astype(np.float64)
+        offset = np.array([box[1].start, box[0].start], np.float64)
+        contact = np.argwhere(joint)[:, ::-1] + offset
+        pixels = np.argwhere(part)[:, ::-1] + offset
         root = contact.mean(axis=0)
-        limb = _Limb(root, pixels[np.argmax(((pixels - root) ** 2).sum(axis=1))], part)
-        if limb.length < _MIN_LIMB_LENGTH * height:
+        tip = pixels[np.argmax(((pixels - root) ** 2).sum(axis=1))]
+        if float(np.linalg.norm(tip - root)) < _MIN_LIMB_LENGTH * height:
             continue
         width = float(np.linalg.norm(contact.max(axis=0) - contact.min(axis=0)))
-        if float(away[part].max()) < _MIN_PROTRUSION * width:
+        if float(away[box][part].max()) < _MIN_PROTRUSION * width:
             continue
-        if _notch(core, core_hull, part) >= _MIN_NOTCH * len(pixels):
-            limbs.append(limb)
+        whole = np.zeros(solid.shape, bool)
+        whole[box] = part
+        if _notch(core, core_corners, core_hull, whole) >= _MIN_NOTCH * len(pixels):
+            limbs.append(_Limb(root, tip, whole))
     return limbs
+
+
+def _grown_box(x: int, y: int, w: int, h: int, shape: tuple[int, ...]) -> tuple[slice, slice]:
+    """A part's box grown by what `_joined_once` dilates, so that its join is judged whole."""
+    reach = _JOIN_REACH
+    return (
+        slice(max(0, y - reach), min(shape[0], y + h + reach)),
+        slice(max(0, x - reach), min(shape[1], x + w + reach)),
+    )
 
 
 def _joined_once(joint: np.ndarray) -> bool:
     """Whether a part meets the core in one place: one joined in two (a mug's handle, a hand
     on a hip) would tear if it swung."""
-    grown = cv2.dilate(joint.astype(np.uint8), np.ones((5, 5), np.uint8))
+    side = 2 * _JOIN_REACH + 1
+    grown = cv2.dilate(joint.astype(np.uint8), np.ones((side, side), np.uint8))
     return cv2.connectedComponents(grown)[0] <= 2
 
 
-def _hull(mask: np.ndarray) -> np.ndarray:
-    filled = np.zeros_like(mask, np.uint8)
-    cv2.fillConvexPoly(filled, cv2.convexHull(cv2.findNonZero(mask.astype(np.uint8))), 1)
+def _hull_corners(mask: np.ndarray) -> np.ndarray:
+    """The corners of the convex hull of a mask's pixels, from its outer edges alone: every
+    hull corner lies on one, and they are a fraction of its pixels."""
+    edges, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    return cv2.convexHull(np.concatenate(edges))
+
+
+def _filled(corners: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    filled = np.zeros(shape, np.uint8)
+    cv2.fillConvexPoly(filled, corners, 1)
     return filled.astype(bool)
 
 
-def _notch(core: np.ndarray, core_hull: np.ndarray, part: np.ndarray) -> int:
+def _notch(
+    core: np.ndarray, core_corners: np.ndarray, core_hull: np.ndarray, part: np.ndarray
+) -> int:
     """Pixels that the part adds to the core's hull, beyond its own: none for a corner the
     core's disc rounded off a convex figure."""
     joined = core.astype(bool) | part
-    return int(np.count_nonzero(_hull(joined) & ~core_hull & ~joined))
+    corners = cv2.convexHull(np.concatenate([core_corners, _hull_corners(part)]))
+    return int(np.count_nonzero(_filled(corners, core.shape) & ~core_hull & ~joined))
 
 
 def _limb_roles(limbs: list[_Limb], core: np.ndarray, leg_zone: float) -> dict[str, _Limb]:
