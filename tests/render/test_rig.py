@@ -209,6 +209,13 @@ def lollipop() -> np.ndarray:
     return alpha
 
 
+def hairline_arc() -> np.ndarray:
+    """A figure one pixel thick: no disc fits inside it, so it has no core to hang limbs on."""
+    alpha = np.zeros((200, 200), np.uint8)
+    cv2.ellipse(alpha, (100, 100), (80, 60), 0, 20, 300, 255, 1)
+    return alpha
+
+
 @pytest.mark.parametrize(
     "alpha",
     [
@@ -220,8 +227,19 @@ def lollipop() -> np.ndarray:
         box_with_a_lid(),
         cherry(),
         lollipop(),
+        hairline_arc(),
     ],
-    ids=["square", "disc", "full", "sticker", "triangle", "lidded box", "cherry", "lollipop"],
+    ids=[
+        "square",
+        "disc",
+        "full",
+        "sticker",
+        "triangle",
+        "lidded box",
+        "cherry",
+        "lollipop",
+        "hairline arc",
+    ],
 )
 def test_shapes_without_limbs_keep_rigid_motion(alpha: np.ndarray) -> None:
     assert build_rig(alpha) is None

@@ -169,6 +169,8 @@ def build_rig(alpha: np.ndarray) -> Rig | None:
     top, bottom = _rows(solid)
     height = float(bottom - top + 1)
     core = _core(solid)
+    if not core.any():  # a figure too thin for the core's disc (a hairline) has no body
+        return None
     roles = _limb_roles(_limbs(solid, core, height), core, top + _LEG_ZONE * height)
     if not _poseable(roles):
         return None
