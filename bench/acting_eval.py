@@ -119,9 +119,11 @@ def main() -> None:
             f"{'own':>5} {'other':>6} {'s/s':>5}"
         )
         for name, (member, fingerprint) in characters.items():
-            others = [fp for other, (_, fp) in characters.items() if other != name]
-            if args.real:
-                others = [mascot[1]]
+            others = (
+                [mascot[1]]
+                if args.real
+                else [fp for other, (_, fp) in characters.items() if other != name]
+            )
             for index, template in enumerate(REAL_PROMPTS if args.real else PROMPTS):
                 prompt = template.format(username=member.username)
                 request = RenderRequest(prompt, (member,), args.seconds, 1280, 720, seed=index)
