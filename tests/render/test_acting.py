@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -41,12 +42,27 @@ def pulsing(t: float) -> np.ndarray:
     return image
 
 
-def cast_member(root: Path, name: str, cutout: np.ndarray, strip: bool) -> CastMember:
+def turning(t: float) -> np.ndarray:
+    """An arm that keeps swinging one way from its foot, 40 degrees a second: no pose returns."""
+    image = np.zeros((160, 140, 4), np.uint8)
+    angle = math.radians(40 * t)
+    tip = (round(70 + 120 * math.sin(angle)), round(155 - 120 * math.cos(angle)))
+    cv2.line(image, (70, 155), tip, BLUE, 18)
+    return image
+
+
+def cast_member(
+    root: Path,
+    name: str,
+    cutout: np.ndarray,
+    strip: bool,
+    moving: Callable[[float], np.ndarray] = pulsing,
+) -> CastMember:
     path = root / f"{name}.png"
     Image.fromarray(cutout).save(path)
     motion = None
     if strip:
-        frames = [StripFrame(i / 12, pulsing(i / 12), (70.0, 155.0)) for i in range(30)]
+        frames = [StripFrame(i / 12, moving(i / 12), (70.0, 155.0)) for i in range(30)]
         motion = root / f"{name}.zip"
         motion.write_bytes(strip_bytes(frames))
     return CastMember(name, name, name.title(), (path,), None, motion)
@@ -114,6 +130,14 @@ def test_a_character_in_place_plays_its_own_motion_looped(tmp_path: Path) -> Non
     drawn = [actor.look(i / loop.fps).rgba for i in range(2 * period)]
     assert all(np.array_equal(a, b) for a, b in zip(drawn[:period], drawn[period:], strict=True))
     assert departure([d[:, :, 3] > 127 for d in drawn[:period]]) > 0.05
+
+
+def test_motion_that_no_loop_can_close_gives_way_to_the_posed_body(tmp_path: Path) -> None:
+    member = cast_member(tmp_path, "ginger", gingerbread(), strip=True, moving=turning)
+    actor = produce(request("@ginger standing in a field", member), acting=True).compositor.actors[
+        0
+    ]
+    assert isinstance(actor.moves, Posed)
 
 
 def test_a_character_with_limbs_walks_and_waves_with_them(tmp_path: Path) -> None:

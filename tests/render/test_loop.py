@@ -135,8 +135,42 @@ def test_seamless_loop_seam_is_no_bigger_than_an_ordinary_step() -> None:
 def test_a_walk_loops_in_place_once_its_drift_is_aligned_away() -> None:
     frames, feet = walker(period=10, count=30)
     loop = MotionLoop.from_sequence(frames, feet, FPS)
+    assert loop is not None
     assert len(loop.frames) % 10 in (9, 0, 1)  # whole strides: one or two
     assert seam_cost(loop.frames) <= 1.5
+
+
+def block(width: int, height: int) -> np.ndarray:
+    """A hard-edged block standing at the bottom centre of a 120 x 120 frame."""
+    frame = np.zeros((120, 120, 4), np.uint8)
+    frame[120 - height :, 60 - width // 2 : 60 + width - width // 2] = (200, 60, 40, 255)
+    return frame
+
+
+def test_the_seam_blends_only_frames_that_look_alike() -> None:
+    # A figure that stands for three frames, then lies pulsing: the best loop starts two frames
+    # into the pulse, and a three-frame blend would reach back to the standing figure.
+    standing = [block(20, 100)] * 3
+    lying = [block(90 + 10 * (i % 6 in (1, 2, 3)) + 10 * (i % 6 == 2), 30) for i in range(21)]
+    frames = standing + lying
+    feet = [(60.0, 120.0)] * len(frames)
+    loop = MotionLoop.from_sequence(frames, feet, FPS, blend_seconds=BLEND_FRAMES / FPS)
+    assert loop is not None
+    start, _ = best_loop(align_to_ground(frames, feet), MIN_FRAMES)
+    assert start - BLEND_FRAMES < len(standing) <= start - 1  # the blend's reach, the seam's
+    # A cross-fade with the standing figure would leave its half-transparent ghost.
+    assert all(set(np.unique(frame[:, :, 3]).tolist()) <= {0, 255} for frame in loop.frames)
+
+
+def test_motion_that_never_returns_has_no_loop() -> None:
+    frames = []
+    for i in range(13):  # an arm swinging one way from its foot, 12 degrees a frame
+        frame = np.zeros((140, 260, 4), np.uint8)
+        angle = math.radians(12 * i - 72)
+        tip = (round(130 + 120 * math.sin(angle)), round(135 - 120 * math.cos(angle)))
+        cv2.line(frame, (130, 135), tip, (40, 90, 220, 255), 16)
+        frames.append(frame)
+    assert MotionLoop.from_sequence(frames, [(130.0, 140.0)] * len(frames), FPS) is None
 
 
 def test_blending_in_premultiplied_colour_leaves_no_halo() -> None:
@@ -162,13 +196,14 @@ def test_a_sequence_shorter_than_a_loop_loops_whole() -> None:
     frames = bottom_aligned(pulsing_disc(period=20, count=5))
     assert best_loop(frames, MIN_FRAMES) == (0, 4)
     loop = MotionLoop.from_sequence(frames, [(f.shape[1] / 2, f.shape[0]) for f in frames], FPS)
-    assert len(loop.frames) == 5
+    assert loop is not None and len(loop.frames) == 5
 
 
 def test_a_single_frame_is_a_still() -> None:
     (frame,) = pulsing_disc(period=20, count=1)
     feet = [(frame.shape[1] / 2, frame.shape[0])]
     loop = MotionLoop.from_sequence([frame], feet, FPS)
+    assert loop is not None
     assert loop.duration == pytest.approx(1 / FPS)
     (still,) = align_to_ground([frame], feet)
     assert all(np.array_equal(loop.frame_at(t), still) for t in (0.0, 0.5, 7.3, -2.0))
@@ -188,6 +223,8 @@ def test_frame_at_wraps_around_and_is_a_deterministic_lookup() -> None:
 
 def test_prepared_frames_cannot_be_changed_through_frame_at() -> None:
     frames, feet = walker(period=10, count=12)
-    frame = MotionLoop.from_sequence(frames, feet, FPS).frame_at(0.0)
+    loop = MotionLoop.from_sequence(frames, feet, FPS)
+    assert loop is not None
+    frame = loop.frame_at(0.0)
     with pytest.raises(ValueError):
         frame[0, 0, 0] = 1

@@ -44,12 +44,15 @@ class Looped:
 
 def own_motion(strip: Path, height: float, light: Gain, phase: float) -> Looped | None:
     """The character's own motion from its strip, looped without a seam and prepared for a
-    slot `height` tall; None when the strip holds too little motion to loop."""
+    slot `height` tall; None when the strip holds too little motion to loop, or motion no
+    loop can close without a ghost (a character that turns around, say)."""
     frames = read_strip(strip)
     if len(frames) < MIN_STRIP_FRAMES:
         return None
     fps = 1.0 / float(np.median(np.diff([f.time for f in frames])))
     loop = MotionLoop.from_sequence([f.rgba for f in frames], [f.feet for f in frames], fps)
+    if loop is None:
+        return None
     prepared = tuple(prepare_cutout(frame, height, light) for frame in loop.frames)
     return Looped(loop, prepared, phase * loop.duration)
 
