@@ -29,7 +29,7 @@ MIN_LOOP_SECONDS = 0.5  # shorter loops read as a twitch
 BLEND_SECONDS = 0.25
 # Two silhouettes (alpha over half) that share less than this of their union show as two
 # figures when cross-faded, a ghost. On the real-footage characters' loops the seam's pairs
-# share 0.86-0.99 where the loop looks right, and 0.40-0.75 where it ghosts: a runner who
+# share 0.855-0.99 where the loop looks right, and 0.40-0.75 where it ghosts: a runner who
 # turns, a penguin that falls over three frames before its loop starts.
 ALIKE_IOU = 0.8
 # Times built as k / video_fps land a hair under a frame boundary; this keeps them on it.
