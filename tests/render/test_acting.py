@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image
+from threadpoolctl import threadpool_info
 
 from tests.render.test_animatic import check_mp4
 from tests.render.test_rig import gingerbread
@@ -164,6 +165,26 @@ def test_a_walk_draws_each_pose_of_its_cycle_once_and_as_posing_it_anew_would(
     for t in (0.0, 1.3, 5.25):
         again = Posed(posed.cutout, posed.rig, posed.motion).at(t)
         assert np.array_equal(again.rgba, posed.at(t).rgba)
+
+
+def test_a_render_runs_on_one_blas_thread_and_gives_the_rest_back(tmp_path: Path) -> None:
+    member = cast_member(tmp_path, "ginger", gingerbread(), strip=False)
+    before = blas_threads()
+    seen: list[set[int]] = []
+
+    def report(fraction: float) -> None:
+        if fraction < 1.0:
+            seen.append(blas_threads())
+
+    render_animatic(
+        request("@ginger walking through a park", member), tmp_path / "v.mp4", report, True
+    )
+    assert seen and all(threads == {1} for threads in seen)
+    assert blas_threads() == before
+
+
+def blas_threads() -> set[int]:
+    return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
 
 
 def test_a_figure_without_limbs_moves_as_one_piece(tmp_path: Path) -> None:
