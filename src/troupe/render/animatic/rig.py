@@ -76,7 +76,7 @@ _LEG_TRAVEL = 0.3
 _LOOSE_PARTS = 0.02  # share of the figure allowed apart from its main piece (it is dropped)
 _TARGET_VERTICES = 280
 _MIN_VERTICES = 24  # a smaller mesh is too coarse to bend
-_DRIFT = 0.5  # px a vertex may move with every handle at rest before it counts as loose
+_EDGE_PULL = 1e-6  # step 1's pull of edges to their rest vectors, against its terms (traces)
 _MIN_SPACING = 4.0  # px between mesh points, at least
 # A short limb is meshed finer, with this many spacings from root to tip: with fewer, a swing
 # crowds its bend into one or two triangles where it joins the core, and they fold.
@@ -128,6 +128,7 @@ class _Solver:
     free: np.ndarray  # (m,) vertices the handles do not pin
     fixed: np.ndarray  # (k,) the handles' vertices, in the rig's handle order
     similar: np.ndarray  # (2m, 2k) step 1: free coordinates from handle coordinates
+    offset: np.ndarray  # (2m,) step 1: and the pull towards the rest pose
     from_edges: np.ndarray  # (m, 3t) step 2: free positions from the fitted edge vectors
     from_handles: np.ndarray  # (m, k) step 2: and from the handle positions
     rest_shapes: np.ndarray  # (t, 3, 2) each rest triangle about its centroid
@@ -145,9 +146,6 @@ class Rig:
     solver: _Solver
     # limb -> how far it may turn clockwise (negative) and counter-clockwise, in degrees
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
-    # vertices the solve leaves undetermined, and the placed vertex each follows rigidly
-    loose: np.ndarray = field(default_factory=lambda: np.zeros(0, np.intp))
-    anchors: np.ndarray = field(default_factory=lambda: np.zeros(0, np.intp))
 
     def rest(self, name: str) -> np.ndarray:
         """Where the handle `name` is at rest."""
@@ -215,21 +213,8 @@ def _assemble(
     vertices = vertices - _PAD
     solver = _solve(vertices, triangles, weights, np.array(list(handles.values())))
     joints = {name: limb.root - _PAD for name, limb in roles.items()}
-    rig = _anchored(Rig(vertices, triangles, handles, joints, height, solver))
+    rig = Rig(vertices, triangles, handles, joints, height, solver)
     return dataclasses.replace(rig, ranges={limb: _range(rig, limb) for limb in joints})
-
-
-def _anchored(rig: Rig) -> Rig:
-    """The rig with the vertices its solve cannot place (a part the mesh joins to the rest by
-    too little, such as an antenna on a thread: with every handle at rest they drifted up to
-    100 px) following their nearest placed vertex rigidly."""
-    drift = np.abs(deform(rig, {}) - rig.vertices).max(axis=1)
-    loose = np.flatnonzero(drift > _DRIFT)
-    placed = np.flatnonzero(drift <= _DRIFT)
-    if len(loose) == 0 or len(placed) == 0:
-        return rig
-    apart = ((rig.vertices[loose][:, None] - rig.vertices[placed][None]) ** 2).sum(axis=2)
-    return dataclasses.replace(rig, loose=loose, anchors=placed[apart.argmin(axis=1)])
 
 
 def _main_piece(mask: np.ndarray) -> np.ndarray:
@@ -420,10 +405,12 @@ def _mesh(region: np.ndarray, limbs: list[_Limb]) -> tuple[np.ndarray, np.ndarra
     contours, _ = cv2.findContours(region, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
     spacing = _spacing(cv2.countNonZero(region), sum(cv2.arcLength(c, True) for c in contours))
     local = _local_spacing(region, limbs, spacing)
-    outlines = [_outline_points(c, local) for c in contours]
+    outline = np.unique(np.vstack([_outline_points(c, local) for c in contours]), axis=0)
     grids = [_grid_points(region, s, local == s) for s in np.unique(local[region > 0])]
-    points = np.unique(np.vstack([*outlines, *grids]), axis=0)
-    triangles = _delaunay(points.astype(np.float32), region, _SLIVER * float(local.min()))
+    points, first = np.unique(np.vstack([outline, *grids]), axis=0, return_index=True)
+    on_outline = first < len(outline)
+    thinnest = _SLIVER * float(local.min())
+    triangles = _delaunay(points.astype(np.float32), on_outline, region, thinnest)
     if len(triangles) < 2:
         return None
     return _connected(points, triangles)
@@ -471,10 +458,14 @@ def _grid_points(region: np.ndarray, spacing: float, where: np.ndarray) -> np.nd
     return np.column_stack([cols[inside], rows[inside]]).astype(np.float64)
 
 
-def _delaunay(points: np.ndarray, region: np.ndarray, thinnest: float) -> np.ndarray:
+def _delaunay(
+    points: np.ndarray, on_outline: np.ndarray, region: np.ndarray, thinnest: float
+) -> np.ndarray:
     """Delaunay triangles (vertex indices, positive signed area with y down) whose centroid
     lies inside the region, but for slivers thinner than `thinnest` px along the outline
-    (three outline points almost in line): they carry no picture and flip at any bend."""
+    (three outline points almost in line): they carry no picture and flip at any bend. A thin
+    triangle inside is kept: without it the mesh cracks, and the pieces either side of the
+    crack hang on each other by one corner (the legs of a figure 1300 px tall fell apart so)."""
     h, w = region.shape
     subdiv = cv2.Subdiv2D((-1, -1, w + 2, h + 2))
     subdiv.insert([(float(x), float(y)) for x, y in points])
@@ -489,7 +480,8 @@ def _delaunay(points: np.ndarray, region: np.ndarray, thinnest: float) -> np.nda
     centroids = np.round(corners.mean(axis=1)).astype(int)
     area = _signed_areas(corners)
     longest = np.linalg.norm(corners - np.roll(corners, 1, axis=1), axis=2).max(axis=1)
-    keep = (region[centroids[:, 1], centroids[:, 0]] > 0) & (np.abs(area) > thinnest * longest)
+    sliver = (np.abs(area) <= thinnest * longest) & on_outline[found].all(axis=1)
+    keep = (region[centroids[:, 1], centroids[:, 0]] > 0) & ~sliver
     found = found[keep]
     flip = area[keep] < 0
     found[flip] = found[flip][:, [0, 2, 1]]
@@ -537,18 +529,28 @@ def _solve(
     once (dense: a few hundred vertices)."""
     free = np.setdiff1d(np.arange(len(vertices)), fixed)
     per_side = np.tile(weights, 3)
-    terms = _similarity_terms(vertices, triangles) * np.repeat(np.sqrt(per_side), 2)[:, None]
-    gram = terms.T @ terms
-    free2, fixed2 = _coordinates(free), _coordinates(fixed)
-    similar = -np.linalg.solve(gram[np.ix_(free2, free2)], gram[np.ix_(free2, fixed2)])
     incidence = _incidence(triangles, len(vertices))
     laplacian = incidence.T @ (incidence * per_side[:, None])
+    terms = _similarity_terms(vertices, triangles) * np.repeat(np.sqrt(per_side), 2)[:, None]
+    gram = terms.T @ terms
+    # A triangle that hangs on the mesh by one corner (a sliver on the outline of a large or
+    # blurred cut-out) turns and scales freely about it in step 1, which is then singular, or
+    # nearly so and solved to noise everywhere. A faint pull of each edge towards its rest
+    # vector places it (it keeps its rest shape on that corner) and leaves the rest pose exact.
+    pull = _EDGE_PULL * np.trace(gram) / np.trace(laplacian) * np.kron(laplacian, np.eye(2))
+    gram += pull
+    free2, fixed2 = _coordinates(free), _coordinates(fixed)
+    towards_rest = (pull @ vertices.ravel())[free2, None]
+    solved = np.linalg.solve(
+        gram[np.ix_(free2, free2)], np.hstack([gram[np.ix_(free2, fixed2)], towards_rest])
+    )
+    similar, offset = -solved[:, :-1], solved[:, -1]
     inner = laplacian[np.ix_(free, free)]
     from_edges = np.linalg.solve(inner, (incidence[:, free] * per_side[:, None]).T)
     from_handles = -np.linalg.solve(inner, laplacian[np.ix_(free, fixed)])
     corners = vertices[triangles]
     shapes = corners - corners.mean(axis=1, keepdims=True)
-    return _Solver(free, fixed, similar, from_edges, from_handles, shapes)
+    return _Solver(free, fixed, similar, offset, from_edges, from_handles, shapes)
 
 
 def _coordinates(indices: np.ndarray) -> np.ndarray:
@@ -596,13 +598,10 @@ def deform(rig: Rig, targets: HandleTargets) -> np.ndarray:
     solver = rig.solver
     positions = rig.vertices.copy()
     positions[solver.fixed] = fixed
-    positions[solver.free] = (solver.similar @ fixed.ravel()).reshape(-1, 2)
+    positions[solver.free] = (solver.similar @ fixed.ravel() + solver.offset).reshape(-1, 2)
     fitted = _fit_rigidly(solver.rest_shapes, positions[rig.triangles])
     edges = np.concatenate([fitted[:, i] - fitted[:, j] for i, j in _EDGES])
     positions[solver.free] = solver.from_edges @ edges + solver.from_handles @ fixed
-    if len(rig.loose):
-        moved = positions[rig.anchors] - rig.vertices[rig.anchors]
-        positions[rig.loose] = rig.vertices[rig.loose] + moved
     return positions
 
 
