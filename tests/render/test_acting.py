@@ -25,10 +25,10 @@ from troupe.characters.timestamps import Window
 from troupe.media.probe import probe
 from troupe.media.strip import StripFrame, strip_bytes
 from troupe.media.synthetic import ClipSpec, make_mascot_clip
-from troupe.render.animatic.acting import Looped, Posed, outline_change
+from troupe.render.animatic.acting import RIGS, Looped, Posed, RigCache, outline_change
 from troupe.render.animatic.compose import typical_cutout
 from troupe.render.animatic.production import FPS, produce, render_animatic
-from troupe.render.animatic.rig import CYCLES_PER_SECOND
+from troupe.render.animatic.rig import CYCLES_PER_SECOND, build_rig
 from troupe.render.backend import CastMember, RenderRequest
 
 BLUE = (40, 90, 220, 255)
@@ -165,6 +165,37 @@ def test_a_walk_draws_each_pose_of_its_cycle_once_and_as_posing_it_anew_would(
     for t in (0.0, 1.3, 5.25):
         again = Posed(posed.cutout, posed.rig, posed.motion).at(t)
         assert np.array_equal(again.rgba, posed.at(t).rgba)
+
+
+def test_a_character_posed_again_at_the_same_size_is_fitted_once(tmp_path: Path) -> None:
+    RIGS.clear()
+    ginger = cast_member(tmp_path, "ginger", gingerbread(), strip=False)
+    wide = cast_member(tmp_path, "wide", gingerbread(arms=False), strip=False)
+    prompt = "@{} walking through a park"
+
+    def rig_of(member: CastMember) -> object:
+        posed = produce(request(prompt.format(member.username), member), acting=True)
+        moves = posed.compositor.actors[0].moves
+        assert isinstance(moves, Posed)
+        return moves.rig
+
+    first = rig_of(ginger)
+    assert rig_of(ginger) is first  # the second video's render fits no rig
+    assert rig_of(wide) is not first  # another figure has its own
+
+
+def test_the_rig_cache_keeps_the_latest_rigs_and_each_is_the_one_fitting_gives() -> None:
+    figure = gingerbread()[:, :, 3]
+    alphas = [cv2.resize(figure, None, fx=scale, fy=scale) for scale in (1.0, 0.8, 0.6)]
+    cache = RigCache(kept=2)
+    first = cache.rig(alphas[0])
+    fitted = build_rig(alphas[0])
+    assert first is not None and fitted is not None
+    assert np.array_equal(first.vertices, fitted.vertices)
+    assert cache.rig(alphas[0].copy()) is first  # equal pixels, another array
+    cache.rig(alphas[1])
+    cache.rig(alphas[2])  # the third pushes out the least recently used: the first
+    assert cache.rig(alphas[0]) is not first
 
 
 def test_a_render_runs_on_one_blas_thread_and_gives_the_rest_back(tmp_path: Path) -> None:

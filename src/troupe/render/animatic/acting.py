@@ -4,7 +4,10 @@ for the others. Both are prepared once per video and give the cut-out to draw at
 
 from __future__ import annotations
 
+import hashlib
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +31,11 @@ MIN_STRIP_FRAMES = 4
 # Poses kept per character and video: two headings of a slow cycle at 24 fps, with room to spare.
 MAX_POSES = 256
 POSE_DIGITS = 9
+# Rigs kept per process. A rig depends only on its cut-out's alpha at the size it is drawn, so
+# a worker rendering a character again at that size (a series of videos of one mascot) fits it
+# once: fitting took about 0.3 s of CPU a character (bench/render.py --acting). A rig of a
+# figure a third of a 720p frame tall holds a few MB of solver matrices.
+RIGS_KEPT = 8
 
 
 @dataclass(frozen=True)
@@ -87,10 +95,43 @@ class Posed:
         return Cutout(_feet_at_bottom_centre(image, offset, self.cutout.rgba.shape), height)
 
 
+class RigCache:
+    """The rigs of the last `kept` alphas fitted, shared by the process's render threads."""
+
+    def __init__(self, kept: int) -> None:
+        self._kept = kept
+        self._lock = threading.Lock()
+        self._rigs: OrderedDict[tuple[bytes, tuple[int, ...]], Rig | None] = OrderedDict()
+
+    def rig(self, alpha: np.ndarray) -> Rig | None:
+        """`build_rig(alpha)`, fitted once for equal alphas."""
+        key = (
+            hashlib.blake2b(np.ascontiguousarray(alpha).data, digest_size=16).digest(),
+            alpha.shape,
+        )
+        with self._lock:
+            if key in self._rigs:
+                self._rigs.move_to_end(key)
+                return self._rigs[key]
+        rig = build_rig(alpha)  # outside the lock: another thread's character need not wait
+        with self._lock:
+            self._rigs[key] = rig
+            while len(self._rigs) > self._kept:
+                self._rigs.popitem(last=False)
+        return rig
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rigs.clear()
+
+
+RIGS = RigCache(RIGS_KEPT)
+
+
 def posed_body(cutout: Cutout, motion: Motion) -> Posed | None:
     """The cut-out on a rig for `motion`; None for a figure with no limbs to move (a box, a
     ball), which keeps moving as one piece."""
-    rig = build_rig(cutout.rgba[:, :, 3])
+    rig = RIGS.rig(cutout.rgba[:, :, 3])
     return Posed(cutout, rig, motion) if rig is not None else None
 
 
