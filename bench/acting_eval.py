@@ -1,8 +1,9 @@
 """How characters act in the animatic: the demo's mascot and Big Buck Bunny, made by the real
 extraction, rendered at 1280x720 in the demo's two scenes and in a walk, a wave and standing.
 
-Run: .venv/bin/python bench/acting_eval.py [--out DIR] [--seconds S] [--acting] [--real]
-(--acting renders as TROUPE_ANIMATIC_ACTING=true does; without it, as the default does.
+Run: .venv/bin/python bench/acting_eval.py [--out DIR] [--seconds S] [--rigid] [--real]
+(renders as the server does by default, its characters acting; --rigid renders as
+TROUPE_ANIMATIC_ACTING=false does.
 --real: instead of the bunny, every real-footage clip that yields a character from its first
 3 s, as bench/consistency_real.py makes them, standing and walking; "other" is then the
 mascot's fingerprint on its videos.)
@@ -99,7 +100,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("acting-eval"))
     parser.add_argument("--seconds", type=int, default=4)
-    parser.add_argument("--acting", action="store_true")
+    parser.add_argument("--rigid", action="store_true")
     parser.add_argument("--real", action="store_true")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -127,14 +128,14 @@ def main() -> None:
             for index, template in enumerate(REAL_PROMPTS if args.real else PROMPTS):
                 prompt = template.format(username=member.username)
                 request = RenderRequest(prompt, (member,), args.seconds, 1280, 720, seed=index)
-                kind, changes = outline_changes(request, args.acting)
+                kind, changes = outline_changes(request, not args.rigid)
                 video = root / f"{name}_{index}.mp4"
                 began = time.perf_counter()
-                render_animatic(request, video, lambda _: None, acting=args.acting)
+                render_animatic(request, video, lambda _: None, acting=not args.rigid)
                 per_second = (time.perf_counter() - began) / args.seconds
                 own = score_video(load_fingerprint(fingerprint), video)
                 other = max((score_video(load_fingerprint(fp), video) for fp in others), default=0)
-                sheet = f"{name}_{index}{'_acting' if args.acting else ''}.png"
+                sheet = f"{name}_{index}{'_rigid' if args.rigid else ''}.png"
                 contact_sheet(video, args.out / sheet)
                 changed = float(np.mean([c > CHANGED for c in changes]))
                 print(

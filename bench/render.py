@@ -1,12 +1,14 @@
 """Animatic render time per second of video, against encoding alone the same number of frames.
 
-Run: .venv/bin/python bench/render.py [--repeats N] [--seconds S] [--acting]
-(--acting renders as TROUPE_ANIMATIC_ACTING=true does: bolt's walk and pip's dance posed.)
+Run: .venv/bin/python bench/render.py [--repeats N] [--seconds S] [--rigid]
+(renders as the server does by default: bolt's walk and pip's dance posed, each rig fitted by
+the warm-up render; --rigid renders as TROUPE_ANIMATIC_ACTING=false does.)
 For 1280x720 and 720x1280: an 8 s video of two drawn characters (tests/characters) in a rainy
 city with a camera pan. Prints, as medians: the whole render (prompt to MP4 on disk) in seconds
 per second of video, then the same encoder settings writing the same number of frames and the
 same soundtrack from frames drawn beforehand (24 of the video's frames, repeated), and the
-ratio of the two.
+ratio of the two; then a render after the process's rigs are forgotten (`acting.RIGS`), as
+the first video of a cast in a worker is.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from PIL import Image
 
 from tests.characters.test_consistency import bolt, cutouts, pip
 from troupe.media.encode import write_mp4
+from troupe.render.animatic.acting import RIGS
 from troupe.render.animatic.backend import AnimaticBackend
 from troupe.render.animatic.production import FPS, produce
 from troupe.render.backend import CastMember, RenderRequest
@@ -68,27 +71,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=8)
-    parser.add_argument("--acting", action="store_true")
+    parser.add_argument("--rigid", action="store_true")
     args = parser.parse_args()
-    acting = ", acting" if args.acting else ""
+    acting = not args.rigid
+    mode = "acting" if acting else "rigid"
     print(
-        f"prompt: {PROMPT!r}, {args.seconds} s at {FPS} fps{acting}, medians of {args.repeats} runs"
+        f"prompt: {PROMPT!r}, {args.seconds} s at {FPS} fps, {mode}, medians of {args.repeats} runs"
     )
-    print(f"{'size':<10} {'render':>14} {'encode only':>14} {'ratio':>7}")
+    print(f"{'size':<10} {'render':>14} {'encode only':>14} {'ratio':>7}   first render of a cast")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         cast = drawn_cast(root)
         for width, height in SIZES:
             request = RenderRequest(PROMPT, cast, args.seconds, width, height, seed=7)
-            render_seconds(request, root / "warm.mp4", args.acting)  # imports, caches
-            renders, encodes = [], []
+            render_seconds(request, root / "warm.mp4", acting)  # imports, caches
+            renders, encodes, firsts = [], [], []
             for _ in range(args.repeats):
-                renders.append(render_seconds(request, root / "render.mp4", args.acting))
-                encodes.append(encode_only_seconds(request, root / "encode.mp4", args.acting))
-            render = statistics.median(renders) / args.seconds
-            encode = statistics.median(encodes) / args.seconds
+                renders.append(render_seconds(request, root / "render.mp4", acting))
+                encodes.append(encode_only_seconds(request, root / "encode.mp4", acting))
+                RIGS.clear()  # as a process does that has not posed these characters yet
+                firsts.append(render_seconds(request, root / "first.mp4", acting))
+            render, encode, first = (
+                statistics.median(times) / args.seconds for times in (renders, encodes, firsts)
+            )
             print(
                 f"{width}x{height:<5} {render:9.3f} s/s {encode:9.3f} s/s {render / encode:6.2f}x"
+                f"   {first:.3f} s/s {first / encode:.2f}x"
             )
 
 

@@ -75,9 +75,9 @@ class Settings(BaseModel):
     max_prompt_chars: int = 4000
     max_characters_per_video: int = 8
     # The animatic's characters act: their own motion looped where they stand or sit, their
-    # limbs bent in walks, waves and dances. Off by default: looped, the demo's mascot scores
-    # consistency 0.34 (0.87-0.98 moving as one piece), and posed renders take twice as long.
-    animatic_acting: bool = False
+    # limbs bent in walks, waves and dances. Off, each moves as one piece: renders take 0.8-0.9
+    # times as long (bench/render.py), each frozen in one pose.
+    animatic_acting: bool = True
     video_retention_seconds: int = 7 * 24 * 3600  # then the files are removed: `expired`
 
     # The wan-vace back end (the `wan` extra): a local diffusers-format Wan2.1-VACE folder,
