@@ -33,8 +33,8 @@ MAX_POSES = 256
 POSE_DIGITS = 9
 # Rigs kept per process. A rig depends only on its cut-out's alpha at the size it is drawn, so
 # a worker rendering a character again at that size (a series of videos of one mascot) fits it
-# once: fitting took about 0.3 s of CPU a character (bench/render.py --acting). A rig of a
-# figure a third of a 720p frame tall holds a few MB of solver matrices.
+# once: fitting a cast of two took 0.15-0.26 s of an 8 s render (bench/render.py, a cast's first
+# render against the next). A rig of a figure a third of a 720p frame tall holds a few MB.
 RIGS_KEPT = 8
 
 
