@@ -488,3 +488,72 @@ def test_the_core_is_the_opening_by_its_disc(alpha: np.ndarray) -> None:
     opened = cv2.morphologyEx(solid, cv2.MORPH_OPEN, disc, borderType=cv2.BORDER_CONSTANT) > 0
     core = _core(solid) > 0
     assert (opened & core).sum() / (opened | core).sum() > 0.98
+
+
+# --- stubs: pieces of their own -------------------------------------------------------------
+
+
+def stub_direction(image: np.ndarray, offset: tuple[float, float], joint: np.ndarray) -> float:
+    """Degrees up from level of the right arm stub's dark pixels as seen from its joint."""
+    canvas = on_canvas(image, offset)
+    dark = (np.abs(canvas.astype(int) - DARK_RED).max(axis=2) < 40) & (canvas[:, :, 3] > 200)
+    (cx, cy), (ax, _) = EGG_CENTRE, EGG_AXES
+    dark[:, : 60 + cx + ax // 2] = False  # the stub lies right of the egg's middle ...
+    dark[60 + cy + 80 :] = False  # ... above its feet
+    ys, xs = np.nonzero(dark)
+    x, y = xs.mean() - 60 - joint[0], ys.mean() - 60 - joint[1]
+    return float(np.degrees(np.arctan2(-y, x)))
+
+
+def test_a_mascot_s_arm_stubs_turn_whole_and_a_gingerbread_man_s_arms_bend(
+    rig: Rig, stubby_rig: Rig
+) -> None:
+    assert set(stubby_rig.hinges) == {"left_hand", "right_hand"}
+    assert rig.hinges == {}
+
+
+def test_a_mascot_raises_its_stub_high_to_wave(stubby: np.ndarray, stubby_rig: Rig) -> None:
+    # Bent, the stub folded past 40°: raised as far as that, it hardly showed.
+    rig = stubby_rig
+    joint = rig.joints["right_hand"]
+    rest = stub_direction(*draw(stubby, rig, rig.vertices), joint)
+    raised = stub_direction(*draw(stubby, rig, deform(rig, limb_pose(rig, "wave", 0.0))), joint)
+    assert abs(rest) < 10
+    assert raised > 55
+
+
+def test_a_mascot_swings_its_stubs_in_a_walk(stubby_rig: Rig) -> None:
+    rig = stubby_rig
+    for hand in ("left_hand", "right_hand"):
+        joint, rest = rig.joints[hand], rig.rest(hand) - rig.joints[hand]
+        angles = []
+        for phase in PHASES:
+            posed = deform(rig, limb_pose(rig, "walk", phase))
+            moved = posed[rig.handles[hand]] - joint
+            turn = np.arctan2(moved[1], moved[0]) - np.arctan2(rest[1], rest[0])
+            angles.append(np.degrees((turn + np.pi) % (2 * np.pi) - np.pi))
+        assert np.ptp(angles) > 40, hand
+
+
+def test_drawing_a_mascot_at_rest_reproduces_the_cut_out(
+    stubby: np.ndarray, stubby_rig: Rig
+) -> None:
+    image, offset = draw(stubby, stubby_rig, stubby_rig.vertices)
+    drawn, original = on_canvas(image, offset), on_canvas(stubby, (0.0, 0.0))
+    assert np.abs(drawn.astype(int) - original).mean() < 0.05
+    assert (drawn[:, :, 3][original[:, :, 3] == 255] == 255).all()
+
+
+@pytest.mark.parametrize("action", sorted(ACTIONS))
+def test_a_mascot_s_stubs_stay_on_its_body(
+    stubby: np.ndarray, stubby_rig: Rig, action: str
+) -> None:
+    """However the body sways and the stubs turn, the figure stays one piece."""
+    for phase in PHASES[::3]:
+        image, _ = draw(
+            stubby, stubby_rig, deform(stubby_rig, limb_pose(stubby_rig, action, phase))
+        )
+        opaque = (image[:, :, 3] >= 128).astype(np.uint8)
+        count, _, stats, _ = cv2.connectedComponentsWithStats(opaque, connectivity=8)
+        areas = np.sort(stats[1:count, cv2.CC_STAT_AREA])[::-1]
+        assert areas[1:].sum() < 0.005 * areas.sum(), (phase, areas[:4])

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from troupe.render.animatic.compose import blend
 from troupe.render.animatic.motion import hop
 
 # The body's core is the figure opened by a disc this share of its thickest half-width:
@@ -73,6 +74,20 @@ _RANGE_KNEE = 0.5
 # how far the foot hangs below its hip: a gingerbread man's long legs take the whole of every
 # move (a run's lift is 0.23 of them), a mascot's foot stubs would fold into its body.
 _LEG_TRAVEL = 0.3
+# A hand shorter than this many times as wide where it joins the body is a stub (a mascot's
+# flipper): bending folds it within 30-45°, so it is cut out as a piece of its own, drawn over
+# the body from its own pixels and turned whole, as a paper puppet's arm is pinned on. Bent,
+# the demo mascot's stubs changed its outline by 0.1-0.4 % a frame.
+_STUB_SHAPE = 2.0
+# It turns about a pivot this share of its width inside the body from the middle of its join,
+# carried by the _ANCHORS body vertices nearest the pivot; its pixels reach _FRINGE px past it,
+# for its soft edge and the light rim a matte leaves (left on the body, it showed where the
+# stub had been).
+_PIVOT_DEPTH = 0.25
+_ANCHORS = 8
+_FRINGE = 4
+# A stub swings this much further than an arm in a stride: 16° moved the demo mascot's 4 px.
+_STUB_SWING = 2.5
 _LOOSE_PARTS = 0.02  # share of the figure allowed apart from its main piece (it is dropped)
 _TARGET_VERTICES = 280
 _MIN_VERTICES = 24  # a smaller mesh is too coarse to bend
@@ -121,12 +136,27 @@ HandleTargets = Mapping[str, tuple[float, float]] | np.ndarray
 
 
 @dataclass(frozen=True, eq=False)
+class _Hinge:
+    """A stub cut out of the mesh: its triangles on vertices of their own, drawn from the rest
+    cut-out's pixels it owns over the body (drawn from the others), and turned whole about
+    `pivot` as its handle asks, carried by the body's vertices around the pivot."""
+
+    piece: np.ndarray  # (p,) vertex indices
+    rows: slice  # its triangles in the rig's
+    pixels: np.ndarray  # (h, w) bool over the rest cut-out
+    pivot: np.ndarray  # (2,) rest point it turns about
+    anchors: np.ndarray  # (a,) body vertex indices nearest the pivot
+
+
+@dataclass(frozen=True, eq=False)
 class _Solver:
     """The two least-squares systems of the method, solved once for one handle set: each
     frame is then two matrix products (and a rotation fit per triangle between them)."""
 
     free: np.ndarray  # (m,) vertices the handles do not pin
-    fixed: np.ndarray  # (k,) the handles' vertices, in the rig's handle order
+    # (k,) the vertices set before solving: the bending handles', in the rig's handle order,
+    # then each hinged piece's (they share no triangle with the rest, which they leave alone)
+    fixed: np.ndarray
     similar: np.ndarray  # (2m, 2k) step 1: free coordinates from handle coordinates
     offset: np.ndarray  # (2m,) step 1: and the pull towards the rest pose
     from_edges: np.ndarray  # (m, 3t) step 2: free positions from the fitted edge vectors
@@ -146,6 +176,8 @@ class Rig:
     solver: _Solver
     # limb -> how far it may turn clockwise (negative) and counter-clockwise, in degrees
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # stubs cut out as pieces of their own, turned whole (their handles move no mesh)
+    hinges: dict[str, _Hinge] = field(default_factory=dict)
 
     def rest(self, name: str) -> np.ndarray:
         """Where the handle `name` is at rest."""
@@ -209,12 +241,91 @@ def _assemble(
     points = {**_torso_points(core), **_limb_points(roles)}
     handles = dict(zip(points, _snap(list(points.values()), vertices), strict=True))
     triangles = _layered(vertices, triangles, vertices[handles["body"]], solid)
+    stubs = {
+        name: limb
+        for name, limb in roles.items()
+        if name in _HANDS and limb.length < _STUB_SHAPE * limb.width
+    }
+    vertices, triangles, handles, cuts = _cut_out_stubs(vertices, triangles, handles, stubs)
     weights = _stiffness(vertices, triangles, core)
     vertices = vertices - _PAD
-    solver = _solve(vertices, triangles, weights, np.array(list(handles.values())))
+    pieces = {name: piece for name, (piece, _) in cuts.items()}
+    bending = [index for name, index in handles.items() if name not in pieces]
+    solver = _solve(vertices, triangles, weights, np.concatenate([bending, *pieces.values()]))
     joints = {name: limb.root - _PAD for name, limb in roles.items()}
-    rig = Rig(vertices, triangles, handles, joints, height, solver)
-    return dataclasses.replace(rig, ranges={limb: _range(rig, limb) for limb in joints})
+    body = min((int(piece[0]) for piece in pieces.values()), default=len(vertices))
+    in_pieces = np.zeros(len(triangles), bool)
+    for _, rows in cuts.values():
+        in_pieces[rows] = True
+    # the body draws every pixel its triangles hold, at rest
+    held = _rasterised(triangles[~in_pieces], vertices + _PAD, solid.shape[::-1]) > 0
+    hinges = {
+        name: _hinge(vertices[:body], piece, rows, stubs[name], held)
+        for name, (piece, rows) in cuts.items()
+    }
+    rig = Rig(vertices, triangles, handles, joints, height, solver, hinges=hinges)
+    ranges = {
+        limb: (-_MAX_SWING, _MAX_SWING) if limb in hinges else _range(rig, limb) for limb in joints
+    }
+    return dataclasses.replace(rig, ranges=ranges)
+
+
+def _cut_out_stubs(
+    vertices: np.ndarray,
+    triangles: np.ndarray,
+    handles: dict[str, int],
+    stubs: Mapping[str, _Limb],
+) -> tuple[np.ndarray, np.ndarray, dict[str, int], dict[str, tuple[np.ndarray, slice]]]:
+    """The mesh with each stub's triangles on vertices of their own, after the body's vertices
+    (and its triangles before the body's); each stub's handle moved to its piece; and each
+    piece's vertices and triangle rows. Crumbs of the body the cut leaves apart (slivers at a
+    join) go with the stub they touch; a mesh the cut would break otherwise (a handle hanging
+    on by a stub) is left whole."""
+    if not stubs:
+        return vertices, triangles, handles, {}
+    centroids = np.round(vertices[triangles].mean(axis=1)).astype(int)
+    owned = {name: limb.part[centroids[:, 1], centroids[:, 0]] for name, limb in stubs.items()}
+    in_stubs = np.logical_or.reduce(list(owned.values()))
+    apart = np.flatnonzero(~in_stubs)[~_largest_piece(triangles[~in_stubs], len(vertices))]
+    for name in owned:
+        touching = np.isin(triangles[apart], triangles[owned[name]]).any(axis=1)
+        owned[name][apart[touching]] = True
+        in_stubs[apart[touching]] = True
+    body = triangles[~in_stubs]
+    others = [index for name, index in handles.items() if name not in stubs]
+    if not np.isin(others, body).all() or not _largest_piece(body, len(vertices)).all():
+        return vertices, triangles, handles, {}
+    used = np.unique(body)
+    renumbered = np.full(len(vertices), -1)
+    renumbered[used] = np.arange(len(used))
+    moved = {name: int(renumbered[index]) for name, index in handles.items()}
+    points: list[np.ndarray] = [vertices[used]]
+    layers: list[np.ndarray] = []
+    cuts = {}
+    for name in stubs:
+        own, local = np.unique(triangles[owned[name]], return_inverse=True)
+        start, first_row = sum(len(p) for p in points), sum(len(t) for t in layers)
+        nearest = np.argmin(((vertices[own] - vertices[handles[name]]) ** 2).sum(axis=1))
+        moved[name] = start + int(nearest)
+        points.append(vertices[own])
+        layers.append(start + local.reshape(-1, 3))
+        cuts[name] = (start + np.arange(len(own)), slice(first_row, first_row + len(layers[-1])))
+    return np.vstack(points), np.vstack([*layers, renumbered[body]]), moved, cuts
+
+
+def _hinge(
+    body: np.ndarray, piece: np.ndarray, rows: slice, limb: _Limb, held: np.ndarray
+) -> _Hinge:
+    """A stub's hinge: its pixels are the limb's and its fringe's that the body's triangles do
+    not hold (`held`, padded); it turns about a point inside the body behind the middle of its
+    join, carried by the body vertices (`body`, in cut-out pixels) nearest that point."""
+    grown = cv2.dilate(limb.part.astype(np.uint8), np.ones((2 * _FRINGE + 1,) * 2, np.uint8))
+    pixels = (grown > 0) & ~held
+    inward = limb.root - limb.tip
+    depth = _PIVOT_DEPTH * limb.width / max(float(np.linalg.norm(inward)), 1e-9)
+    pivot = limb.root + depth * inward - _PAD
+    anchors = np.argsort(((body - pivot) ** 2).sum(axis=1))[:_ANCHORS]
+    return _Hinge(piece, rows, pixels[_PAD:-_PAD, _PAD:-_PAD], pivot, anchors)
 
 
 def _main_piece(mask: np.ndarray) -> np.ndarray:
@@ -247,6 +358,7 @@ class _Limb:
     root: np.ndarray  # the middle of where it joins the core: it turns about this
     tip: np.ndarray  # its point furthest from the root
     part: np.ndarray  # (h, w) bool: its pixels
+    width: float  # across where it joins the core
 
     @property
     def length(self) -> float:
@@ -286,7 +398,7 @@ def _limbs(solid: np.ndarray, core: np.ndarray, height: float) -> list[_Limb]:
         whole = np.zeros(solid.shape, bool)
         whole[box] = part
         if _notch(core, core_corners, core_hull, whole) >= _MIN_NOTCH * len(pixels):
-            limbs.append(_Limb(root, tip, whole))
+            limbs.append(_Limb(root, tip, whole, width))
     return limbs
 
 
@@ -495,7 +607,14 @@ def _signed_areas(corners: np.ndarray) -> np.ndarray:
 
 def _connected(points: np.ndarray, triangles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The largest edge-connected piece of the mesh, its vertices renumbered."""
-    labels = np.arange(len(points))
+    kept = triangles[_largest_piece(triangles, len(points))]
+    used, renumbered = np.unique(kept, return_inverse=True)
+    return points[used], renumbered.reshape(-1, 3)
+
+
+def _largest_piece(triangles: np.ndarray, count: int) -> np.ndarray:
+    """(t,) bool: the triangles of the mesh's largest piece joined by shared vertices."""
+    labels = np.arange(count)
     while True:
         merged = labels.copy()
         np.minimum.at(merged, triangles, labels[triangles].min(axis=1, keepdims=True))
@@ -504,9 +623,7 @@ def _connected(points: np.ndarray, triangles: np.ndarray) -> tuple[np.ndarray, n
             break
         labels = merged
     owner = labels[triangles[:, 0]]
-    kept = triangles[owner == np.bincount(owner).argmax()]
-    used, renumbered = np.unique(kept, return_inverse=True)
-    return points[used], renumbered.reshape(-1, 3)
+    return owner == np.bincount(owner).argmax()
 
 
 # --- deforming ----------------------------------------------------------------------------
@@ -594,15 +711,44 @@ def _incidence(triangles: np.ndarray, n: int) -> np.ndarray:
 def deform(rig: Rig, targets: HandleTargets) -> np.ndarray:
     """The mesh's vertex positions (n, 2) with its handles at `targets`: a mapping from handle
     names (missing ones stay at rest) or an array (k, 2) in `rig.handles` order."""
-    fixed = _handle_positions(rig, targets)
+    wanted = dict(zip(rig.handles, _handle_positions(rig, targets), strict=True))
     solver = rig.solver
     positions = rig.vertices.copy()
-    positions[solver.fixed] = fixed
+    for name, index in rig.handles.items():
+        if name not in rig.hinges:
+            positions[index] = wanted[name]
+    fixed = positions[solver.fixed]
     positions[solver.free] = (solver.similar @ fixed.ravel() + solver.offset).reshape(-1, 2)
     fitted = _fit_rigidly(solver.rest_shapes, positions[rig.triangles])
     edges = np.concatenate([fitted[:, i] - fitted[:, j] for i, j in _EDGES])
     positions[solver.free] = solver.from_edges @ edges + solver.from_handles @ fixed
+    for name, hinge in rig.hinges.items():
+        positions[hinge.piece] = _turned(rig, name, positions, wanted[name])
     return positions
+
+
+def _turned(rig: Rig, name: str, positions: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """A hinged piece's vertices: moved as the body moved around its pivot, then turned about
+    the pivot so that its handle points from its joint towards `target`."""
+    hinge, rest = rig.hinges[name], rig.vertices
+    carry, shift = _rigid_fit(rest[hinge.anchors], positions[hinge.anchors])
+    joint = rig.joints[name]
+    asked = carry.T @ (target - (carry @ joint + shift))
+    held = rest[rig.handles[name]] - joint
+    angle = math.atan2(asked[1], asked[0]) - math.atan2(held[1], held[0])
+    cos, sin = math.cos(angle), math.sin(angle)
+    whole = carry @ np.array([[cos, -sin], [sin, cos]])
+    return (rest[hinge.piece] - hinge.pivot) @ whole.T + carry @ hinge.pivot + shift
+
+
+def _rigid_fit(before: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rotation (2x2) and shift that best carry the points `before` onto `after`."""
+    centre_before, centre_after = before.mean(axis=0), after.mean(axis=0)
+    a, b = before - centre_before, after - centre_after
+    angle = math.atan2(float((a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]).sum()), float((a * b).sum()))
+    cos, sin = math.cos(angle), math.sin(angle)
+    turn = np.array([[cos, -sin], [sin, cos]])
+    return turn, centre_after - turn @ centre_before
 
 
 def _handle_positions(rig: Rig, targets: HandleTargets) -> np.ndarray:
@@ -831,7 +977,8 @@ def _stride(rig: Rig, u: float, direction: int, step: float, lift: float, arm: f
             swing[foot] = direction * step * forward
             lifts[foot] = lift * max(0.0, math.sin(angle))
         if hand in rig.handles:
-            swing[hand] = direction * arm * forward * _arm_sense(rig, hand)
+            gain = _STUB_SWING if hand in rig.hinges else 1.0
+            swing[hand] = direction * gain * arm * forward * _arm_sense(rig, hand)
     return _Moves(swing, lifts)
 
 
@@ -954,12 +1101,52 @@ def draw(
 
     One inverse map: each low-resolution pixel takes the affine map of the triangle over it
     (reaching a little past the mesh's edge), the map is enlarged and the image remapped once.
-    The map is continuous across triangles, so nothing cracks between them."""
+    The map is continuous across triangles, so nothing cracks between them. A stub cut out as
+    a piece of its own is drawn apart from its own pixels and laid over the body as
+    premultiplied colour ("over"), which the animatic's cut-outs are."""
+    if not rig.hinges:
+        return _drawn(rgba, rig.vertices, rig.triangles, deformed)
+    cut = np.logical_or.reduce([hinge.pixels for hinge in rig.hinges.values()])
+    body = np.ones(len(rig.triangles), bool)
+    for hinge in rig.hinges.values():
+        body[hinge.rows] = False
+    drawn = _drawn(_only(rgba, ~cut), rig.vertices, rig.triangles[body], deformed)
+    for hinge in rig.hinges.values():
+        piece = rig.triangles[hinge.rows]
+        drawn = _over(_drawn(_only(rgba, hinge.pixels), rig.vertices, piece, deformed), drawn)
+    return drawn
+
+
+def _only(rgba: np.ndarray, pixels: np.ndarray) -> np.ndarray:
+    """The image with every other pixel cleared."""
+    return cv2.bitwise_and(rgba, rgba, mask=pixels.astype(np.uint8))
+
+
+def _over(
+    top: tuple[np.ndarray, tuple[float, float]], under: tuple[np.ndarray, tuple[float, float]]
+) -> tuple[np.ndarray, tuple[float, float]]:
+    """Two drawn layers in one image that holds both, `top` laid over `under`."""
+    (upper, (ux, uy)), (lower, (lx, ly)) = top, under
+    x0, y0 = min(ux, lx), min(uy, ly)
+    x1 = max(ux + upper.shape[1], lx + lower.shape[1])
+    y1 = max(uy + upper.shape[0], ly + lower.shape[0])
+    canvas = np.zeros((round(y1 - y0), round(x1 - x0), 4), np.uint8)
+    for layer, (x, y) in ((lower, (lx, ly)), (upper, (ux, uy))):
+        left, up = round(x - x0), round(y - y0)
+        blend(canvas[up : up + layer.shape[0], left : left + layer.shape[1]], layer)
+    return canvas, (x0, y0)
+
+
+def _drawn(
+    rgba: np.ndarray, rest: np.ndarray, triangles: np.ndarray, deformed: np.ndarray
+) -> tuple[np.ndarray, tuple[float, float]]:
+    """`draw` for one layer of triangles."""
     scale = _MAP_SCALE
-    origin = np.floor(deformed.min(axis=0)) - scale
-    span = np.ceil(deformed.max(axis=0)) + scale - origin
+    used = deformed[np.unique(triangles)]
+    origin = np.floor(used.min(axis=0)) - scale
+    span = np.ceil(used.max(axis=0)) + scale - origin
     low_w, low_h = (int(v) for v in np.ceil(span / scale))
-    low = _inverse_map(rig, deformed, origin, (low_w, low_h))
+    low = _inverse_map(rest, triangles, deformed, origin, (low_w, low_h))
     xs, ys = (
         cv2.resize(low[..., k], (low_w * scale, low_h * scale), interpolation=cv2.INTER_LINEAR)
         for k in (0, 1)
@@ -968,20 +1155,24 @@ def draw(
     # time (bicubic was the largest part of drawing a pose, 4 ms on two threads).
     image = cv2.remap(rgba, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
     # past the mesh's edge the map extrapolates, and could show a part that moved away
-    covered = _coverage(rig.triangles, deformed - origin, image.shape[1::-1])
+    covered = _coverage(triangles, deformed - origin, image.shape[1::-1])
     return cv2.bitwise_and(image, image, mask=covered), (float(origin[0]), float(origin[1]))
 
 
 def _inverse_map(
-    rig: Rig, deformed: np.ndarray, origin: np.ndarray, size: tuple[int, int]
+    rest: np.ndarray,
+    triangles: np.ndarray,
+    deformed: np.ndarray,
+    origin: np.ndarray,
+    size: tuple[int, int],
 ) -> np.ndarray:
     """(h, w, 2) float32: the rest position under each low-resolution pixel's centre, which
     cv2.resize puts at full-resolution pixel scale * i + (scale - 1) / 2."""
     scale = _MAP_SCALE
     centre = (scale - 1) / 2
-    ids = _triangle_ids(rig.triangles, (deformed - origin - centre) / scale, size)
+    ids = _triangle_ids(triangles, (deformed - origin - centre) / scale, size)
     nowhere = np.array([[[0.0, 0.0, _FAR], [0.0, 0.0, _FAR]]])
-    affines = np.concatenate([nowhere, _affines(deformed, rig.vertices, rig.triangles)])
+    affines = np.concatenate([nowhere, _affines(deformed, rest, triangles)])
     # float32 from here: the map is float32 anyway, and this is the pose's largest array work
     chosen = affines.astype(np.float32)[ids]
     x = (float(origin[0]) + centre + scale * np.arange(size[0], dtype=np.float32))[None, :, None]
@@ -993,10 +1184,16 @@ def _coverage(triangles: np.ndarray, points: np.ndarray, size: tuple[int, int]) 
     """255 on the triangles (each edge pixel included: no cracks) and within the margin
     around them, where the map still extrapolates its neighbours truly (and fills in for the
     slivers the mesh dropped); 0 elsewhere."""
+    covered = _rasterised(triangles, points, size)
+    return cv2.dilate(covered, np.ones((2 * _MARGIN + 1,) * 2, np.uint8))
+
+
+def _rasterised(triangles: np.ndarray, points: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """255 on the triangles, each edge pixel included; 0 elsewhere."""
     covered = np.zeros(size[::-1], np.uint8)
     for corner in np.round(points[triangles] * 16).astype(np.int32):  # 4 fractional bits
         cv2.fillConvexPoly(covered, corner, 255, cv2.LINE_8, 4)
-    return cv2.dilate(covered, np.ones((2 * _MARGIN + 1,) * 2, np.uint8))
+    return covered
 
 
 def _triangle_ids(triangles: np.ndarray, points: np.ndarray, size: tuple[int, int]) -> np.ndarray:
