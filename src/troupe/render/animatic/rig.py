@@ -1125,15 +1125,19 @@ def _only(rgba: np.ndarray, pixels: np.ndarray) -> np.ndarray:
 def _over(
     top: tuple[np.ndarray, tuple[float, float]], under: tuple[np.ndarray, tuple[float, float]]
 ) -> tuple[np.ndarray, tuple[float, float]]:
-    """Two drawn layers in one image that holds both, `top` laid over `under`."""
+    """Two drawn layers in one image that holds both, `top` laid over `under` (whose image it
+    reuses where it holds both)."""
     (upper, (ux, uy)), (lower, (lx, ly)) = top, under
     x0, y0 = min(ux, lx), min(uy, ly)
     x1 = max(ux + upper.shape[1], lx + lower.shape[1])
     y1 = max(uy + upper.shape[0], ly + lower.shape[0])
-    canvas = np.zeros((round(y1 - y0), round(x1 - x0), 4), np.uint8)
-    for layer, (x, y) in ((lower, (lx, ly)), (upper, (ux, uy))):
-        left, up = round(x - x0), round(y - y0)
-        blend(canvas[up : up + layer.shape[0], left : left + layer.shape[1]], layer)
+    canvas = lower
+    if (x0, y0, x1, y1) != (lx, ly, lx + lower.shape[1], ly + lower.shape[0]):
+        canvas = np.zeros((round(y1 - y0), round(x1 - x0), 4), np.uint8)
+        left, up = round(lx - x0), round(ly - y0)
+        canvas[up : up + lower.shape[0], left : left + lower.shape[1]] = lower
+    left, up = round(ux - x0), round(uy - y0)
+    blend(canvas[up : up + upper.shape[0], left : left + upper.shape[1]], upper)
     return canvas, (x0, y0)
 
 
