@@ -8,12 +8,13 @@ TROUPE_ANIMATIC_ACTING=false does.
 3 s, as bench/consistency_real.py makes them, standing and walking; "other" is then the
 mascot's fingerprint on its videos.)
 For each video it prints how its character acts (rigid, posed body, own motion), the mean outline
-change between consecutive frames beyond a rigid move (`acting.outline_change`) and the share of
-frames that change by more than 2%, the consistency score against the character's own
-fingerprint and against the other character's, and render seconds per video second. It writes
-a contact sheet of 8 frames per video to DIR. The bunny clip comes from the real-footage set
-(bench/real_footage_eval.py fetches it into ~/.cache/troupe-real-footage); without it, only the
-mascot runs.
+change between consecutive frames beyond a rigid move (`acting.outline_change`), the share of
+frames that change by more than 2%, the most any frame's outline differs so from the first
+frame's ("reach": a limb's whole swing, which 24 small steps a second hide), the consistency
+score against the character's own fingerprint and against the other character's, and render
+seconds per video second. It writes a contact sheet of 8 frames per video to DIR. The bunny
+clip comes from the real-footage set (bench/real_footage_eval.py fetches it into
+~/.cache/troupe-real-footage); without it, only the mascot runs.
 """
 
 from __future__ import annotations
@@ -59,13 +60,14 @@ SHEET_FRAMES = 8
 CHANGED = 0.02
 
 
-def outline_changes(request: RenderRequest, acting: bool) -> tuple[str, list[float]]:
-    """How the actor is drawn, and its outline change between each pair of consecutive frames."""
+def outline_changes(request: RenderRequest, acting: bool) -> tuple[str, list[float], float]:
+    """How the actor is drawn, its outline change between each pair of consecutive frames, and
+    the most a frame's outline changes from the first's."""
     actor = produce(request, acting).compositor.actors[0]
     kind = type(actor.moves).__name__ if actor.moves is not None else "rigid"
-    masks = [actor.look(i / FPS).rgba[:, :, 3] > 127 for i in range(request.seconds * FPS)]
-    changes = [outline_change(a, b) for a, b in itertools.pairwise(padded(masks))]
-    return kind, changes
+    masks = padded([actor.look(i / FPS).rgba[:, :, 3] > 127 for i in range(request.seconds * FPS)])
+    changes = [outline_change(a, b) for a, b in itertools.pairwise(masks)]
+    return kind, changes, max(outline_change(masks[0], mask) for mask in masks[1:])
 
 
 def contact_sheet(video: Path, dest: Path) -> None:
@@ -117,7 +119,7 @@ def main() -> None:
         width = max(9, *map(len, characters))
         print(
             f"{'character':{width}} {'prompt':58} {'acts as':8} {'change':>7} {'>2%':>5} "
-            f"{'own':>5} {'other':>6} {'s/s':>5}"
+            f"{'reach':>6} {'own':>5} {'other':>6} {'s/s':>5}"
         )
         for name, (member, fingerprint) in characters.items():
             others = (
@@ -128,7 +130,7 @@ def main() -> None:
             for index, template in enumerate(REAL_PROMPTS if args.real else PROMPTS):
                 prompt = template.format(username=member.username)
                 request = RenderRequest(prompt, (member,), args.seconds, 1280, 720, seed=index)
-                kind, changes = outline_changes(request, not args.rigid)
+                kind, changes, reach = outline_changes(request, not args.rigid)
                 video = root / f"{name}_{index}.mp4"
                 began = time.perf_counter()
                 render_animatic(request, video, lambda _: None, acting=not args.rigid)
@@ -140,7 +142,7 @@ def main() -> None:
                 changed = float(np.mean([c > CHANGED for c in changes]))
                 print(
                     f"{name:{width}} {prompt[:58]:58} {kind:8} {np.mean(changes):7.3f} "
-                    f"{changed:5.0%} {own:5.2f} {other:6.2f} {per_second:5.2f}"
+                    f"{changed:5.0%} {reach:6.3f} {own:5.2f} {other:6.2f} {per_second:5.2f}"
                 )
     print(f"contact sheets in {args.out}/")
 

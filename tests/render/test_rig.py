@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import cv2
@@ -557,3 +558,14 @@ def test_a_mascot_s_stubs_stay_on_its_body(
         count, _, stats, _ = cv2.connectedComponentsWithStats(opaque, connectivity=8)
         areas = np.sort(stats[1:count, cv2.CC_STAT_AREA])[::-1]
         assert areas[1:].sum() < 0.005 * areas.sum(), (phase, areas[:4])
+
+
+def test_a_stub_held_up_already_still_waves(stubby_rig: Rig) -> None:
+    # A CGI bunny stretching holds its arm up: asked to wave, it dropped 6° and rose again.
+    hand = stubby_rig.rest("right_hand")
+    joint = hand + np.array([0.0, 20.0])  # as if the stub pointed straight up from it
+    rig = dataclasses.replace(stubby_rig, joints={**stubby_rig.joints, "right_hand": joint})
+    targets = np.array([limb_pose(rig, "wave", phase)["right_hand"] for phase in PHASES])
+    angles = np.degrees(np.arctan2(joint[1] - targets[:, 1], targets[:, 0] - joint[0]))
+    assert np.ptp(angles) > 30
+    assert angles.min() < 60  # it drops outwards, away from the head

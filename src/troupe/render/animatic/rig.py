@@ -1008,17 +1008,19 @@ def _bounce(rig: Rig, u: float, direction: int) -> _Moves:
 
 def _wave(rig: Rig, u: float, direction: int) -> _Moves:
     """The hand on the travel side (or the only one) raised as far towards 15° from straight up
-    as its limb turns, then dropped by WAVE_DROP (at most WAVE_DROP_SHARE of that raise) and
-    raised again. Waving about a fixed angle instead (35° from up, 20° either way) moved the
-    demo mascot's stub 3°: both ends lay past the end of its 38° range."""
+    as its limb turns, then dropped outwards by WAVE_DROP and raised again. A bent limb drops
+    at most WAVE_DROP_SHARE of its raise: waving about a fixed angle instead (35° from up, 20°
+    either way) moved the demo mascot's bent stub 3°, both ends past the end of its 38° range.
+    A stub turns whole, so it drops all the way, even from an arm held up already (a CGI
+    bunny's stretch: raised 9°, it dropped 6°)."""
     hands = _hands(rig)
     if not hands:
         return _Moves()
     hand = "right_hand" if direction > 0 and "right_hand" in hands else hands[0]
     top = _limited(rig, hand, _raise(rig, hand, 15.0))
-    drop = min(WAVE_DROP, WAVE_DROP_SHARE * abs(top))
+    drop = WAVE_DROP if hand in rig.hinges else min(WAVE_DROP, WAVE_DROP_SHARE * abs(top))
     lowered = 0.5 - 0.5 * math.cos(2 * math.pi * u)  # 0 at the top of the wave, 1 at its foot
-    return _Moves({hand: top - math.copysign(drop * lowered, top)})
+    return _Moves({hand: top - _outward(rig, hand) * drop * lowered})
 
 
 def _dance(rig: Rig, u: float, direction: int) -> _Moves:
