@@ -74,11 +74,13 @@ _RANGE_KNEE = 0.5
 # how far the foot hangs below its hip: a gingerbread man's long legs take the whole of every
 # move (a run's lift is 0.23 of them), a mascot's foot stubs would fold into its body.
 _LEG_TRAVEL = 0.3
-# A hand shorter than this many times as wide where it joins the body is a stub (a mascot's
-# flipper): bending folds it within 30-45°, so it is cut out as a piece of its own, drawn over
-# the body from its own pixels and turned whole, as a paper puppet's arm is pinned on. Bent,
-# the demo mascot's stubs changed its outline by 0.1-0.4 % a frame.
+# A hand shorter than this many times as wide where it joins the body, and than this share of
+# the figure's height, is a stub (a mascot's flipper, a tenth of its height): bending folds it
+# within 30-45°, so it is cut out as a piece of its own, drawn over the body from its own pixels
+# and turned whole, as a paper puppet's arm is pinned on. A longer arm bends: turned whole, a CGI
+# bunny's thick arm (a third of its height) opened a gap at its shoulder.
 _STUB_SHAPE = 2.0
+_STUB_LENGTH = 0.15
 # It turns about a pivot this share of its width inside the body from the middle of its join,
 # carried by the _ANCHORS body vertices nearest the pivot; its pixels reach _FRINGE px past it,
 # for its soft edge and the light rim a matte leaves (left on the body, it showed where the
@@ -244,7 +246,9 @@ def _assemble(
     stubs = {
         name: limb
         for name, limb in roles.items()
-        if name in _HANDS and limb.length < _STUB_SHAPE * limb.width
+        if name in _HANDS
+        and limb.length < _STUB_SHAPE * limb.width
+        and limb.length < _STUB_LENGTH * height
     }
     vertices, triangles, handles, cuts = _cut_out_stubs(vertices, triangles, handles, stubs)
     weights = _stiffness(vertices, triangles, core)
