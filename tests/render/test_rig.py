@@ -569,3 +569,28 @@ def test_a_stub_held_up_already_still_waves(stubby_rig: Rig) -> None:
     angles = np.degrees(np.arctan2(joint[1] - targets[:, 1], targets[:, 0] - joint[0]))
     assert np.ptp(angles) > 30
     assert angles.min() < 60  # it drops outwards, away from the head
+
+
+def mascot_with_a_lump() -> np.ndarray:
+    """The mascot with its right stub swapped for a lump twice as tall as it sticks out."""
+    img = mascot()
+    img[150:220, 228:] = 0
+    cv2.ellipse(img, (244, 184), (22, 26), 0, 0, 360, DARK_RED, -1, cv2.LINE_AA)
+    cv2.ellipse(img, EGG_CENTRE, EGG_AXES, 0, 0, 360, RED, -1, cv2.LINE_AA)
+    return img
+
+
+def test_a_lump_wider_than_it_sticks_out_bends_and_stays_on_the_body() -> None:
+    # Turned whole, such a lump on a blurred mascot opened a crack along its join.
+    figure = mascot_with_a_lump()
+    rig = build_rig(figure[:, :, 3])
+    assert rig is not None
+    assert "right_hand" in rig.handles
+    assert set(rig.hinges) == {"left_hand"}
+    for action in sorted(ACTIONS):
+        for phase in PHASES[::6]:
+            image, _ = draw(figure, rig, deform(rig, limb_pose(rig, action, phase)))
+            opaque = (image[:, :, 3] >= 128).astype(np.uint8)
+            count, _, stats, _ = cv2.connectedComponentsWithStats(opaque, connectivity=8)
+            areas = np.sort(stats[1:count, cv2.CC_STAT_AREA])[::-1]
+            assert areas[1:].sum() < 0.005 * areas.sum(), (action, phase)

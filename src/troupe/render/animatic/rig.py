@@ -74,12 +74,14 @@ _RANGE_KNEE = 0.5
 # how far the foot hangs below its hip: a gingerbread man's long legs take the whole of every
 # move (a run's lift is 0.23 of them), a mascot's foot stubs would fold into its body.
 _LEG_TRAVEL = 0.3
-# A hand shorter than this many times as wide where it joins the body, and than this share of
-# the figure's height, is a stub (a mascot's flipper, a tenth of its height): bending folds it
-# within 30-45°, so it is cut out as a piece of its own, drawn over the body from its own pixels
-# and turned whole, as a paper puppet's arm is pinned on. A longer arm bends: turned whole, a CGI
-# bunny's thick arm (a third of its height) opened a gap at its shoulder.
-_STUB_SHAPE = 2.0
+# A hand between these many times as long as it is wide where it joins the body, and shorter
+# than this share of the figure's height, is a stub (a mascot's flipper, a tenth of its height,
+# 1.1 times as long as wide): bending folds it within 30-45°, so it is cut out as a piece of its
+# own, drawn over the body from its own pixels and turned whole, as a paper puppet's arm is
+# pinned on. Other hands bend: turned whole, a CGI bunny's thick arm (a third of its height)
+# opened a gap at its shoulder, and a blurred mascot's stub, a lump 0.7 times as long as its
+# join was wide, a crack along the join.
+_STUB_SHAPE = (0.9, 2.0)
 _STUB_LENGTH = 0.15
 # It turns about a pivot this share of its width inside the body from the middle of its join,
 # carried by the _ANCHORS body vertices nearest the pivot; its pixels reach _FRINGE px past it,
@@ -247,7 +249,7 @@ def _assemble(
         name: limb
         for name, limb in roles.items()
         if name in _HANDS
-        and limb.length < _STUB_SHAPE * limb.width
+        and _STUB_SHAPE[0] * limb.width < limb.length < _STUB_SHAPE[1] * limb.width
         and limb.length < _STUB_LENGTH * height
     }
     vertices, triangles, handles, cuts = _cut_out_stubs(vertices, triangles, handles, stubs)
