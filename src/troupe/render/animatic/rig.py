@@ -1,6 +1,7 @@
 """A posable body for a character cut-out: a triangle mesh of its figure, bent as rigidly as
 possible (Igarashi, Moscovich & Hughes, SIGGRAPH 2005) by a few handles that the actions move,
-and drawn with one inverse warp.
+and drawn with one inverse warp; a short arm stub, which would fold if bent, is a piece of its
+own turned whole and drawn over the body.
 
 Coordinates are pixels of the rest cut-out: x grows to the right, y downwards; angles are
 degrees counter-clockwise on screen, as in motion.py. "left" and "right" are the image's.
