@@ -36,7 +36,7 @@ import numpy as np
 from PIL import Image
 from real_footage_eval import CATALOG, FIRST_SECONDS, within
 
-from tests.render.test_acting import character_from, padded
+from tests.render.test_acting import character_from, departure, padded
 from troupe.characters.consistency import score_video
 from troupe.characters.fingerprint import load_fingerprint
 from troupe.characters.timestamps import Window
@@ -65,9 +65,9 @@ def outline_changes(request: RenderRequest, acting: bool) -> tuple[str, list[flo
     the most a frame's outline changes from the first's."""
     actor = produce(request, acting).compositor.actors[0]
     kind = type(actor.moves).__name__ if actor.moves is not None else "rigid"
-    masks = padded([actor.look(i / FPS).rgba[:, :, 3] > 127 for i in range(request.seconds * FPS)])
-    changes = [outline_change(a, b) for a, b in itertools.pairwise(masks)]
-    return kind, changes, max(outline_change(masks[0], mask) for mask in masks[1:])
+    masks = [actor.look(i / FPS).rgba[:, :, 3] > 127 for i in range(request.seconds * FPS)]
+    changes = [outline_change(a, b) for a, b in itertools.pairwise(padded(masks))]
+    return kind, changes, departure(masks)
 
 
 def contact_sheet(video: Path, dest: Path) -> None:
