@@ -1,7 +1,7 @@
-"""Where the test suite's CPU goes: runs a command (by default the README's pytest line) and
-attributes the machine's CPU time to kinds of process, by sampling /proc.
+"""Where the test suite's CPU goes: runs a command (by default `scripts/test`, the README's
+second command) and attributes the machine's CPU time to kinds of process, by sampling /proc.
 
-Run: .venv/bin/python bench/suite_cpu.py [--interval 0.25] [-- COMMAND ...]
+Run: python3 bench/suite_cpu.py [--interval 0.25] [-- COMMAND ...]   (the standard library only)
 Prints the command's wall time, the machine's busy core-seconds over it (against wall x cores,
 so whether the run was CPU-bound), and core-seconds per kind of process: the pytest workers
 (tests that run troupe in-process), `troupe serve` processes (the API and the renders their
@@ -16,21 +16,13 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 TICK = os.sysconf("SC_CLK_TCK")
-DEFAULT_COMMAND = [
-    "-m",
-    "pytest",
-    "-q",
-    "-n",
-    str((os.cpu_count() or 2) + 1),
-    "--dist",
-    "worksteal",
-]
+# The README's test command: set-up and lint, then pytest as CI runs it.
+DEFAULT_COMMAND = [str(Path(__file__).resolve().parents[1] / "scripts" / "test")]
 
 
 def kind_of(command: str, parent_command: str) -> str:
@@ -80,17 +72,15 @@ def busy_and_total() -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--interval", type=float, default=0.25)
-    parser.add_argument("command", nargs="*", help="default: pytest as scripts/test runs it")
+    parser.add_argument("command", nargs="*", help="default: scripts/test")
     args = parser.parse_args()
-    command = args.command or [sys.executable, *DEFAULT_COMMAND]
+    command = args.command or DEFAULT_COMMAND
     used = {pid: cpu for pid, (_, cpu) in read_processes().items()}
     commands: dict[int, str] = {}
     by_kind: Counter[str] = Counter()
     busy_before, total_before = busy_and_total()
     began = time.monotonic()
-    run = subprocess.Popen(
-        command, env={k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    )
+    run = subprocess.Popen(command)
     while run.poll() is None:
         for pid, (parent, cpu) in read_processes().items():
             if pid not in commands:
