@@ -228,3 +228,26 @@ def test_prepared_frames_cannot_be_changed_through_frame_at() -> None:
     frame = loop.frame_at(0.0)
     with pytest.raises(ValueError):
         frame[0, 0, 0] = 1
+
+
+def figure_with_arm(angle_degrees: float) -> np.ndarray:
+    """A body with one raised arm at `angle_degrees` from vertical, on a transparent frame."""
+    frame = np.zeros((160, 200, 4), np.uint8)
+    cv2.rectangle(frame, (80, 70), (120, 159), (150, 150, 170, 255), -1)
+    angle = math.radians(angle_degrees)
+    tip = (round(100 + 70 * math.sin(angle)), round(75 - 70 * math.cos(angle)))
+    cv2.line(frame, (100, 75), tip, (230, 230, 240, 255), 12)
+    return frame
+
+
+def test_a_limb_that_moved_across_the_seam_is_blended_in_one_place_not_two() -> None:
+    # The loop's last frame is blended halfway into the frame before its first. The arm is 12
+    # degrees apart in the two, its tips a whole arm's width apart: a plain cross-fade shows
+    # two half-transparent arms, a ghost; moved along the motion, one arm, whole.
+    frames = [figure_with_arm(-30.0), figure_with_arm(-24.0), figure_with_arm(-18.0)]
+    *_, blended = seamless_loop(frames, 1, 2, blend_frames=1)
+    arm = blended[:70, :, 3]  # above the body
+    arm_area = np.count_nonzero(figure_with_arm(-24.0)[:70, :, 3] > 127)
+    see_through = np.count_nonzero((arm > 40) & (arm < 215))
+    assert see_through < 0.25 * arm_area
+    assert np.count_nonzero(arm >= 215) > 0.7 * arm_area

@@ -32,6 +32,9 @@ BLEND_SECONDS = 0.25
 # share 0.855-0.99 where the loop looks right, and 0.40-0.75 where it ghosts: a runner who
 # turns, a penguin that falls over three frames before its loop starts.
 ALIKE_IOU = 0.8
+# Farnebäck's flow for a seam's morph: five pyramid levels follow a limb that moved tens of
+# pixels between the frames blended.
+FLOW_LEVELS = 5
 # Times built as k / video_fps land a hair under a frame boundary; this keeps them on it.
 _TIME_SLACK = 1e-6
 _TINY = 1e-12
@@ -245,9 +248,64 @@ def _alpha_gains(frame: np.ndarray) -> np.ndarray:
 
 def _mix(frame: np.ndarray, other: np.ndarray, share: float) -> np.ndarray:
     """`share` of `other` over the rest of `frame`, in premultiplied colour, back to straight
-    (premultiplied uint8 is what the compositor blends in anyway)."""
-    mixed = cv2.addWeighted(_premultiplied(frame), 1 - share, _premultiplied(other), share, 0)
+    (premultiplied uint8 is what the compositor blends in anyway). Each is first moved that
+    far towards the other along the optical flow between them (a morph, as Video Textures
+    blends its seams): a part that moved, an arm raised higher in one, then meets itself in
+    one place instead of showing twice, half transparent."""
+    mine, theirs = _premultiplied(frame), _premultiplied(other)
+    towards_theirs, towards_mine = _flows(mine, theirs)
+    mixed = cv2.addWeighted(
+        _moved(mine, towards_theirs, share),
+        1 - share,
+        _moved(theirs, towards_mine, 1 - share),
+        share,
+        0,
+    )
     return _straight(mixed)
+
+
+def _flows(mine: np.ndarray, theirs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dense optical flow from each premultiplied frame to the other (Farnebäck's, on their
+    premultiplied lightness, where a transparent background is black and so outlines count)."""
+    a, b = (
+        cv2.cvtColor(np.ascontiguousarray(f[:, :, :3]), cv2.COLOR_RGB2GRAY) for f in (mine, theirs)
+    )
+    return _flow(a, b), _flow(b, a)
+
+
+def _flow(start: np.ndarray, finish: np.ndarray) -> np.ndarray:
+    """(h, w, 2) float32: where each pixel of `start` moves to in `finish`, as (dx, dy)."""
+    flow = cv2.calcOpticalFlowFarneback(
+        start,
+        finish,
+        np.empty(0, np.float32),  # no initial flow
+        pyr_scale=0.5,
+        levels=FLOW_LEVELS,
+        winsize=15,
+        iterations=3,
+        poly_n=5,
+        poly_sigma=1.2,
+        flags=0,
+    )
+    return np.asarray(flow, np.float32)
+
+
+def _moved(frame: np.ndarray, flow: np.ndarray, share: float) -> np.ndarray:
+    """`frame` moved `share` of the way along `flow` (each pixel's motion towards the other
+    frame), sampled backwards: the flow where a pixel lands stands in for the flow where it
+    came from, close enough for the small steps that frames alike enough to blend take."""
+    if share <= 0.0:
+        return frame
+    h, w = flow.shape[:2]
+    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return cv2.remap(
+        frame,
+        xs - share * flow[:, :, 0],
+        ys - share * flow[:, :, 1],
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(0, 0, 0, 0),
+    )
 
 
 def _placed(frame: np.ndarray, corner: tuple[int, int], size: tuple[int, int]) -> np.ndarray:
