@@ -4,6 +4,7 @@ laid out and choreographed, the sound mixed, then the frames drawn and encoded."
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,7 @@ from troupe.render.animatic.weather import plan_particles
 from troupe.render.audio import soundtrack
 from troupe.render.backend import CastMember, RenderProgress, RenderRequest
 from troupe.render.clip import Plate
-from troupe.render.prompt import parse_prompt
+from troupe.render.prompt import ScenePlan, parse_prompt
 
 FPS = 24
 CRF = 20
@@ -86,25 +87,26 @@ def produce(request: RenderRequest, acting: bool = False) -> Production:
         np.random.default_rng(s) for s in np.random.SeedSequence(request.seed).spawn(4)
     )
     size = (request.width, request.height)
-    cutouts = [typical_cutout([read_cutout(path) for path in _cutouts(m)]) for m in request.cast]
-    voices = [read_audio(m.voice) if m.voice else None for m in request.cast]
-    bed = read_audio(request.plate) if request.plate else None
-    audio, talk = soundtrack(plan.scene, request.seconds, voices, audio_rng, bed)
-    choreography = choreograph(
-        plan.actions,
-        [aspect(c) for c in cutouts],
-        # A plate is filmed footage: a camera move would slide the cast over it.
-        "static" if request.plate else plan.camera,
-        size,
-        request.seconds,
-        motion_rng,
-        talk=[(w,) if w else () for w in talk],
-    )
-    if request.plate:
-        # The footage is lit already; the cast keeps its own colours over it.
-        scene = Scene(layers=(), sprite_light=(1.0, 1.0, 1.0))
-    else:
-        scene = build_scene(plan.scene, size, scene_rng, request.input_reference)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="troupe-scene") as pool:
+        # Painted beside the cast's pictures, the sound and the choreography, which need it not.
+        painting = pool.submit(_scene, request, plan.scene, size, scene_rng)
+        cutouts = [
+            typical_cutout([read_cutout(path) for path in _cutouts(m)]) for m in request.cast
+        ]
+        voices = [read_audio(m.voice) if m.voice else None for m in request.cast]
+        bed = read_audio(request.plate) if request.plate else None
+        audio, talk = soundtrack(plan.scene, request.seconds, voices, audio_rng, bed)
+        choreography = choreograph(
+            plan.actions,
+            [aspect(c) for c in cutouts],
+            # A plate is filmed footage: a camera move would slide the cast over it.
+            "static" if request.plate else plan.camera,
+            size,
+            request.seconds,
+            motion_rng,
+            talk=[(w,) if w else () for w in talk],
+        )
+        scene = painting.result()
     strips = [m.motion for m in request.cast]
     voiced = [
         loudness(voice, window) if voice is not None and window else None
@@ -119,6 +121,15 @@ def produce(request: RenderRequest, acting: bool = False) -> Production:
         settings=VideoSettings(request.width, request.height, fps=FPS, crf=CRF),
         frame_count=request.seconds * FPS,
     )
+
+
+def _scene(
+    request: RenderRequest, plan: ScenePlan, size: tuple[int, int], rng: np.random.Generator
+) -> Scene:
+    if request.plate:
+        # The footage is lit already; the cast keeps its own colours over it.
+        return Scene(layers=(), sprite_light=(1.0, 1.0, 1.0))
+    return build_scene(plan, size, rng, request.input_reference)
 
 
 def _check(request: RenderRequest) -> None:

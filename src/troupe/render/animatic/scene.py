@@ -6,7 +6,10 @@ Built once per video; per frame the compositor only moves and blends these layer
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +30,7 @@ from troupe.render.animatic.paint import (
     mix,
     soft_noise,
 )
-from troupe.render.animatic.places import INDOOR, PAINTERS, Draft
+from troupe.render.animatic.places import INDOOR, PAINTERS
 from troupe.render.prompt import ScenePlan
 
 _PERIOD = 2  # layers are this many frame widths wide before they repeat
@@ -51,6 +54,7 @@ _PLACE_LIGHTS: dict[str, Gain] = {
 }
 # Characters take only part of the scene's light: their colours must stay recognisable.
 _SPRITE_LIGHT_SHARE = 0.3
+FINISHING_THREADS = 2
 
 
 @dataclass(frozen=True)
@@ -91,32 +95,41 @@ def _light(kit: Kit) -> Gain:
 
 
 def _drawn_layers(kit: Kit, light: Gain) -> list[Layer]:
+    """Each layer painted in turn (the painters share the kit's random numbers), then finished
+    two at a time: finishing is whole-canvas array work that releases the GIL, and it was
+    three quarters of a render's set-up, with the second core idle until frames are drawn."""
     plan = kit.plan
     drafts = PAINTERS[plan.place](kit)
     haze_colour = kit.sky()[1]
     fog = 0.3 if plan.weather == "fog" else 0.0
-    layers = []
+    unfinished: list[Callable[[], Layer]] = []
     if not drafts[0].opaque:
-        layers.append(_sky_layer(kit))
+        unfinished.append(_sky_layer(kit))
         if plan.place not in _NO_SKY:
-            layers.append(_cloud_layer(kit))
+            unfinished.append(_cloud_layer(kit))
     for draft in drafts:
         haze = min(0.9, draft.haze + fog * (1.0 - draft.depth + 0.2))
         finishing = Finish(light, (haze_colour, haze), plan.palette, kit.height / 90)
-        layers.append(_finished(draft, finishing))
-    return layers
-
-
-def _finished(draft: Draft, finishing: Finish) -> Layer:
-    return finish(
-        draft.canvas, finishing, draft.depth, opaque=draft.opaque, additive=draft.additive
-    )
+        unfinished.append(
+            functools.partial(
+                finish,
+                draft.canvas,
+                finishing,
+                draft.depth,
+                opaque=draft.opaque,
+                additive=draft.additive,
+            )
+        )
+    with ThreadPoolExecutor(
+        max_workers=FINISHING_THREADS, thread_name_prefix="troupe-finish"
+    ) as pool:
+        return list(pool.map(lambda job: job(), unfinished))
 
 
 # --- sky ----------------------------------------------------------------------------------
 
 
-def _sky_layer(kit: Kit) -> Layer:
+def _sky_layer(kit: Kit) -> Callable[[], Layer]:
     canvas = kit.canvas()
     place = kit.plan.place
     if place == "space":
@@ -126,7 +139,7 @@ def _sky_layer(kit: Kit) -> Layer:
     else:
         _open_sky(kit, canvas)
     finishing = Finish(palette=kit.plan.palette, halo=kit.height / 60)
-    return finish(canvas, finishing, _SKY_DEPTH, opaque=True)
+    return functools.partial(finish, canvas, finishing, _SKY_DEPTH, opaque=True)
 
 
 def _open_sky(kit: Kit, canvas: Canvas) -> None:
@@ -173,7 +186,7 @@ def _water_sky(kit: Kit, canvas: Canvas) -> None:
         canvas.brighten([*ray, (x - spread + 0.1 * h, 0.8 * h)], (18, 30, 30))
 
 
-def _cloud_layer(kit: Kit) -> Layer:
+def _cloud_layer(kit: Kit) -> Callable[[], Layer]:
     h = kit.height
     canvas = kit.canvas()
     time = kit.plan.time_of_day
@@ -188,7 +201,9 @@ def _cloud_layer(kit: Kit) -> Layer:
             r = kit.uniform(0.6, 1.0) * size
             canvas.ellipse((x + dx, y + dy), (r * 1.3, r * 0.8), colour)
     drift = (0.02 if kit.plan.weather == "wind" else 0.005) * kit.width
-    return finish(canvas, Finish(palette=kit.plan.palette), _CLOUD_DEPTH, drift=drift)
+    return functools.partial(
+        finish, canvas, Finish(palette=kit.plan.palette), _CLOUD_DEPTH, drift=drift
+    )
 
 
 def _fog_layer(kit: Kit, colour: RGB) -> Layer:
