@@ -596,3 +596,23 @@ def test_a_lump_wider_than_it_sticks_out_bends_and_stays_on_the_body() -> None:
         for phase in PHASES[::6]:
             image, _ = draw(figure, rig, deform(rig, limb_pose(rig, action, phase)))
             assert in_one_piece(image), (action, phase)
+
+
+def test_a_figure_with_one_hand_raised_already_waves_the_other() -> None:
+    # Big Buck Bunny stretching: one hand up by its head, one arm held out. The raised arm,
+    # bent and near the top of its wave already, had little room to move: its hand travelled
+    # 10 px here (the bunny's outline changed 0.1 % in a second of waving); the arm held out
+    # travels 49.
+    image = np.zeros((HEIGHT, 360, 4), np.uint8)
+    cv2.circle(image, (180, 62), 55, BROWN, -1, cv2.LINE_AA)
+    cv2.ellipse(image, (180, 210), (65, 100), 0, 0, 360, BROWN, -1, cv2.LINE_AA)
+    cv2.line(image, (140, 150), (20, 170), BROWN, 36, cv2.LINE_AA)  # held out
+    cv2.line(image, (222, 140), (300, 20), BROWN, 36, cv2.LINE_AA)  # raised, by the head
+    for start, end in (((150, 280), (105, 475)), ((210, 280), (255, 475))):
+        cv2.line(image, start, end, BROWN, 40, cv2.LINE_AA)
+    rig = build_rig(image[:, :, 3])
+    assert rig is not None and {"left_hand", "right_hand"} <= set(rig.handles)
+    for direction in (1, -1):
+        top, foot = (limb_pose(rig, "wave", phase, direction) for phase in (0.0, 0.5))
+        travel = max(np.hypot(*np.subtract(top[h], foot[h])) for h in ("left_hand", "right_hand"))
+        assert travel > 0.06 * HEIGHT, direction

@@ -1017,20 +1017,29 @@ def _bounce(rig: Rig, u: float, direction: int) -> _Moves:
 
 
 def _wave(rig: Rig, u: float, direction: int) -> _Moves:
-    """The hand on the travel side (or the only one) raised as far towards 15° from straight up
-    as its limb turns, then dropped outwards by WAVE_DROP and raised again. A bent limb drops
-    at most WAVE_DROP_SHARE of its raise: waving about a fixed angle instead (35° from up, 20°
-    either way) moved the demo mascot's bent stub 3°, both ends past the end of its 38° range.
-    A stub turns whole, so it drops all the way, even from an arm held up already (a CGI
-    bunny's stretch: raised 9°, it dropped 6°)."""
+    """The hand with the most room to wave (the travel side's among equals) raised as far
+    towards 15° from straight up as its limb turns, then dropped outwards by WAVE_DROP and
+    raised again. A bent limb drops at most WAVE_DROP_SHARE of its raise: waving about a fixed
+    angle instead (35° from up, 20° either way) moved the demo mascot's bent stub 3°, both ends
+    past the end of its 38° range. So a bent arm held up already has little room, and the other
+    waves: Big Buck Bunny stretching, one hand by its head, waved that one 0.1 % of its outline.
+    A stub turns whole, so it drops all the way, even from an arm held up already."""
     hands = _hands(rig)
     if not hands:
         return _Moves()
-    hand = "right_hand" if direction > 0 and "right_hand" in hands else hands[0]
-    top = _limited(rig, hand, _raise(rig, hand, 15.0))
-    drop = WAVE_DROP if hand in rig.hinges else min(WAVE_DROP, WAVE_DROP_SHARE * abs(top))
+    travel_side = "right_hand" if direction > 0 else "left_hand"
+    waves = {hand: _wave_arc(rig, hand) for hand in hands}
+    hand = max(hands, key=lambda h: (waves[h][1], h == travel_side))
+    top, drop = waves[hand]
     lowered = 0.5 - 0.5 * math.cos(2 * math.pi * u)  # 0 at the top of the wave, 1 at its foot
     return _Moves({hand: top - _outward(rig, hand) * drop * lowered})
+
+
+def _wave_arc(rig: Rig, hand: str) -> tuple[float, float]:
+    """(the swing to the top of the hand's wave, how far it drops from there), in degrees."""
+    top = _limited(rig, hand, _raise(rig, hand, 15.0))
+    drop = WAVE_DROP if hand in rig.hinges else min(WAVE_DROP, WAVE_DROP_SHARE * abs(top))
+    return top, drop
 
 
 def _dance(rig: Rig, u: float, direction: int) -> _Moves:
