@@ -1,9 +1,13 @@
 """Consistency scores on the drawn test set (tests/characters/test_consistency.py) and their speed.
 
-Run: .venv/bin/python bench/consistency_eval.py [--frames N]
+Run: .venv/bin/python bench/consistency_eval.py [--frames N] [--no-renders]
 Prints the score matrix (clip x character), min same-character score, max different-character
 score, their margin and the AUC, with and without the stress settings (subjects below the
-~150 px SIFT needs), fingerprint sizes, and milliseconds per 720p frame.
+~150 px SIFT needs), fingerprint sizes, and milliseconds per 720p frame. Then, unless
+--no-renders, characters made by the real extraction (the demo's mascot, and Big Buck Bunny's
+1-3 s once bench/real_footage_eval.py has fetched it) rendered at 1280x720 three ways: rigid
+(TROUPE_ANIMATIC_ACTING=false), deformed (a posed body walking) and looped (its own motion,
+standing), each scored against its own fingerprint and the other character's.
 """
 
 from __future__ import annotations
@@ -31,10 +35,22 @@ from tests.characters.test_consistency import (
     roc_auc,
     write_mp4,
 )
+from tests.render.test_acting import character_from
 from troupe.characters.consistency import analyse_frame, frame_score, score_video
 from troupe.characters.fingerprint import load_fingerprint
+from troupe.characters.timestamps import Window
+from troupe.media.synthetic import ClipSpec, make_mascot_clip
+from troupe.render.animatic.production import produce, render_animatic
+from troupe.render.backend import RenderRequest
 
 HD = (1280, 720)
+BUNNY = Path.home() / ".cache/troupe-real-footage/clips/cgi_bbb_bunny.mp4"
+# (mode, prompt, acting): how each character is rendered
+RENDER_MODES = (
+    ("rigid", "@{username} walking through a park at noon", False),
+    ("deformed", "@{username} walking through a park at noon", True),
+    ("looped", "@{username} standing in a sunny meadow", True),
+)
 
 
 def print_matrix(data: ScoreSet, matrix: dict[tuple[str, str], float]) -> None:
@@ -108,9 +124,39 @@ def hd_video_speed(data: ScoreSet, samples: int = 8) -> None:
     )
 
 
+def render_modes() -> None:
+    """Own and other scores of renders drawn rigid, deformed and looped (see the docstring)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        clip = root / "mascot.mp4"
+        make_mascot_clip(clip, ClipSpec(seconds=4, width=1280, height=720))
+        made = {"mascot": character_from(clip, Window(1.0, 3.0), "mascot", root)}
+        if BUNNY.exists():
+            made["bunny"] = character_from(BUNNY, Window(1.0, 3.0), "bunny", root)
+        print(f"\n{'character':10} {'mode':9} {'drawn as':9} {'own':>5} {'other':>6}")
+        own_scores, other_scores = [], []
+        for name, (member, fingerprint) in made.items():
+            others = [load_fingerprint(fp) for other, (_, fp) in made.items() if other != name]
+            for index, (mode, template, acting) in enumerate(RENDER_MODES):
+                request = RenderRequest(
+                    template.format(username=member.username), (member,), 4, *HD, seed=index
+                )
+                actor = produce(request, acting).compositor.actors[0]
+                drawn = type(actor.moves).__name__ if actor.moves is not None else "rigid"
+                video = root / f"{name}_{mode}.mp4"
+                render_animatic(request, video, lambda _: None, acting=acting)
+                own = score_video(load_fingerprint(fingerprint), video)
+                other = max((score_video(fp, video) for fp in others), default=0.0)
+                own_scores.append(own)
+                other_scores.append(other)
+                print(f"{name:10} {mode:9} {drawn:9} {own:5.2f} {other:6.2f}")
+        print(f"renders: min own {min(own_scores):.2f}, max other {max(other_scores):.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=3, help="frames per drawn clip")
+    parser.add_argument("--no-renders", action="store_true", help="skip the rendered characters")
     args = parser.parse_args()
     began = time.perf_counter()
     data = consistency_set((*SETTINGS, *STRESS_SETTINGS), args.frames)
@@ -126,6 +172,8 @@ def main() -> None:
     print("fingerprint bytes: " + ", ".join(f"{n} {b}" for n, b in sizes.items()))
     hd_speed(data)
     hd_video_speed(data)
+    if not args.no_renders:
+        render_modes()
 
 
 if __name__ == "__main__":
