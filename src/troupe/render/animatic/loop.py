@@ -254,10 +254,12 @@ def _mix(frame: np.ndarray, other: np.ndarray, share: float) -> np.ndarray:
     one place instead of showing twice, half transparent."""
     mine, theirs = _premultiplied(frame), _premultiplied(other)
     towards_theirs, towards_mine = _flows(mine, theirs)
+    h, w = mine.shape[:2]
+    grid = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     mixed = cv2.addWeighted(
-        _moved(mine, towards_theirs, share),
+        _moved(mine, towards_theirs, share, grid),
         1 - share,
-        _moved(theirs, towards_mine, 1 - share),
+        _moved(theirs, towards_mine, 1 - share, grid),
         share,
         0,
     )
@@ -290,14 +292,16 @@ def _flow(start: np.ndarray, finish: np.ndarray) -> np.ndarray:
     return np.asarray(flow, np.float32)
 
 
-def _moved(frame: np.ndarray, flow: np.ndarray, share: float) -> np.ndarray:
+def _moved(
+    frame: np.ndarray, flow: np.ndarray, share: float, grid: Sequence[np.ndarray]
+) -> np.ndarray:
     """`frame` moved `share` of the way along `flow` (each pixel's motion towards the other
-    frame), sampled backwards: the flow where a pixel lands stands in for the flow where it
-    came from, close enough for the small steps that frames alike enough to blend take."""
+    frame), sampled backwards from `grid` (each pixel's x and y): the flow where a pixel lands
+    stands in for the flow where it came from, close enough for the small steps that frames
+    alike enough to blend take."""
     if share <= 0.0:
         return frame
-    h, w = flow.shape[:2]
-    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    xs, ys = grid
     return cv2.remap(
         frame,
         xs - share * flow[:, :, 0],

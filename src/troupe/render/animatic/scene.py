@@ -104,9 +104,9 @@ def _drawn_layers(kit: Kit, light: Gain) -> list[Layer]:
     fog = 0.3 if plan.weather == "fog" else 0.0
     unfinished: list[Callable[[], Layer]] = []
     if not drafts[0].opaque:
-        unfinished.append(_sky_layer(kit))
+        unfinished.append(_unfinished_sky(kit))
         if plan.place not in _NO_SKY:
-            unfinished.append(_cloud_layer(kit))
+            unfinished.append(_unfinished_clouds(kit))
     for draft in drafts:
         haze = min(0.9, draft.haze + fog * (1.0 - draft.depth + 0.2))
         finishing = Finish(light, (haze_colour, haze), plan.palette, kit.height / 90)
@@ -129,7 +129,8 @@ def _drawn_layers(kit: Kit, light: Gain) -> list[Layer]:
 # --- sky ----------------------------------------------------------------------------------
 
 
-def _sky_layer(kit: Kit) -> Callable[[], Layer]:
+def _unfinished_sky(kit: Kit) -> Callable[[], Layer]:
+    """The sky painted, and what finishes it into a layer."""
     canvas = kit.canvas()
     place = kit.plan.place
     if place == "space":
@@ -186,7 +187,8 @@ def _water_sky(kit: Kit, canvas: Canvas) -> None:
         canvas.brighten([*ray, (x - spread + 0.1 * h, 0.8 * h)], (18, 30, 30))
 
 
-def _cloud_layer(kit: Kit) -> Callable[[], Layer]:
+def _unfinished_clouds(kit: Kit) -> Callable[[], Layer]:
+    """The clouds painted, and what finishes them into a layer."""
     h = kit.height
     canvas = kit.canvas()
     time = kit.plan.time_of_day
