@@ -49,6 +49,20 @@ COLOUR_NEAR, COLOUR_FAR = 15.0, 50.0
 # The character's colours need only fill this share of the region: the rest may be background
 # inside its outline or something in front of it.
 REGION_SHARE = 0.75
+# A scene's light dims and tints the character (a render's night or sunset lights its cast, a
+# lamp lights footage): the colours are compared again under the light that takes the
+# character's mean colour to the region's, as far as a light can: a brightness within
+# LIGHT_BRIGHTNESS of the reference's and a warmth (the log gain of red over green and of green
+# over blue, a blackbody's way of changing colour) within LIGHT_WARMTH. A warm lamp
+# (0.85, 0.72, 0.6) is warmth 0.17. A light changes every colour alike, so it explains the
+# change only where it leaves no more than LIGHT_UNEXPLAINED of the colours' weight farther than
+# LIGHT_NEAR from where it lands. On the drawn test set (bench/consistency_eval.py), characters
+# under a dim warm light left 0.13-0.32 unexplained (their distance 17-31 fell to 7-14); the
+# blue twin of an orange mascot, its body repainted and the rest alike, 0.89 or more.
+LIGHT_BRIGHTNESS = (0.5, 1.2)
+LIGHT_WARMTH = 0.2
+LIGHT_NEAR = 20.0
+LIGHT_UNEXPLAINED = 0.5
 # Pool the best half of the frames: the character may be out of shot for a while.
 POOLED_SHARE = 0.5
 # A match this weak (a score below about 0.9) is looked at again closer up: the frame's own
@@ -283,11 +297,54 @@ def _colour_agreement(fingerprint: Fingerprint, frame: FrameFeatures, match: _Ma
     region = _region_mask(fingerprint, frame, match)
     if not region.any():
         return 0.0
-    # Weights summing to less than the region's make the earth mover's distance a partial match.
-    expected = fingerprint.colours.copy()
-    expected[:, 0] *= REGION_SHARE
-    distance = cv2.EMD(expected, colour_signature(frame.lab[region > 0]), cv2.DIST_L2)[0]
+    distance = lit_colour_distance(fingerprint.colours, colour_signature(frame.lab[region > 0]))
     return float(np.clip((COLOUR_FAR - distance) / (COLOUR_FAR - COLOUR_NEAR), 0.0, 1.0))
+
+
+def lit_colour_distance(expected: np.ndarray, found: np.ndarray) -> float:
+    """The earth mover's distance from the character's colour signature to the region's, the
+    lesser of as they are and under the light (see LIGHT_WARMTH) that best explains the change
+    of their mean colour."""
+    # Weights summing to less than the region's make the earth mover's distance a partial match.
+    expected = expected.copy()
+    expected[:, 0] *= REGION_SHARE
+    distance = float(cv2.EMD(expected, found, cv2.DIST_L2)[0])
+    if distance <= COLOUR_NEAR:
+        return distance
+    lit = expected.copy()
+    lit[:, 1:] = _lab(_rgb(expected) * _light(_mean_rgb(expected), _mean_rgb(found)))
+    lit_distance, _, flow = cv2.EMD(lit, found, cv2.DIST_L2)
+    apart = np.linalg.norm(lit[:, None, 1:] - found[None, :, 1:], axis=2)
+    unexplained = float(flow[apart > LIGHT_NEAR].sum()) / max(float(flow.sum()), 1e-9)
+    if unexplained > LIGHT_UNEXPLAINED:
+        return distance
+    return min(distance, float(lit_distance))
+
+
+def _light(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """Per-channel RGB gain of the light within range that comes closest to turning the mean
+    colour `before` into `after`: brightness and warmth fitted to the log gains, then bounded."""
+    log_gain = np.log(np.maximum(after, 1e-3) / np.maximum(before, 1e-3))
+    brightness = np.clip(np.exp(log_gain.mean()), *LIGHT_BRIGHTNESS)
+    warmth = np.clip((log_gain[0] - log_gain[2]) / 2.0, -LIGHT_WARMTH, LIGHT_WARMTH)
+    return brightness * np.exp(warmth * np.array([1.0, 0.0, -1.0]))
+
+
+def _rgb(signature: np.ndarray) -> np.ndarray:
+    """(K, 3) sRGB in [0, 1] of a signature's (weight, L, a, b) rows."""
+    return cv2.cvtColor(signature[None, :, 1:].astype(np.float32), cv2.COLOR_Lab2RGB)[0]
+
+
+def _lab(rgb: np.ndarray) -> np.ndarray:
+    """(K, 3) CIE Lab of (K, 3) sRGB, clipped to [0, 1] first as a camera or encoder would."""
+    lit = np.clip(rgb, 0.0, 1.0).astype(np.float32)
+    return cv2.cvtColor(lit[None], cv2.COLOR_RGB2Lab)[0]
+
+
+def _mean_rgb(signature: np.ndarray) -> np.ndarray:
+    """The signature's weighted mean colour, sRGB in [0, 1]."""
+    weights = signature[:, 0] / max(float(signature[:, 0].sum()), 1e-9)
+    return weights @ _rgb(signature)
 
 
 def _region_mask(fingerprint: Fingerprint, frame: FrameFeatures, match: _Match) -> np.ndarray:
