@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import itertools
 
+import cv2
 import numpy as np
 import pytest
 
 from troupe.media.encode import AUDIO_RATE
-from troupe.render.animatic.compose import Compositor
+from troupe.render.animatic.compose import Compositor, blend
+from troupe.render.animatic.compose import _view as compose_view
 from troupe.render.animatic.motion import choreograph
 from troupe.render.animatic.scene import build_scene, cover_fit
 from troupe.render.animatic.weather import draw_particles, plan_particles
@@ -32,6 +34,33 @@ def test_every_place_draws_at_every_time(place: str, time: str) -> None:
     assert image.std() > 8  # a picture, not a flat fill
     # something drawn at ground level as well as in the background
     assert image[-20:].std() > 3 and image[:60].std() > 3
+
+
+@pytest.mark.parametrize("camera", ["pan_right", "zoom_in", "drift"])
+def test_layers_hidden_behind_nearer_ones_are_skipped_without_changing_a_pixel(camera: str) -> None:
+    # Rows a nearer layer fills opaquely are not drawn for the layers behind it: the frame must
+    # equal every layer warped over all its rows and laid over the last.
+    size = (200, 360)
+    for place, time in itertools.product(PLACES, TIMES):
+        scene = build_scene(
+            ScenePlan(place=place, time_of_day=time), size, np.random.default_rng(1), None
+        )
+        motion = choreograph([], [], camera, size, 4, np.random.default_rng(0))
+        compositor = Compositor(scene, [], motion, None, size)
+        camera_pose, centre = motion.camera.at(1.5), motion.camera.centre
+        drawn = np.zeros((size[1], size[0], 4), np.uint8)
+        compositor._draw_scene(drawn, camera_pose, centre, 1.5)
+        whole = np.zeros_like(drawn)
+        for layer, plate in zip(scene.layers, compositor.plates, strict=True):
+            view = compose_view(layer, camera_pose, centre, 1.5, size[1])
+            border = cv2.BORDER_REPLICATE if layer.tiles else cv2.BORDER_REFLECT_101
+            flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+            warped = cv2.warpAffine(plate, view.inverse, size, flags=flags, borderMode=border)
+            top, bottom = view.rows
+            blend(whole[top:bottom], warped[top:bottom])
+        # 1: a blend's rounding where a solid row is copied instead
+        difference = np.abs(drawn[:, :, :3].astype(int) - whole[:, :, :3]).max()
+        assert difference <= 1, (place, time)
 
 
 def test_places_and_times_look_different() -> None:

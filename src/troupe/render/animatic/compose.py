@@ -185,25 +185,25 @@ class Compositor:
     def _draw_scene(
         self, frame: np.ndarray, camera: CameraPose, centre: tuple[float, float], t: float
     ) -> None:
-        """Every layer, back to front; rows a nearer layer hides entirely are not drawn."""
+        """Every layer, back to front; rows that nearer layers hide entirely are not drawn."""
         views = [_view(layer, camera, centre, t, self.height) for layer in self.scene.layers]
-        limits = []
-        limit = self.height
+        hidden: list[tuple[int, int]] = []
+        shown = []
         for view in reversed(views):
-            limits.append(limit)
-            if view.solid[1] >= self.height:
-                limit = min(limit, view.solid[0])
-        for layer, plate, view, bottom in zip(
-            self.scene.layers, self.plates, views, reversed(limits), strict=True
+            shown.append(_uncovered(view.rows, hidden))
+            if view.solid[1] > view.solid[0]:
+                hidden.append(view.solid)
+        for layer, plate, view, spans in zip(
+            self.scene.layers, self.plates, views, reversed(shown), strict=True
         ):
             border = cv2.BORDER_REPLICATE if layer.tiles else cv2.BORDER_REFLECT_101
-            v0, v1 = view.rows[0], min(view.rows[1], bottom)
-            s0, s1 = max(view.solid[0], v0), min(view.solid[1], v1)
-            if s1 <= s0:
-                s0 = s1 = v1
-            for start, end, solid in ((v0, s0, False), (s0, s1, True), (s1, v1, False)):
-                if end > start:
-                    _warp_rows(frame, plate, view.inverse, (start, end), border, solid)
+            for start, end in spans:
+                s0, s1 = max(view.solid[0], start), min(view.solid[1], end)
+                if s1 <= s0:
+                    s0 = s1 = end
+                for rows, solid in (((start, s0), False), ((s0, s1), True), ((s1, end), False)):
+                    if rows[1] > rows[0]:
+                        _warp_rows(frame, plate, view.inverse, rows, border, solid)
 
     def _screen(
         self, x: float, y: float, camera: CameraPose, centre: tuple[float, float]
@@ -288,6 +288,19 @@ def _view(
     a, b = layer.solid
     solid = (max(0, math.ceil(row(a))), min(height, math.floor(row(b - 1)) + 1))
     return _View(inverse, rows, solid if b > a else (0, 0))
+
+
+def _uncovered(span: tuple[int, int], covers: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The parts of the row span [start, end) that no cover [start, end) overlaps, in order."""
+    parts = [span]
+    for c0, c1 in covers:
+        parts = [
+            piece
+            for p0, p1 in parts
+            for piece in ((p0, min(p1, c0)), (max(p0, c1), p1))
+            if piece[1] > piece[0]
+        ]
+    return parts
 
 
 def _warp_rows(
