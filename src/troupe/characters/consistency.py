@@ -311,8 +311,9 @@ def lit_colour_distance(expected: np.ndarray, found: np.ndarray) -> float:
     distance = float(cv2.EMD(expected, found, cv2.DIST_L2)[0])
     if distance <= COLOUR_NEAR:
         return distance
+    rgb = _rgb(expected)
     lit = expected.copy()
-    lit[:, 1:] = _lab(_rgb(expected) * _light(_mean_rgb(expected), _mean_rgb(found)))
+    lit[:, 1:] = _lab(rgb * _light(_mean(expected, rgb), _mean(found, _rgb(found))))
     lit_distance, _, flow = cv2.EMD(lit, found, cv2.DIST_L2)
     apart = np.linalg.norm(lit[:, None, 1:] - found[None, :, 1:], axis=2)
     unexplained = float(flow[apart > LIGHT_NEAR].sum()) / max(float(flow.sum()), 1e-9)
@@ -341,10 +342,10 @@ def _lab(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(lit[None], cv2.COLOR_RGB2Lab)[0]
 
 
-def _mean_rgb(signature: np.ndarray) -> np.ndarray:
-    """The signature's weighted mean colour, sRGB in [0, 1]."""
+def _mean(signature: np.ndarray, rgb: np.ndarray) -> np.ndarray:
+    """The signature's mean colour: its rows' sRGB `rgb` weighted by their weights."""
     weights = signature[:, 0] / max(float(signature[:, 0].sum()), 1e-9)
-    return weights @ _rgb(signature)
+    return weights @ rgb
 
 
 def _region_mask(fingerprint: Fingerprint, frame: FrameFeatures, match: _Match) -> np.ndarray:

@@ -191,8 +191,7 @@ class Compositor:
         shown = []
         for view in reversed(views):
             shown.append(_uncovered(view.rows, hidden))
-            if view.solid[1] > view.solid[0]:
-                hidden.append(view.solid)
+            hidden.append(view.solid)  # (0, 0) where it fills no row: it hides nothing
         for layer, plate, view, spans in zip(
             self.scene.layers, self.plates, views, reversed(shown), strict=True
         ):
