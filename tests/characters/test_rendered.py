@@ -182,3 +182,40 @@ def test_a_forked_child_builds_its_own_session() -> None:
 
     assert in_a_forked_child(check) == [True, True]
     assert rendered.rendered_model() is parent
+
+
+def integer_matmul_model(weights: np.ndarray, path: Path) -> None:
+    """A model that is one `MatMulInteger` of uint8 activations by the given int8 weights (zero
+    points 0), as the INT8 encoder's layers are."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    rows, columns = weights.shape
+    graph = helper.make_graph(
+        [helper.make_node("MatMulInteger", ["activations", "weights"], ["products"])],
+        "integer_matmul",
+        [helper.make_tensor_value_info("activations", TensorProto.UINT8, [1, rows])],
+        [helper.make_tensor_value_info("products", TensorProto.INT32, [1, columns])],
+        [numpy_helper.from_array(weights, "weights")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+    path.write_bytes(model.SerializeToString())
+
+
+def test_integer_layers_give_the_exact_products_on_every_cpu(tmp_path: Path) -> None:
+    """Bright activations times large signed weights: onnxruntime's U8S8 kernel on a CPU with
+    AVX2 and no VNNI saturates their pairwise sums at 16 bits (255 x 127 x 2 > 32767), and the
+    converted model must give the exact integer products there as on any other CPU."""
+    import onnxruntime as ort
+
+    rng = np.random.default_rng(0)
+    weights = rng.choice(np.array([-128, -127, 126, 127], np.int8), size=(64, 16))
+    activations = np.full((1, 64), 255, np.uint8)
+    activations[0, ::3] = rng.integers(200, 256, size=22, dtype=np.uint8)
+    path = tmp_path / "matmul.onnx"
+    integer_matmul_model(weights, path)
+    session = ort.InferenceSession(
+        rendered.exact_on_every_cpu(path), providers=["CPUExecutionProvider"]
+    )
+    (products,) = session.run(None, {"activations": activations})
+    expected = activations.astype(np.int64) @ weights.astype(np.int64)
+    assert np.array_equal(products, expected)

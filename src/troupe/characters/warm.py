@@ -15,14 +15,15 @@ import numpy as np
 # itself: imported here, every child starts with it.
 import onnxruntime  # noqa: F401
 
-from troupe.characters import humans, imagenet, saliency
+from troupe.characters import humans, imagenet, rendered, saliency
 
 log = logging.getLogger(__name__)
 
 
 def warm_up() -> None:
-    """Read and optimise the salient-object model and build the ImageNet classifier's (each
-    child builds its own sessions from them: see saliency.saliency_model), run each detector
+    """Read and optimise the salient-object model, build the ImageNet classifier's and read
+    the CLIP encoder (each child builds its own sessions from them: see
+    saliency.saliency_model and rendered.exact_on_every_cpu), run each detector
     once on a blank frame, which loads it, and build the Lab tables."""
     blank = np.zeros((64, 64, 3), np.uint8)
     saliency.read_model()
@@ -31,6 +32,7 @@ def warm_up() -> None:
     humans.face_presence(blank, (0, 0, 32, 32))
     humans.body_scores(blank)
     cv2.cvtColor(blank, cv2.COLOR_RGB2Lab)
+    rendered.read_encoder()  # last: an install without it still warms the rest
 
 
 try:
